@@ -1,0 +1,276 @@
+"""The op registry: ``defop`` turns a forward function and its rules into a differentiable op.
+
+Nothing here knows a particular op. A rule is called as ``rule(g, out, *inputs, **settings)``:
+``g`` is the cotangent of the output, ``out`` the forward output, ``inputs`` the raw arguments.
+Rules are written with NumPy functions and methods only, so that the same rule runs on arrays
+(first order) and on tensors (``Tensor`` implements NumPy's dispatch protocols), which is how
+gradients of gradients come for free. Broadcasting is undone here, in ``unbroadcast``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, _Mode, _new, _to_array
+
+LINEAR = "linear"
+"""Forward-rule marker for multilinear ops: the tangent is the op applied to the tangents."""
+
+REGISTRY: dict[str, Op] = {}
+
+
+class Op:
+    """A primitive: forward function, one reverse rule per input, and a forward rule."""
+
+    __slots__ = ("name", "forward", "vjp", "jvp", "variadic", "fn", "explain")
+
+    def __init__(self, name, forward, vjp, jvp, variadic, explain):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.jvp = jvp
+        self.variadic = variadic
+        self.explain = explain
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def differentiable(self, i: int) -> bool:
+        """Whether positional input ``i`` has a reverse rule."""
+        if self.variadic:
+            return True
+        return i < len(self.vjp) and not getattr(self.vjp[i], "not_differentiable", False)
+
+
+def defop(
+    name: str,
+    forward: Callable,
+    *,
+    vjp: Callable | tuple[Callable | None, ...],
+    jvp: Any = None,
+    variadic: bool = False,
+    explain: Callable | None = None,
+) -> Callable:
+    """Registers op ``name`` and returns the function that applies it to tensors.
+
+    Parameters
+    ----------
+    forward : callable
+        ``forward(*arrays, **settings) -> ndarray``.
+    vjp : callable or tuple of callables
+        Reverse rules, one per positional input (``None`` where the input is not
+        differentiable). A variadic op gives one rule called with ``argnum=i``.
+    jvp : callable, tuple, ``LINEAR`` or None
+        Forward rules in the same order (filled in by the forward-mode engine).
+    explain : callable, optional
+        ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
+        the error raised when ``forward`` fails with a ``ValueError``.
+    """
+    if name in REGISTRY:
+        raise ValueError(f"defop: an op named {name!r} is already registered")
+    rules = vjp if (variadic or isinstance(vjp, tuple)) else (vjp,)
+    if not variadic:
+        rules = tuple(_no_rule(name, i) if r is None else r for i, r in enumerate(rules))
+    op = Op(name, forward, rules, jvp, variadic, explain)
+    arity = None if variadic else len(rules)
+    op.fn = {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op)
+    op.fn.__name__ = name
+    op.fn.__qualname__ = name
+    op.fn.op = op
+    REGISTRY[name] = op
+    return op.fn
+
+
+def _no_rule(name: str, i: int) -> Callable:
+    def rule(g, out, *inputs, **kw):
+        raise NotImplementedError(f"{name}: input {i} is not differentiable (it has no reverse "
+                                  f"rule); pass it as a constant or .detach() it")
+
+    rule.not_differentiable = True
+    return rule
+
+
+def either(fn: Callable) -> Callable:
+    """The op ``fn`` on tensors and its raw forward on arrays.
+
+    A rule that needs another op (not a NumPy function) calls it through ``either`` so that it
+    stays fast on arrays and differentiable on tensors.
+    """
+    forward = fn.op.forward
+
+    def call(*args, **kw):
+        for a in args:
+            if isinstance(a, Tensor):
+                return fn(*args, **kw)
+        return forward(*args, **kw)
+
+    return call
+
+
+def _make_unary(op: Op) -> Callable:
+    forward = op.forward
+
+    def apply(x, **kw):
+        if not isinstance(x, Tensor):
+            x = Tensor._wrap(_to_array(x, None, copy=False))
+        xd = x.data
+        try:
+            out = forward(xd, **kw) if kw else forward(xd)
+        except ValueError as e:
+            raise _shape_error(op, (xd,), kw, e) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if _Mode.anomaly:
+            _check_finite(op, "forward", out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        if x.requires_grad and _Mode.grad_enabled:
+            t.requires_grad = True
+            t._op = op
+            t._parents = (x,)
+            t._inputs = (xd,)
+            t._kw = kw
+        else:
+            t.requires_grad = False
+            t._op = None
+        return t
+
+    return apply
+
+
+def _make_binary(op: Op) -> Callable:
+    forward = op.forward
+
+    def apply(a, b, **kw):
+        if isinstance(a, Tensor):
+            ad = a.data
+            pa = a if a.requires_grad else None
+        else:
+            ad = _constant(a)
+            pa = None
+        if isinstance(b, Tensor):
+            bd = b.data
+            pb = b if b.requires_grad else None
+        else:
+            bd = _constant(b)
+            pb = None
+        try:
+            out = forward(ad, bd, **kw) if kw else forward(ad, bd)
+        except ValueError as e:
+            raise _shape_error(op, (ad, bd), kw, e) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if _Mode.anomaly:
+            _check_finite(op, "forward", out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        if (pa is not None or pb is not None) and _Mode.grad_enabled:
+            t.requires_grad = True
+            t._op = op
+            t._parents = (pa, pb)
+            t._inputs = (ad, bd)
+            t._kw = kw
+        else:
+            t.requires_grad = False
+            t._op = None
+        return t
+
+    return apply
+
+
+def _make_nary(op: Op) -> Callable:
+    forward = op.forward
+
+    def apply(*args, **kw):
+        inputs = []
+        parents = []
+        record = False
+        for a in args:
+            if isinstance(a, Tensor):
+                inputs.append(a.data)
+                if a.requires_grad:
+                    parents.append(a)
+                    record = True
+                else:
+                    parents.append(None)
+            else:
+                inputs.append(_constant(a))
+                parents.append(None)
+        try:
+            out = forward(*inputs, **kw)
+        except ValueError as e:
+            raise _shape_error(op, inputs, kw, e) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if _Mode.anomaly:
+            _check_finite(op, "forward", out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        if record and _Mode.grad_enabled:
+            t.requires_grad = True
+            t._op = op
+            t._parents = tuple(parents)
+            t._inputs = tuple(inputs)
+            t._kw = kw
+        else:
+            t.requires_grad = False
+            t._op = None
+        return t
+
+    return apply
+
+
+def _constant(a: Any) -> Any:
+    """A non-tensor operand: Python scalars stay scalars (NumPy treats them as weakly typed,
+    so ``x * 2.0`` keeps float32); anything else follows ``tensor()``'s dtype policy."""
+    if a is None or type(a) in (float, int, bool) or isinstance(a, np.ndarray):
+        return a
+    return _to_array(a, None, copy=False)
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sums ``g`` down to ``shape``: the reverse of broadcasting (works on arrays and tensors)."""
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"internal: gradient of shape {gshape} is smaller than input {shape}")
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def _describe(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    return str(tuple(shape)) if shape is not None else type(x).__name__
+
+
+def _shape_error(op: Op, inputs, kw, err: ValueError) -> ValueError:
+    if op.explain is not None:
+        why = op.explain(*inputs, **kw)
+        if why:
+            return ValueError(f"{op.name}: {why}")
+    shapes = " and ".join(_describe(x) for x in inputs if x is not None)
+    return ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {err}")
+
+
+def _check_finite(op: Op, where: str, arr: Any) -> None:
+    data = arr.data if isinstance(arr, Tensor) else arr
+    if data is None or getattr(data, "dtype", np.dtype(float)).kind != "f":
+        return
+    if not np.all(np.isfinite(data)):
+        bad = "nan" if np.isnan(data).any() else "inf"
+        raise FloatingPointError(
+            f"detect_anomaly: the {where} of op '{op.name}' produced {bad} "
+            f"(output shape {np.shape(data)})"
+        )

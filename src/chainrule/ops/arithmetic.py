@@ -1,0 +1,86 @@
+"""Arithmetic: + − × ÷, powers, matrix products, elementwise max/min and ``where``.
+
+Every rule returns the gradient at the broadcast shape; the registry sums it back to each
+input's shape. ``g`` is the cotangent of the output, ``out`` the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import LINEAR, defop
+
+#     name      forward       reverse rules, one per input
+add = defop("add", np.add, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR)
+sub = defop("sub", np.subtract, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g), jvp=LINEAR)
+mul = defop("mul", np.multiply, vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+            jvp=LINEAR)
+div = defop("div", np.true_divide, vjp=(lambda g, out, a, b: g / b,
+                                        lambda g, out, a, b: -g * out / b))
+neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
+
+
+# y = aᵇ:  ā = ḡ·b·aᵇ⁻¹,   b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0, as torch does)
+def _pow_vjp_a(g, out, a, b):
+    return g * b * a ** (b - 1)
+
+
+def _pow_vjp_b(g, out, a, b):
+    return g * np.where((a == 0) & (b >= 0), 0, out * np.log(np.where(a == 0, 1, a)))
+
+
+pow = defop("pow", np.power, vjp=(_pow_vjp_a, _pow_vjp_b))  # noqa: A001 - torch.pow
+
+
+# y = a @ b with NumPy's rules for 1-D operands (promoted, then the added axis dropped):
+#   ā = ḡ bᵀ,  b̄ = aᵀ ḡ; batch axes are summed back by the registry.
+def _mT(x):
+    return x.T if x.ndim == 2 else x.swapaxes(-1, -2)
+
+
+def _matmul_vjp_a(g, out, a, b):
+    if b.ndim == 1:
+        return g[..., None] * b
+    if a.ndim == 1:
+        return (b @ g[..., None])[..., 0]
+    return g @ _mT(b)
+
+
+def _matmul_vjp_b(g, out, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:
+        return a[:, None] * g[..., None, :]
+    if b.ndim == 1:
+        return (_mT(a) @ g[..., None])[..., 0]
+    return _mT(a) @ g
+
+
+def _matmul_explain(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return f"both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+    ka, kb = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        return (f"shapes {a.shape} and {b.shape} are not aligned (last dim of a is {ka}, "
+                f"{'dim 0' if b.ndim == 1 else 'second-to-last dim'} of b is {kb})")
+    return f"batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast together"
+
+
+matmul = defop("matmul", np.matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), jvp=LINEAR,
+               explain=_matmul_explain)
+
+
+# Elementwise max/min: the gradient goes to the larger (smaller) input; ties split it in half,
+# as torch.maximum does.
+def _wins(g, a, b):
+    return g * (a > b) + 0.5 * g * (a == b)
+
+
+maximum = defop("maximum", np.maximum, vjp=(lambda g, out, a, b: _wins(g, a, b),
+                                            lambda g, out, a, b: _wins(g, b, a)))
+minimum = defop("minimum", np.minimum, vjp=(lambda g, out, a, b: _wins(g, b, a),
+                                            lambda g, out, a, b: _wins(g, a, b)))
+
+# where(cond, a, b): the condition is not differentiable; each branch gets g where chosen.
+where = defop("where", np.where, vjp=(None, lambda g, out, c, a, b: np.where(c, g, 0),
+                                      lambda g, out, c, a, b: np.where(c, 0, g)))

@@ -1,0 +1,112 @@
+"""Reductions over axes (sum, mean, var, max, min, logsumexp) and the softmax family.
+
+``axis`` is None (all axes), an int or a tuple of ints; ``keepdims`` keeps reduced axes as size 1.
+Reverse rules first put the reduced axes back (``_expand``) so that ``g`` broadcasts against x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import defop
+
+
+def _expand(g, x, axis, keepdims):
+    """``g`` with the axes that the reduction removed put back as size 1."""
+    if keepdims or axis is None and g.ndim == x.ndim:
+        return g
+    if axis is None:
+        return g.reshape((1,) * x.ndim)
+    return np.expand_dims(g, axis)
+
+
+def _count(x, axis):
+    if axis is None:
+        return x.size
+    axes = (axis,) if isinstance(axis, int) else axis
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return n
+
+
+def _sum_vjp(g, out, x, *, axis=None, keepdims=False):
+    return np.broadcast_to(_expand(g, x, axis, keepdims), x.shape)
+
+
+def _mean_vjp(g, out, x, *, axis=None, keepdims=False):
+    return np.broadcast_to(_expand(g, x, axis, keepdims) / _count(x, axis), x.shape)
+
+
+sum = defop("sum", lambda x, *, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+            vjp=_sum_vjp)  # noqa: A001
+mean = defop("mean", lambda x, *, axis=None, keepdims=False: np.mean(x, axis=axis,
+                                                                      keepdims=keepdims),
+             vjp=_mean_vjp)
+
+
+# var(x) = Σ(x − x̄)² / (N − correction):  x̄ = ḡ · 2(x − mean) / (N − correction)
+# correction=1 (unbiased) is torch's default; correction=0 is NumPy's.
+def _var(x, *, axis=None, correction=1, keepdims=False):
+    return np.var(x, axis=axis, ddof=correction, keepdims=keepdims)
+
+
+def _var_vjp(g, out, x, *, axis=None, correction=1, keepdims=False):
+    centred = x - x.mean(axis=axis, keepdims=True)
+    return _expand(g, x, axis, keepdims) * centred * (2 / (_count(x, axis) - correction))
+
+
+var = defop("var", _var, vjp=_var_vjp)
+
+
+# max/min: the gradient goes to the entries equal to the result; k tied entries get ḡ/k each
+# (torch.amax's rule), so the gradient of a max over a constant row is spread evenly.
+def _extreme_vjp(g, out, x, *, axis=None, keepdims=False):
+    hit = x == _expand(out, x, axis, keepdims)
+    return _expand(g, x, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True)
+
+
+max = defop("max", lambda x, *, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+            vjp=_extreme_vjp)  # noqa: A001
+min = defop("min", lambda x, *, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+            vjp=_extreme_vjp)  # noqa: A001
+
+
+# logsumexp(x) = m + log Σ e^{x−m}, m = max x (finite):  x̄ = ḡ · e^{x − out}
+def _logsumexp(x, *, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return s if keepdims else np.squeeze(s, axis=axis)
+
+
+def _logsumexp_vjp(g, out, x, *, axis=None, keepdims=False):
+    return _expand(g, x, axis, keepdims) * np.exp(x - _expand(out, x, axis, keepdims))
+
+
+logsumexp = defop("logsumexp", _logsumexp, vjp=_logsumexp_vjp)
+
+
+# y = softmax(x):  x̄ = y ⊙ (ȳ − Σ ȳ⊙y)   (sums over `axis`)
+def _softmax(x, *, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _softmax_vjp(g, out, x, *, axis=-1):
+    return out * (g - (g * out).sum(axis=axis, keepdims=True))
+
+
+softmax = defop("softmax", _softmax, vjp=_softmax_vjp)
+
+
+# y = log_softmax(x) = x − logsumexp(x):  x̄ = ȳ − softmax(x) Σ ȳ
+def _log_softmax(x, *, axis=-1):
+    return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+def _log_softmax_vjp(g, out, x, *, axis=-1):
+    return g - np.exp(out) * g.sum(axis=axis, keepdims=True)
+
+
+log_softmax = defop("log_softmax", _log_softmax, vjp=_log_softmax_vjp)
