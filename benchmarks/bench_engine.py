@@ -77,8 +77,14 @@ def w1_torch():
 def import_time(repeat: int = 5) -> float:
     """Best wall time of ``import chainrule`` in a fresh interpreter, in seconds."""
     code = "import time; t = time.perf_counter(); import chainrule; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True).stdout) for _ in range(repeat)]
+    runs = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeat)
+    ]
     return min(runs)
 
 
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     imp = import_time()
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.system()}, "
-                   f"Python {platform.python_version()}, NumPy {np.__version__}",
+        f"Python {platform.python_version()}, NumPy {np.__version__}",
         "w1_chainrule_us_per_op": ours * 1e6,
         "w1_torch_us_per_op": None if theirs is None else theirs * 1e6,
         "w1_ratio": None if theirs is None else ours / theirs,

@@ -122,14 +122,19 @@ def backward(
     for leaf in leaves:
         g = grads.get(id(leaf))
         if g is not None:
-            copy = (id(g) in assigned or type(g) is not np.ndarray or g.base is not None
-                    or not g.flags.writeable)
+            copy = (
+                id(g) in assigned
+                or type(g) is not np.ndarray
+                or g.base is not None
+                or not g.flags.writeable
+            )
             assigned.add(id(g))
             _set_leaf_grad(leaf, g, copy)
 
 
-def _run(root: Tensor, seed: np.ndarray, consumers: dict[int, int],
-         retain_graph: bool) -> dict[int, Any]:
+def _run(
+    root: Tensor, seed: np.ndarray, consumers: dict[int, int], retain_graph: bool
+) -> dict[int, Any]:
     """Applies the reverse rules from output to inputs; returns the leaves' gradients by id."""
     anomaly = _Mode.anomaly
     grads: dict[int, Any] = {id(root): seed}

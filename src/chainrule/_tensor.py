@@ -96,8 +96,16 @@ class Tensor:
         The accumulated gradient, same shape and dtype as ``data``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_inputs", "_kw",
-                 "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_op",
+        "_parents",
+        "_inputs",
+        "_kw",
+        "__weakref__",
+    )
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -188,8 +196,11 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
         extra = ""
-        if self.data.dtype != np.float32 and self.data.dtype.kind == "f" or \
-                self.data.dtype.kind in "iub":
+        if (
+            self.data.dtype != np.float32
+            and self.data.dtype.kind == "f"
+            or self.data.dtype.kind in "iub"
+        ):
             extra += f", dtype={self.data.dtype}"
         if self._op is not None:
             extra += f", grad_fn=<{self._op.name}>"

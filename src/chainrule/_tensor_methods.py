@@ -76,8 +76,9 @@ def _setitem(self, index, value):
 
 def _var(self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None):
     """Variance over ``axis`` with ``correction`` (1: unbiased, torch's default)."""
-    return ops.var(self, axis=_axis(axis, dim), correction=correction,
-                   keepdims=_keep(keepdims, keepdim))
+    return ops.var(
+        self, axis=_axis(axis, dim), correction=correction, keepdims=_keep(keepdims, keepdim)
+    )
 
 
 def _softmax(op):
@@ -96,7 +97,7 @@ def _flatten(self, start_dim=0, end_dim=-1):
     if not shape:
         return ops.reshape(self, shape=(1,))
     start, end = start_dim % len(shape), end_dim % len(shape)
-    return ops.reshape(self, shape=shape[:start] + (-1,) + shape[end + 1:])
+    return ops.reshape(self, shape=shape[:start] + (-1,) + shape[end + 1 :])
 
 
 def _transpose(self, dim0=None, dim1=None):
@@ -140,28 +141,72 @@ def _rev(op):
 
 
 _METHODS = {
-    "__add__": ops.add, "__radd__": _rev(ops.add), "__sub__": ops.sub, "__rsub__": _rev(ops.sub),
-    "__mul__": ops.mul, "__rmul__": _rev(ops.mul), "__truediv__": ops.div,
-    "__rtruediv__": _rev(ops.div), "__pow__": ops.pow, "__rpow__": _rev(ops.pow),
-    "__matmul__": ops.matmul, "__rmatmul__": _rev(ops.matmul), "__neg__": ops.neg,
-    "__pos__": lambda self: self, "__abs__": ops.abs,
-    "__lt__": _compare(np.less), "__le__": _compare(np.less_equal),
-    "__gt__": _compare(np.greater), "__ge__": _compare(np.greater_equal),
-    "__eq__": _compare(np.equal), "__ne__": _compare(np.not_equal),
-    "__getitem__": _getitem, "__setitem__": _setitem,
-    "add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div, "pow": ops.pow,
-    "matmul": ops.matmul, "maximum": ops.maximum, "minimum": ops.minimum,
-    "exp": ops.exp, "log": ops.log, "log1p": ops.log1p, "sqrt": ops.sqrt, "abs": ops.abs,
-    "sin": ops.sin, "cos": ops.cos, "tanh": ops.tanh, "erf": ops.erf, "sigmoid": ops.sigmoid,
-    "relu": ops.relu, "neg": ops.neg, "clip": _clip, "clamp": _clip,
-    "sum": _reduction(ops.sum), "mean": _reduction(ops.mean), "var": _var,
-    "max": _reduction(ops.max), "min": _reduction(ops.min), "amax": _reduction(ops.max),
-    "amin": _reduction(ops.min), "logsumexp": _reduction(ops.logsumexp),
-    "softmax": _softmax(ops.softmax), "log_softmax": _softmax(ops.log_softmax),
-    "reshape": _reshape, "view": _reshape, "flatten": _flatten, "transpose": _transpose,
-    "permute": _permute, "swapaxes": _swapaxes, "expand": _expand,
+    "__add__": ops.add,
+    "__radd__": _rev(ops.add),
+    "__sub__": ops.sub,
+    "__rsub__": _rev(ops.sub),
+    "__mul__": ops.mul,
+    "__rmul__": _rev(ops.mul),
+    "__truediv__": ops.div,
+    "__rtruediv__": _rev(ops.div),
+    "__pow__": ops.pow,
+    "__rpow__": _rev(ops.pow),
+    "__matmul__": ops.matmul,
+    "__rmatmul__": _rev(ops.matmul),
+    "__neg__": ops.neg,
+    "__pos__": lambda self: self,
+    "__abs__": ops.abs,
+    "__lt__": _compare(np.less),
+    "__le__": _compare(np.less_equal),
+    "__gt__": _compare(np.greater),
+    "__ge__": _compare(np.greater_equal),
+    "__eq__": _compare(np.equal),
+    "__ne__": _compare(np.not_equal),
+    "__getitem__": _getitem,
+    "__setitem__": _setitem,
+    "add": ops.add,
+    "sub": ops.sub,
+    "mul": ops.mul,
+    "div": ops.div,
+    "pow": ops.pow,
+    "matmul": ops.matmul,
+    "maximum": ops.maximum,
+    "minimum": ops.minimum,
+    "exp": ops.exp,
+    "log": ops.log,
+    "log1p": ops.log1p,
+    "sqrt": ops.sqrt,
+    "abs": ops.abs,
+    "sin": ops.sin,
+    "cos": ops.cos,
+    "tanh": ops.tanh,
+    "erf": ops.erf,
+    "sigmoid": ops.sigmoid,
+    "relu": ops.relu,
+    "neg": ops.neg,
+    "clip": _clip,
+    "clamp": _clip,
+    "sum": _reduction(ops.sum),
+    "mean": _reduction(ops.mean),
+    "var": _var,
+    "max": _reduction(ops.max),
+    "min": _reduction(ops.min),
+    "amax": _reduction(ops.max),
+    "amin": _reduction(ops.min),
+    "logsumexp": _reduction(ops.logsumexp),
+    "softmax": _softmax(ops.softmax),
+    "log_softmax": _softmax(ops.log_softmax),
+    "reshape": _reshape,
+    "view": _reshape,
+    "flatten": _flatten,
+    "transpose": _transpose,
+    "permute": _permute,
+    "swapaxes": _swapaxes,
+    "expand": _expand,
     "broadcast_to": lambda self, *shape: ops.broadcast_to(self, shape=_shape(shape)),
-    "squeeze": _squeeze, "unsqueeze": _unsqueeze, "backward": backward,
+    "squeeze": _squeeze,
+    "unsqueeze": _unsqueeze,
+    "backward": backward,
     "T": property(lambda self: ops.permute(self, axes=tuple(range(self.ndim))[::-1])),
     "mT": property(lambda self: _transpose(self, -2, -1)),
 }
@@ -176,16 +221,45 @@ def _logaddexp(a, b):
 
 
 _UFUNCS = {
-    np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div,
-    np.negative: ops.neg, np.power: ops.pow, np.matmul: ops.matmul, np.exp: ops.exp,
-    np.log: ops.log, np.log1p: ops.log1p, np.sqrt: ops.sqrt, np.absolute: ops.abs,
-    np.sin: ops.sin, np.cos: ops.cos, np.tanh: ops.tanh, np.maximum: ops.maximum,
-    np.minimum: ops.minimum, np.logaddexp: _logaddexp, np.positive: lambda x: x,
+    np.add: ops.add,
+    np.subtract: ops.sub,
+    np.multiply: ops.mul,
+    np.true_divide: ops.div,
+    np.negative: ops.neg,
+    np.power: ops.pow,
+    np.matmul: ops.matmul,
+    np.exp: ops.exp,
+    np.log: ops.log,
+    np.log1p: ops.log1p,
+    np.sqrt: ops.sqrt,
+    np.absolute: ops.abs,
+    np.sin: ops.sin,
+    np.cos: ops.cos,
+    np.tanh: ops.tanh,
+    np.maximum: ops.maximum,
+    np.minimum: ops.minimum,
+    np.logaddexp: _logaddexp,
+    np.positive: lambda x: x,
 }
 # Ufuncs whose results carry no gradient (masks, signs): computed on the raw data.
-_CONSTANT_UFUNCS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                    np.not_equal, np.sign, np.isfinite, np.isnan, np.isinf, np.logical_and,
-                    np.logical_or, np.logical_not, np.bitwise_and, np.bitwise_or, np.invert}
+_CONSTANT_UFUNCS = {
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.equal,
+    np.not_equal,
+    np.sign,
+    np.isfinite,
+    np.isnan,
+    np.isinf,
+    np.logical_and,
+    np.logical_or,
+    np.logical_not,
+    np.bitwise_and,
+    np.bitwise_or,
+    np.invert,
+}
 
 
 def _raw(x: Any) -> Any:
@@ -203,8 +277,10 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         return Tensor._wrap(np.asarray(ufunc(*_raw(inputs))))
     fn = _UFUNCS.get(ufunc) or (ops.erf if ufunc.__name__ == "erf" else None)
     if fn is None:
-        raise TypeError(f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
-                        f"use a chainrule op or apply it to t.detach().numpy()")
+        raise TypeError(
+            f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
+            f"use a chainrule op or apply it to t.detach().numpy()"
+        )
     return fn(*inputs)
 
 
@@ -218,14 +294,16 @@ def _mean(x, axis=None, keepdims=False, **kw):
 
 _FUNCTIONS = {
     np.where: lambda c, a, b: ops.where(_raw(c), a, b),
-    np.sum: _sum, np.mean: _mean,
+    np.sum: _sum,
+    np.mean: _mean,
     np.max: lambda x, axis=None, keepdims=False: ops.max(x, axis=axis, keepdims=keepdims),
     np.min: lambda x, axis=None, keepdims=False: ops.min(x, axis=axis, keepdims=keepdims),
     np.expand_dims: lambda x, axis: ops.unsqueeze(x, axis=axis),
     np.broadcast_to: lambda x, shape: ops.broadcast_to(x, shape=tuple(np.atleast_1d(shape))),
     np.reshape: lambda x, shape: ops.reshape(x, shape=shape),
     np.transpose: lambda x, axes=None: ops.permute(
-        x, axes=tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)),
+        x, axes=tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
+    ),
     np.swapaxes: lambda x, a, b: _transpose(x, a, b),
     np.squeeze: lambda x, axis=None: ops.squeeze(x, axis=axis),
     np.concatenate: lambda xs, axis=0: ops.concatenate(*xs, axis=axis),
@@ -233,9 +311,25 @@ _FUNCTIONS = {
     np.clip: lambda x, a_min=None, a_max=None: ops.clip(x, min=a_min, max=a_max),
 }
 # Functions that only inspect (shapes, orderings): answered from the raw data.
-_CONSTANT_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.argsort, np.argmax,
-                       np.argmin, np.array_equal, np.allclose, np.isclose, np.count_nonzero,
-                       np.any, np.all, np.zeros_like, np.ones_like, np.full_like, np.empty_like}
+_CONSTANT_FUNCTIONS = {
+    np.shape,
+    np.ndim,
+    np.size,
+    np.result_type,
+    np.argsort,
+    np.argmax,
+    np.argmin,
+    np.array_equal,
+    np.allclose,
+    np.isclose,
+    np.count_nonzero,
+    np.any,
+    np.all,
+    np.zeros_like,
+    np.ones_like,
+    np.full_like,
+    np.empty_like,
+}
 
 
 def _array_function(self, func, types, args, kwargs):
@@ -243,8 +337,10 @@ def _array_function(self, func, types, args, kwargs):
         return func(*_raw(args), **_raw(kwargs))
     fn = _FUNCTIONS.get(func)
     if fn is None:
-        raise TypeError(f"np.{func.__name__} has no differentiable rule in chainrule; "
-                        f"use a chainrule op or apply it to t.detach().numpy()")
+        raise TypeError(
+            f"np.{func.__name__} has no differentiable rule in chainrule; "
+            f"use a chainrule op or apply it to t.detach().numpy()"
+        )
     return fn(*args, **kwargs)
 
 

@@ -30,10 +30,14 @@ def _init_params(sizes: list[int], rng: np.random.Generator) -> list[cr.Tensor]:
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = 1 / np.sqrt(fan_in)
-        params.append(cr.tensor(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
-                                requires_grad=True))
-        params.append(cr.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32),
-                                requires_grad=True))
+        params.append(
+            cr.tensor(
+                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32), requires_grad=True
+            )
+        )
+        params.append(
+            cr.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32), requires_grad=True)
+        )
     return params
 
 
@@ -52,14 +56,16 @@ def train(args: argparse.Namespace) -> int:
     params = _init_params([X_train.shape[1], *args.hidden, 10], rng)
     velocity = [np.zeros_like(p.data) for p in params]
     n = len(X_train)
-    print(f"chainrule train: digits, {n} training / {len(X_test)} test samples, "
-          f"MLP {X_train.shape[1]}-{'-'.join(map(str, args.hidden))}-10 (ReLU), "
-          f"SGD lr={args.lr} momentum={args.momentum}, batch {args.batch_size}")
+    print(
+        f"chainrule train: digits, {n} training / {len(X_test)} test samples, "
+        f"MLP {X_train.shape[1]}-{'-'.join(map(str, args.hidden))}-10 (ReLU), "
+        f"SGD lr={args.lr} momentum={args.momentum}, batch {args.batch_size}"
+    )
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(n)
         total = 0.0
         for start in range(0, n, args.batch_size):
-            idx = order[start:start + args.batch_size]
+            idx = order[start : start + args.batch_size]
             loss = cr.cross_entropy(_forward(params, cr.tensor(X_train[idx])), y_train[idx])
             loss.backward()
             for p, v in zip(params, velocity):

@@ -86,8 +86,10 @@ def defop(
 
 def _no_rule(name: str, i: int) -> Callable:
     def rule(g, out, *inputs, **kw):
-        raise NotImplementedError(f"{name}: input {i} is not differentiable (it has no reverse "
-                                  f"rule); pass it as a constant or .detach() it")
+        raise NotImplementedError(
+            f"{name}: input {i} is not differentiable (it has no reverse "
+            f"rule); pass it as a constant or .detach() it"
+        )
 
     rule.not_differentiable = True
     return rule

@@ -44,6 +44,7 @@ def _elu_vjp(g, out, x, *, alpha=1.0):
 
 elu = defop("elu", _elu, vjp=_elu_vjp)
 
+
 # softplus(x) = log(1 + e^{βx})/β, and x itself where βx > threshold (torch's definition)
 def _softplus(x, *, beta=1.0, threshold=20.0):
     bx = x * beta

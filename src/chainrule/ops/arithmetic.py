@@ -10,6 +10,7 @@ import numpy as np
 
 from ._registry import LINEAR, defop
 
+# fmt: off
 #     name      forward       reverse rules, one per input
 add = defop("add", np.add, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR)
 sub = defop("sub", np.subtract, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g), jvp=LINEAR)
@@ -18,6 +19,7 @@ mul = defop("mul", np.multiply, vjp=(lambda g, out, a, b: g * b, lambda g, out, 
 div = defop("div", np.true_divide, vjp=(lambda g, out, a, b: g / b,
                                         lambda g, out, a, b: -g * out / b))
 neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
+# fmt: on
 
 
 # y = aᵇ:  ā = ḡ·b·aᵇ⁻¹,   b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0, as torch does)
@@ -61,13 +63,16 @@ def _matmul_explain(a, b):
         return f"both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}"
     ka, kb = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
-        return (f"shapes {a.shape} and {b.shape} are not aligned (last dim of a is {ka}, "
-                f"{'dim 0' if b.ndim == 1 else 'second-to-last dim'} of b is {kb})")
+        return (
+            f"shapes {a.shape} and {b.shape} are not aligned (last dim of a is {ka}, "
+            f"{'dim 0' if b.ndim == 1 else 'second-to-last dim'} of b is {kb})"
+        )
     return f"batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast together"
 
 
-matmul = defop("matmul", np.matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), jvp=LINEAR,
-               explain=_matmul_explain)
+matmul = defop(
+    "matmul", np.matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), jvp=LINEAR, explain=_matmul_explain
+)
 
 
 # Elementwise max/min: the gradient goes to the larger (smaller) input; ties split it in half,
@@ -76,11 +81,24 @@ def _wins(g, a, b):
     return g * (a > b) + 0.5 * g * (a == b)
 
 
-maximum = defop("maximum", np.maximum, vjp=(lambda g, out, a, b: _wins(g, a, b),
-                                            lambda g, out, a, b: _wins(g, b, a)))
-minimum = defop("minimum", np.minimum, vjp=(lambda g, out, a, b: _wins(g, b, a),
-                                            lambda g, out, a, b: _wins(g, a, b)))
+maximum = defop(
+    "maximum",
+    np.maximum,
+    vjp=(lambda g, out, a, b: _wins(g, a, b), lambda g, out, a, b: _wins(g, b, a)),
+)
+minimum = defop(
+    "minimum",
+    np.minimum,
+    vjp=(lambda g, out, a, b: _wins(g, b, a), lambda g, out, a, b: _wins(g, a, b)),
+)
 
 # where(cond, a, b): the condition is not differentiable; each branch gets g where chosen.
-where = defop("where", np.where, vjp=(None, lambda g, out, c, a, b: np.where(c, g, 0),
-                                      lambda g, out, c, a, b: np.where(c, 0, g)))
+where = defop(
+    "where",
+    np.where,
+    vjp=(
+        None,
+        lambda g, out, c, a, b: np.where(c, g, 0),
+        lambda g, out, c, a, b: np.where(c, 0, g),
+    ),
+)

@@ -15,6 +15,7 @@ def _erf(x):
     return erf(x)
 
 
+# fmt: off
 #      name     forward    reverse rule (g: cotangent of out)
 exp = defop("exp", np.exp, vjp=lambda g, out, x: g * out)
 log = defop("log", np.log, vjp=lambda g, out, x: g / x)
@@ -25,6 +26,7 @@ sin = defop("sin", np.sin, vjp=lambda g, out, x: g * np.cos(x))
 cos = defop("cos", np.cos, vjp=lambda g, out, x: -g * np.sin(x))
 tanh = defop("tanh", np.tanh, vjp=lambda g, out, x: g * (1 - out * out))
 erf = defop("erf", _erf, vjp=lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np.exp(-x * x))
+# fmt: on
 
 
 # clip(x, min, max): the gradient passes where min ≤ x ≤ max (bounds included, as torch.clamp).

@@ -40,15 +40,18 @@ def _linear_explain(x, w, b=None):
     if w.ndim != 2:
         return f"weight must be 2-D (in_features, out_features), got shape {w.shape}"
     if x.ndim == 0 or x.shape[-1] != w.shape[0]:
-        return (f"input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features but "
-                f"weight of shape {w.shape} expects in_features={w.shape[0]}")
+        return (
+            f"input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features but "
+            f"weight of shape {w.shape} expects in_features={w.shape[0]}"
+        )
     if b is not None and b.shape not in ((w.shape[1],), ()):
         return f"bias of shape {b.shape} does not match out_features={w.shape[1]}"
     return None
 
 
-linear = defop("linear", _linear, vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
-               explain=_linear_explain)
+linear = defop(
+    "linear", _linear, vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b), explain=_linear_explain
+)
 
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -71,17 +74,19 @@ def _ce_coefficients(x, target, weight, ignore_index, label_smoothing):
         safe = np.where(valid, target, 0)
         if safe.size and (safe.min() < 0 or safe.max() >= c):
             bad = safe[(safe < 0) | (safe >= c)][0]
-            raise ValueError(f"cross_entropy: target holds class index {bad}, expected indices "
-                             f"in [0, {c}) or ignore_index={ignore_index}")
+            raise ValueError(
+                f"cross_entropy: target holds class index {bad}, expected indices "
+                f"in [0, {c}) or ignore_index={ignore_index}"
+            )
         q = np.zeros((n, c), dtype=x.dtype)
         q[np.arange(n), safe] = 1 - eps
         if eps:
             q += eps / c
         if weight is not None:
             q *= weight
-            denom = np.sum(weight[safe] * valid)
+            denom = float(np.sum(weight[safe] * valid))
         else:
-            denom = np.sum(valid)
+            denom = int(np.sum(valid))
         q *= valid[:, None]
         return q, denom
     q = target * (1 - eps) + eps / c if eps else target
@@ -96,23 +101,32 @@ def _ce_prepare(x, target, weight, ignore_index, label_smoothing):
         raise ValueError(f"cross_entropy: logits must be (N, C) or (C,), got shape {x.shape}")
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
     index_target = target.dtype.kind in "iu"
-    t2 = target.reshape(1) if (x.ndim == 1 and index_target) else (
-        target.reshape(1, -1) if x.ndim == 1 else target)
+    t2 = (
+        target.reshape(1)
+        if (x.ndim == 1 and index_target)
+        else (target.reshape(1, -1) if x.ndim == 1 else target)
+    )
     expected = x2.shape[:1] if index_target else x2.shape
     if t2.shape != expected:
         kind = "class indices" if index_target else "class probabilities"
-        raise ValueError(f"cross_entropy: target of {kind} must have shape "
-                         f"{expected if x.ndim == 2 else expected[1:]}, got {target.shape} "
-                         f"for logits of shape {x.shape}")
-    if weight is not None and np.shape(weight) != (x2.shape[1],):
-        raise ValueError(f"cross_entropy: weight must have shape ({x2.shape[1]},), "
-                         f"got {np.shape(weight)}")
+        raise ValueError(
+            f"cross_entropy: target of {kind} must have shape "
+            f"{expected if x.ndim == 2 else expected[1:]}, got {target.shape} "
+            f"for logits of shape {x.shape}"
+        )
+    if weight is not None:
+        weight = np.asarray(weight, dtype=x.dtype)
+        if weight.shape != (x2.shape[1],):
+            raise ValueError(
+                f"cross_entropy: weight must have shape ({x2.shape[1]},), got {weight.shape}"
+            )
     q, denom = _ce_coefficients(x2, t2, weight, ignore_index, label_smoothing)
     return x2, t2, q, denom
 
 
-def _cross_entropy(x, target, *, weight=None, ignore_index=-100, reduction="mean",
-                   label_smoothing=0.0):
+def _cross_entropy(
+    x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -131,16 +145,19 @@ def _ce_scale(g, reduction, denom, n):
     return g / denom if reduction == "mean" else g
 
 
-def _ce_vjp_x(g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean",
-              label_smoothing=0.0):
+def _ce_vjp_x(
+    g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
     x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
     gx = _ce_scale(g, reduction, denom, x2.shape[0]) * (
-        _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q)
+        _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q
+    )
     return gx.reshape(x.shape)
 
 
-def _ce_vjp_target(g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean",
-                   label_smoothing=0.0):
+def _ce_vjp_target(
+    g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
     x2, _, _, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
     coef = -(1 - label_smoothing) * _log_softmax(x2, axis=1)
     if weight is not None:
@@ -152,7 +169,8 @@ cross_entropy = defop("cross_entropy", _cross_entropy, vjp=(_ce_vjp_x, _ce_vjp_t
 
 
 # binary_cross_entropy_with_logits: with l = 1 + (pos_weight − 1)·y and sp(z) = log(1 + eᶻ),
-#   loss = w[(1 − y)x + l·sp(−x)],   x̄ = ḡ w[(1 − y) − l·σ(−x)],   ȳ = ḡ w[−x + (pos_weight − 1)·sp(−x)]
+#   loss = w[(1 − y)x + l·sp(−x)],   x̄ = ḡ w[(1 − y) − l·σ(−x)],
+#   ȳ = ḡ w[−x + (pos_weight − 1)·sp(−x)]
 def _softplus_neg(x):
     """log(1 + e^{−x}) without overflow."""
     return np.logaddexp(0, -x)
@@ -161,8 +179,15 @@ def _softplus_neg(x):
 def _bce_check(x, y, reduction):
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     if np.shape(y) != np.shape(x):
-        raise ValueError(f"binary_cross_entropy_with_logits: target shape {np.shape(y)} must "
-                         f"equal input shape {np.shape(x)}")
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: target shape {np.shape(y)} must "
+            f"equal input shape {np.shape(x)}"
+        )
+
+
+def _as_dtype(w, x):
+    """A static weight array in the dtype of x, so that float32 stays float32."""
+    return None if w is None else np.asarray(w, dtype=x.dtype)
 
 
 def _bce_reduce_g(g, x, reduction):
@@ -171,6 +196,7 @@ def _bce_reduce_g(g, x, reduction):
 
 def _bce(x, y, *, weight=None, pos_weight=None, reduction="mean"):
     _bce_check(x, y, reduction)
+    weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
     sp = _softplus_neg(x)
     loss = (1 - y) * x + (sp if pos_weight is None else (1 + (pos_weight - 1) * y) * sp)
     if weight is not None:
@@ -181,6 +207,7 @@ def _bce(x, y, *, weight=None, pos_weight=None, reduction="mean"):
 
 
 def _bce_vjp_x(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+    weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
     s = _sigmoid(-x)
     d = (1 - y) - (s if pos_weight is None else (1 + (pos_weight - 1) * y) * s)
     if weight is not None:
@@ -189,11 +216,13 @@ def _bce_vjp_x(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
 
 
 def _bce_vjp_y(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+    weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
     d = -x if pos_weight is None else -x + (pos_weight - 1) * _softplus_neg(x)
     if weight is not None:
         d = d * weight
     return _bce_reduce_g(g, x, reduction) * d
 
 
-binary_cross_entropy_with_logits = defop("binary_cross_entropy_with_logits", _bce,
-                                         vjp=(_bce_vjp_x, _bce_vjp_y))
+binary_cross_entropy_with_logits = defop(
+    "binary_cross_entropy_with_logits", _bce, vjp=(_bce_vjp_x, _bce_vjp_y)
+)

@@ -38,11 +38,16 @@ def _mean_vjp(g, out, x, *, axis=None, keepdims=False):
     return np.broadcast_to(_expand(g, x, axis, keepdims) / _count(x, axis), x.shape)
 
 
-sum = defop("sum", lambda x, *, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-            vjp=_sum_vjp)  # noqa: A001
-mean = defop("mean", lambda x, *, axis=None, keepdims=False: np.mean(x, axis=axis,
-                                                                      keepdims=keepdims),
-             vjp=_mean_vjp)
+sum = defop(
+    "sum",
+    lambda x, *, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+    vjp=_sum_vjp,
+)  # noqa: A001
+mean = defop(
+    "mean",
+    lambda x, *, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+    vjp=_mean_vjp,
+)
 
 
 # var(x) = Σ(x − x̄)² / (N − correction):  x̄ = ḡ · 2(x − mean) / (N − correction)
@@ -66,10 +71,16 @@ def _extreme_vjp(g, out, x, *, axis=None, keepdims=False):
     return _expand(g, x, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True)
 
 
-max = defop("max", lambda x, *, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
-            vjp=_extreme_vjp)  # noqa: A001
-min = defop("min", lambda x, *, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
-            vjp=_extreme_vjp)  # noqa: A001
+max = defop(
+    "max",
+    lambda x, *, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+    vjp=_extreme_vjp,
+)  # noqa: A001
+min = defop(
+    "min",
+    lambda x, *, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+    vjp=_extreme_vjp,
+)  # noqa: A001
 
 
 # logsumexp(x) = m + log Σ e^{x−m}, m = max x (finite):  x̄ = ḡ · e^{x − out}

@@ -9,8 +9,12 @@ import numpy as np
 
 from ._registry import LINEAR, defop, either
 
-reshape = defop("reshape", lambda x, *, shape: np.reshape(x, shape),
-                vjp=lambda g, out, x, *, shape: g.reshape(x.shape), jvp=LINEAR)
+reshape = defop(
+    "reshape",
+    lambda x, *, shape: np.reshape(x, shape),
+    vjp=lambda g, out, x, *, shape: g.reshape(x.shape),
+    jvp=LINEAR,
+)
 
 
 # permute(x, axes): x̄ = permute(ḡ, argsort(axes))
@@ -21,8 +25,12 @@ def _permute_vjp(g, out, x, *, axes):
 permute = defop("permute", lambda x, *, axes: np.transpose(x, axes), vjp=_permute_vjp, jvp=LINEAR)
 
 # broadcast_to: the registry's un-broadcasting sums ḡ back to x's shape.
-broadcast_to = defop("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
-                     vjp=lambda g, out, x, *, shape: g, jvp=LINEAR)
+broadcast_to = defop(
+    "broadcast_to",
+    lambda x, *, shape: np.broadcast_to(x, shape),
+    vjp=lambda g, out, x, *, shape: g,
+    jvp=LINEAR,
+)
 
 
 def _squeeze(x, *, axis=None):
@@ -33,10 +41,15 @@ def _squeeze(x, *, axis=None):
     return np.squeeze(x, axis=axis)
 
 
-squeeze = defop("squeeze", _squeeze, vjp=lambda g, out, x, *, axis=None: g.reshape(x.shape),
-                jvp=LINEAR)
-unsqueeze = defop("unsqueeze", lambda x, *, axis: np.expand_dims(x, axis),
-                  vjp=lambda g, out, x, *, axis: g.reshape(x.shape), jvp=LINEAR)
+squeeze = defop(
+    "squeeze", _squeeze, vjp=lambda g, out, x, *, axis=None: g.reshape(x.shape), jvp=LINEAR
+)
+unsqueeze = defop(
+    "unsqueeze",
+    lambda x, *, axis: np.expand_dims(x, axis),
+    vjp=lambda g, out, x, *, axis: g.reshape(x.shape),
+    jvp=LINEAR,
+)
 
 
 # x[index]: x̄ = zeros like x with ḡ added at index (repeated integer indices add up).
@@ -55,12 +68,16 @@ def _index_add(g, *, index, shape):
     return out
 
 
-index_add = defop("index_add", _index_add,
-                  vjp=lambda g, out, x, *, index, shape: g[index], jvp=LINEAR)
+index_add = defop(
+    "index_add", _index_add, vjp=lambda g, out, x, *, index, shape: g[index], jvp=LINEAR
+)
 _scatter = either(index_add)
-getitem = defop("getitem", lambda x, *, index: x[index],
-                vjp=lambda g, out, x, *, index: _scatter(g, index=index, shape=x.shape),
-                jvp=LINEAR)
+getitem = defop(
+    "getitem",
+    lambda x, *, index: x[index],
+    vjp=lambda g, out, x, *, index: _scatter(g, index=index, shape=x.shape),
+    jvp=LINEAR,
+)
 
 
 # concatenate / stack: each input's gradient is its slice of ḡ.
@@ -77,10 +94,16 @@ def _stack_vjp(g, out, *xs, axis=0, argnum):
     return g[(slice(None),) * (axis % g.ndim) + (argnum,)]
 
 
-concatenate = defop("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-                    vjp=_concat_vjp, variadic=True, jvp=LINEAR)
-stack = defop("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp=_stack_vjp,
-              variadic=True, jvp=LINEAR)
+concatenate = defop(
+    "concatenate",
+    lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+    vjp=_concat_vjp,
+    variadic=True,
+    jvp=LINEAR,
+)
+stack = defop(
+    "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp=_stack_vjp, variadic=True, jvp=LINEAR
+)
 
 
 # pad with a constant (NumPy's pad_width: one (before, after) pair per axis):

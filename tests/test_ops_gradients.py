@@ -1,0 +1,121 @@
+"""Every case of the op table against central finite differences (float64, random cotangent)
+and against PyTorch autograd (forward value and every input's gradient, float32 and float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import ops
+
+from .op_cases import CASES, Arg, Const
+
+EPS = 1e-6
+
+
+def _ours_inputs(case, values, dtype):
+    out = []
+    for spec, v in zip(case.args, values):
+        if isinstance(spec, Arg):
+            out.append(cr.tensor(v.astype(dtype), requires_grad=True))
+        elif isinstance(spec, Const):
+            out.append(cr.tensor(v))
+        else:
+            out.append(v)
+    return out
+
+
+def _phi(case, values, v):
+    """⟨v, f(values)⟩ evaluated without recording a graph."""
+    with cr.no_grad():
+        args = [
+            cr.tensor(x) if isinstance(s, (Arg, Const)) else x for s, x in zip(case.args, values)
+        ]
+        return float(np.sum(case.ours(*args).data * v))
+
+
+def _numeric_grad(case, values, i, v):
+    """Central differences of ⟨v, f⟩ with respect to input ``i``, one element at a time."""
+    x = values[i]
+    grad = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        plus = [a.copy() if isinstance(a, np.ndarray) else a for a in values]
+        minus = [a.copy() if isinstance(a, np.ndarray) else a for a in values]
+        plus[i][j] += EPS
+        minus[i][j] -= EPS
+        grad[j] = (_phi(case, plus, v) - _phi(case, minus, v)) / (2 * EPS)
+    return grad
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_finite_differences(case):
+    values = case.inputs()
+    tensors = _ours_inputs(case, values, np.float64)
+    out = case.ours(*tensors)
+    assert out.dtype == np.float64, f"{case.id}: float64 inputs gave {out.dtype}"
+    v = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(grad=v)
+    for i in case.diff_positions():
+        numeric = _numeric_grad(case, values, i, v)
+        got = tensors[i].grad
+        assert got is not None, f"{case.id}: input {i} received no gradient"
+        np.testing.assert_allclose(
+            got.data,
+            numeric,
+            rtol=1e-5,
+            atol=1e-7,
+            err_msg=f"{case.id}: reverse rule of input {i} (shape {values[i].shape}) "
+            f"disagrees with finite differences",
+        )
+
+
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_matches_torch(case, dtype):
+    torch = pytest.importorskip("torch")
+    values = case.inputs()
+    ours_in = _ours_inputs(case, values, dtype)
+    theirs_in = []
+    for spec, v in zip(case.args, values):
+        if isinstance(spec, Arg):
+            theirs_in.append(torch.tensor(v.astype(dtype), requires_grad=True))
+        elif isinstance(spec, Const):
+            theirs_in.append(torch.as_tensor(v))
+        else:
+            theirs_in.append(v)
+    ours, theirs = case.ours(*ours_in), case.theirs(*theirs_in)
+    assert ours.dtype == dtype, f"{case.id}: {np.dtype(dtype)} inputs gave {ours.dtype}"
+    assert ours.shape == tuple(theirs.shape), f"{case.id}: shape {ours.shape} vs {theirs.shape}"
+    np.testing.assert_allclose(
+        ours.data,
+        theirs.detach().numpy(),
+        **TOL[dtype],
+        err_msg=f"{case.id}: forward value differs from torch",
+    )
+    v = np.random.default_rng(1).standard_normal(ours.shape).astype(dtype)
+    ours.backward(grad=v)
+    (theirs * torch.as_tensor(v)).sum().backward()
+    for i in case.diff_positions():
+        np.testing.assert_allclose(
+            ours_in[i].grad.data,
+            theirs_in[i].grad.numpy(),
+            **TOL[dtype],
+            err_msg=f"{case.id}: gradient of input {i} (shape {values[i].shape}) differs "
+            f"from torch",
+        )
+        assert ours_in[i].grad.dtype == dtype, f"{case.id}: gradient dtype {ours_in[i].grad.dtype}"
+
+
+def test_every_registered_op_has_a_case():
+    covered = {c.op for c in CASES}
+    missing = sorted(set(ops.REGISTRY) - covered)
+    assert not missing, f"registered ops without a test case in tests/op_cases.py: {missing}"
+
+
+def test_every_case_names_a_registered_op():
+    unknown = sorted({c.op for c in CASES} - set(ops.REGISTRY))
+    assert not unknown, f"cases for ops that are not registered: {unknown}"
