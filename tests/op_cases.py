@@ -152,6 +152,14 @@ for _beta, _thr in ((1.0, 20.0), (2.0, 3.0)):
         f"beta{_beta}-thr{_thr}",
         twice=_thr > 4,
     )
+# astype: float32 → float64 → float32 in the float32 parity test (both casts), identity in float64
+add_case(
+    "astype",
+    [Arg((3, 4))],
+    lambda x: x.astype(cr.float64).astype(x.dtype),
+    lambda x: x.to(_torch().float64).to(x.dtype),
+    "round-trip",
+)
 for _lo, _hi in ((-0.5, 0.7), (None, 0.3), (-0.3, None)):
     add_case(
         "clip",

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._tensor import Tensor, _Mode, _to_array, enable_grad
 from .ops._registry import _check_finite, unbroadcast
+from .ops.elementwise import astype
 
 
 class detect_anomaly:  # noqa: N801 - PyTorch's name
@@ -41,6 +42,9 @@ def _freed_error(t: Tensor) -> RuntimeError:
     )
 
 
+_NEVER_READY = 1 << 62  # a leaf's count: leaves have no rule to run
+
+
 def _dependencies(root: Tensor) -> tuple[dict[int, int], list[Tensor]]:
     """For every tensor below ``root``, how many recorded ops consume it; and the leaves.
 
@@ -60,10 +64,11 @@ def _dependencies(root: Tensor) -> tuple[dict[int, int], list[Tensor]]:
                 k = id(p)
                 n = consumers.get(k)
                 if n is None:
-                    consumers[k] = 1
                     if p._op is None:
+                        consumers[k] = _NEVER_READY
                         leaves.append(p)
                     else:
+                        consumers[k] = 1
                         stack.append(p)
                 else:
                     consumers[k] = n + 1
@@ -170,11 +175,10 @@ def _run(
                 grads[k] = acc
                 if type(acc) is np.ndarray:
                     owned.add(k)
-            if p._op is not None:
-                n = consumers[k] - 1
-                consumers[k] = n
-                if n == 0:
-                    ready.append(p)
+            n = consumers[k] - 1
+            consumers[k] = n
+            if not n:
+                ready.append(p)
         if not retain_graph:
             t._parents = t._inputs = t._kw = None
     return grads
@@ -197,7 +201,8 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
         root.grad = g if root.grad is None else root.grad + g
         return
     consumers, leaves = _dependencies(root)
-    grads: dict[int, Any] = {id(root): Tensor._wrap(seed)}
+    grads_seed = Tensor._wrap(seed)
+    grads: dict[int, Any] = {id(root): grads_seed}
     ready = [root]
     while ready:
         t = ready.pop()
@@ -220,7 +225,12 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
                 consumers[id(p)] -= 1
                 if consumers[id(p)] == 0:
                     ready.append(p)
+    seen: set[int] = {id(grads_seed)}
     for leaf in leaves:
         g = grads.get(id(leaf))
-        if g is not None:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if g is None:
+            continue
+        if g.dtype != leaf.dtype or id(g) in seen or g.data.base is not None:
+            g = astype(g, dtype=leaf.dtype)  # a differentiable copy, owned by this leaf
+        seen.add(id(g))
+        leaf.grad = g if leaf.grad is None else leaf.grad + g

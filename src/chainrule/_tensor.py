@@ -24,21 +24,32 @@ class _Mode:
 
 
 class _GradSwitch:
-    """Sets grad recording on or off for a block; usable as context manager and decorator."""
+    """Sets grad recording for a block: context manager, and decorator with or without
+    parentheses (``@cr.no_grad`` and ``@cr.no_grad()``), as PyTorch's."""
 
     _value = True
 
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # bare decorator: @cr.no_grad
+        return super().__new__(cls)
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
+
     def __enter__(self) -> None:
-        self._prev = _Mode.grad_enabled
+        self._prev.append(_Mode.grad_enabled)
         _Mode.grad_enabled = self._value
 
     def __exit__(self, *exc: object) -> None:
-        _Mode.grad_enabled = self._prev
+        _Mode.grad_enabled = self._prev.pop()
 
     def __call__(self, fn):
+        cls = self.__class__
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with cls():
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -56,13 +67,23 @@ class enable_grad(_GradSwitch):  # noqa: N801 - PyTorch's name
     _value = True
 
 
-class set_grad_enabled(_GradSwitch):  # noqa: N801 - PyTorch's name
-    """``with set_grad_enabled(False): ...`` switches recording on or off for the block."""
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Switches recording on or off: at once when called (``cr.set_grad_enabled(False)``),
+    for a block as a context manager, or for a function as a decorator (as PyTorch's)."""
 
     def __init__(self, mode: bool) -> None:
         self._value = bool(mode)
+        self._before = _Mode.grad_enabled
+        _Mode.grad_enabled = self._value
+
+    def __enter__(self) -> None:
+        pass  # __init__ has already switched
+
+    def __exit__(self, *exc: object) -> None:
+        _Mode.grad_enabled = self._before
 
     def __call__(self, fn):
+        _Mode.grad_enabled = self._before  # decorating must not change the mode now
         value = self._value
 
         @functools.wraps(fn)

@@ -83,7 +83,7 @@ def _var(self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=Non
 
 def _softmax(op):
     def method(self, axis=-1, *, dim=None):
-        return op(self, axis=_axis(axis, dim) if dim is not None else axis)
+        return op(self, axis=axis if dim is None else dim)
 
     return method
 
@@ -134,6 +134,14 @@ def _squeeze(self, axis=None, *, dim=None):
 
 def _unsqueeze(self, axis=None, *, dim=None):
     return ops.unsqueeze(self, axis=_axis(axis, dim))
+
+
+def _astype(self, dtype):
+    """A copy converted to ``dtype`` (differentiable between float dtypes)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or self.dtype.kind != "f":
+        return Tensor._wrap(self.data.astype(dtype))  # to or from ints and bools: a constant
+    return ops.astype(self, dtype=dtype)
 
 
 def _rev(op):
@@ -210,6 +218,11 @@ _METHODS = {
     "swapaxes": _swapaxes,
     "expand": _expand,
     "broadcast_to": lambda self, *shape: ops.broadcast_to(self, shape=_shape(shape)),
+    "astype": _astype,
+    "to": _astype,
+    "float": lambda self: _astype(self, np.float32),
+    "double": lambda self: _astype(self, np.float64),
+    "clone": lambda self: _astype(self, self.dtype),
     "squeeze": _squeeze,
     "unsqueeze": _unsqueeze,
     "backward": backward,

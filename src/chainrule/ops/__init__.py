@@ -4,7 +4,7 @@ from . import activations, arithmetic, elementwise, fused, reductions, shape
 from ._registry import LINEAR, REGISTRY, Op, defop, either, unbroadcast
 from .activations import elu, gelu, leaky_relu, relu, sigmoid, softplus
 from .arithmetic import add, div, matmul, maximum, minimum, mul, neg, pow, sub, where
-from .elementwise import abs, clip, cos, erf, exp, log, log1p, sin, sqrt, tanh
+from .elementwise import abs, astype, clip, cos, erf, exp, log, log1p, sin, sqrt, tanh
 from .fused import binary_cross_entropy_with_logits, cross_entropy, linear
 from .reductions import log_softmax, logsumexp, max, mean, min, softmax, sum, var
 from .shape import (
@@ -34,6 +34,7 @@ __all__ = [
     "reductions",
     "shape",
     "abs",
+    "astype",
     "add",
     "binary_cross_entropy_with_logits",
     "broadcast_to",

@@ -29,6 +29,12 @@ erf = defop("erf", _erf, vjp=lambda g, out, x: g * (2 / math.sqrt(math.pi)) * np
 # fmt: on
 
 
+# astype: a copy in another float dtype; the gradient goes back in the input's dtype.
+astype = defop(
+    "astype", lambda x, *, dtype: x.astype(dtype), vjp=lambda g, out, x, *, dtype: g.astype(x.dtype)
+)
+
+
 # clip(x, min, max): the gradient passes where min ≤ x ≤ max (bounds included, as torch.clamp).
 def _clip_vjp(g, out, x, *, min=None, max=None):  # noqa: A002 - torch.clamp's names
     if min is not None:
