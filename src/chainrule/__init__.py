@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from . import _tensor_methods as _tensor_methods  # binds Tensor's methods and operators
 from . import ops
 from ._autodiff import backward, detect_anomaly
+from ._hooks import RemovableHandle
+from ._random import Generator, default_generator, manual_seed
 from ._tensor import (
     Tensor,
     as_tensor,
@@ -99,6 +101,10 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 cat = concatenate
 
 __all__ = [
+    "Generator",
+    "RemovableHandle",
+    "default_generator",
+    "manual_seed",
     "Tensor",
     "as_tensor",
     "backward",

@@ -9,10 +9,13 @@ are released afterwards unless ``retain_graph=True``.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ._hooks import RemovableHandle
 from ._tensor import Tensor, _Mode, _to_array, enable_grad
 from .ops._registry import _check_finite, unbroadcast
 from .ops.elementwise import astype
@@ -32,6 +35,46 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc: object) -> None:
         _Mode.anomaly = self._prev
+
+
+# Gradient hooks by tensor id: {id: {handle id: fn}}; an entry is dropped with its tensor.
+_HOOKS: dict[int, dict[int, Callable]] = {}
+
+
+def register_hook(tensor: Tensor, hook: Callable) -> RemovableHandle:
+    """Calls ``hook(grad)`` when the gradient with respect to ``tensor`` has been computed.
+
+    The hook gets the gradient as a Tensor and may return a replacement (or ``None`` to keep
+    it); it runs before the gradient flows further back or into a leaf's ``.grad``, as
+    ``torch.Tensor.register_hook``. Returns a handle whose ``remove()`` unregisters it.
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "register_hook: cannot register a hook on a tensor that does not require grad"
+        )
+    key = id(tensor)
+    if key not in _HOOKS:
+        _HOOKS[key] = {}
+        weakref.finalize(tensor, _HOOKS.pop, key, None)
+    handle = RemovableHandle(_HOOKS[key])
+    _HOOKS[key][handle.id] = hook
+    return handle
+
+
+def _run_hooks(t: Tensor, g: Any, graph: bool) -> Any:
+    """``g`` after ``t``'s hooks: each sees the previous one's result."""
+    for hook in list(_HOOKS[id(t)].values()):
+        arg = g if graph else Tensor._wrap(g)
+        new = hook(arg)
+        if new is not None:
+            new = new if graph or not isinstance(new, Tensor) else new.data
+            if new.shape != g.shape:
+                raise ValueError(
+                    f"register_hook: a hook returned shape {new.shape} for a "
+                    f"gradient of shape {g.shape}"
+                )
+            g = new
+    return g
 
 
 def _freed_error(t: Tensor) -> RuntimeError:
@@ -119,6 +162,8 @@ def backward(
             _backward_graph(tensor, seed)
         return
     if tensor._op is None:
+        if _HOOKS and id(tensor) in _HOOKS:
+            seed = _run_hooks(tensor, seed, graph=False)
         _set_leaf_grad(tensor, seed, copy=True)
         return
     consumers, leaves = _dependencies(tensor)
@@ -127,6 +172,8 @@ def backward(
     for leaf in leaves:
         g = grads.get(id(leaf))
         if g is not None:
+            if _HOOKS and id(leaf) in _HOOKS:
+                g = _run_hooks(leaf, g, graph=False)
             copy = (
                 id(g) in assigned
                 or type(g) is not np.ndarray
@@ -148,6 +195,8 @@ def _run(
     while ready:
         t = ready.pop()
         g = grads.pop(id(t))
+        if _HOOKS and id(t) in _HOOKS:
+            g = _run_hooks(t, g, graph=False)
         op, out, inputs, kw = t._op, t.data, t._inputs, t._kw
         rules = op.vjp
         for i, p in enumerate(t._parents):
@@ -198,6 +247,8 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
     """The backward pass recorded as a graph: rules run on tensors (for higher order)."""
     if root._op is None:
         g = Tensor._wrap(seed.copy())
+        if _HOOKS and id(root) in _HOOKS:
+            g = _run_hooks(root, g, graph=True)
         root.grad = g if root.grad is None else root.grad + g
         return
     consumers, leaves = _dependencies(root)
@@ -207,6 +258,8 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
     while ready:
         t = ready.pop()
         g = grads.pop(id(t))
+        if _HOOKS and id(t) in _HOOKS:
+            g = _run_hooks(t, g, graph=True)
         op = t._op
         args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
         for i, p in enumerate(t._parents):
@@ -230,6 +283,8 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
         g = grads.get(id(leaf))
         if g is None:
             continue
+        if _HOOKS and id(leaf) in _HOOKS:
+            g = _run_hooks(leaf, g, graph=True)
         if g.dtype != leaf.dtype or id(g) in seen or g.data.base is not None:
             g = astype(g, dtype=leaf.dtype)  # a differentiable copy, owned by this leaf
         seen.add(id(g))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from ._autodiff import backward
+from ._autodiff import backward, register_hook
 from ._tensor import Tensor, _Mode
 
 
@@ -226,6 +226,7 @@ _METHODS = {
     "squeeze": _squeeze,
     "unsqueeze": _unsqueeze,
     "backward": backward,
+    "register_hook": register_hook,
     "T": property(lambda self: ops.permute(self, axes=tuple(range(self.ndim))[::-1])),
     "mT": property(lambda self: _transpose(self, -2, -1)),
 }

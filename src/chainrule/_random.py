@@ -1,0 +1,65 @@
+"""Random number generators: ``cr.manual_seed(n)`` and explicit ``cr.Generator`` objects.
+
+Nothing in chainrule draws from NumPy's global random state. Code that needs randomness
+takes a ``generator=`` argument and falls back to the default generator, which
+``manual_seed`` re-seeds (as ``torch.manual_seed`` does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Generator:
+    """A seedable source of random numbers (wraps ``numpy.random.Generator``).
+
+    Parameters
+    ----------
+    seed : int, optional
+        Initial seed; ``None`` seeds from the operating system's entropy.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int | None) -> Generator:
+        """Re-seeds this generator and returns it."""
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+        self._seed = None if seed is None else int(seed)
+        self.numpy = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int | None:
+        return self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        """The generator's state as plain Python data (JSON-serialisable)."""
+        return self.numpy.bit_generator.state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.numpy.bit_generator.state = state
+
+    def __repr__(self) -> str:
+        return f"Generator(seed={self._seed})"
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seeds the default generator (``torch.manual_seed``) and returns it."""
+    return default_generator.manual_seed(seed)
+
+
+def get_generator(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator behind ``generator``, or behind the default one when ``None``."""
+    if generator is None:
+        return default_generator.numpy
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a chainrule.Generator or None, got {type(generator).__name__}"
+        )
+    return generator.numpy
