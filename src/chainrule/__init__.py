@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from . import _tensor_methods as _tensor_methods  # binds Tensor's methods and operators
 from . import ops
-from ._autodiff import backward, detect_anomaly
+from ._autodiff import backward, detect_anomaly, gradients
+from ._counting import OpCounter, count_ops
 from ._hooks import RemovableHandle
 from ._random import Generator, default_generator, manual_seed
 from ._tensor import (
@@ -34,6 +35,7 @@ from ._tensor import (
     zeros,
     zeros_like,
 )
+from ._transforms import JacobianStats, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .ops import (
     abs,
     add,
@@ -101,6 +103,17 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 cat = concatenate
 
 __all__ = [
+    "JacobianStats",
+    "OpCounter",
+    "count_ops",
+    "grad",
+    "gradients",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "value_and_grad",
+    "vjp",
     "Generator",
     "RemovableHandle",
     "default_generator",

@@ -10,14 +10,15 @@ are released afterwards unless ``retain_graph=True``.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ._counting import counting, record
 from ._hooks import RemovableHandle
 from ._tensor import Tensor, _Mode, _to_array, enable_grad
-from .ops._registry import _check_finite, unbroadcast
+from .ops._registry import _check_finite, add_watcher, remove_watcher, unbroadcast
 from .ops.elementwise import astype
 
 
@@ -31,10 +32,16 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __enter__(self) -> detect_anomaly:
         self._prev = _Mode.anomaly
         _Mode.anomaly = True
+        add_watcher(_check_forward)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        remove_watcher(_check_forward)
         _Mode.anomaly = self._prev
+
+
+def _check_forward(op, out, args, inputs, kw) -> None:
+    _check_finite(op, "forward", out.data)
 
 
 # Gradient hooks by tensor id: {id: {handle id: fn}}; an entry is dropped with its tensor.
@@ -149,47 +156,142 @@ def backward(
     create_graph : bool
         Record the backward pass itself, so that ``.grad`` can be differentiated again.
     """
+    _check_output(tensor, "backward")
+    seed = _seed(tensor, grad)
+    leaf_grads, _ = _propagate(tensor, seed, retain_graph or create_graph, create_graph, ())
+    seen: set[int] = {id(seed)}
+    for leaf, g in leaf_grads.values():
+        g = _own(g, leaf.data.dtype, seen, create_graph)
+        if leaf.grad is None:
+            leaf.grad = g if create_graph else Tensor._wrap(g)
+        elif create_graph:
+            leaf.grad = leaf.grad + g
+        else:
+            leaf.grad.data += g
+
+
+def gradients(
+    output: Tensor,
+    inputs: Tensor | Sequence[Tensor],
+    grad_output: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``output`` with respect to ``inputs``, returned, not accumulated.
+
+    ``torch.autograd.grad`` for one output: ``.grad`` attributes are left alone, and
+    ``inputs`` may be intermediate tensors as well as leaves.
+
+    Parameters
+    ----------
+    output : Tensor
+        What to differentiate; without ``grad_output`` it must have one element.
+    inputs : Tensor or sequence of Tensors
+        Tensors that require grad and that ``output`` was computed from.
+    grad_output : array_like or Tensor, optional
+        The cotangent of ``output`` (same shape).
+    retain_graph : bool, optional
+        Keep the graph for another pass; defaults to ``create_graph``.
+    create_graph : bool
+        Return gradients that are themselves differentiable.
+    allow_unused : bool
+        Return ``None`` for an input that ``output`` does not depend on, instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor or None
+        One gradient per input, each of its input's shape and dtype.
+    """
+    _check_output(output, "gradients")
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(f"gradients: inputs[{i}] must be a Tensor that requires grad")
+    seed = _seed(output, grad_output)
+    retain = create_graph if retain_graph is None else retain_graph
+    capture = {id(x) for x in inputs if x._op is not None}
+    leaf_grads, captured = _propagate(output, seed, retain, create_graph, capture)
+    results: list[Tensor | None] = []
+    seen: set[int] = {id(seed)}
+    for i, x in enumerate(inputs):
+        entry = leaf_grads.get(id(x)) if x._op is None else captured.get(id(x))
+        g = entry[1] if (x._op is None and entry is not None) else entry
+        if g is None:
+            if not allow_unused:
+                raise ValueError(
+                    f"gradients: inputs[{i}] was not used to compute the output; "
+                    f"pass allow_unused=True to get None for it"
+                )
+            results.append(None)
+            continue
+        g = _own(g, x.data.dtype, seen, create_graph)
+        results.append(g if create_graph else Tensor._wrap(g))
+    return tuple(results)
+
+
+def _check_output(tensor: Any, where: str) -> None:
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"backward: expected a Tensor, got {type(tensor).__name__}")
+        raise TypeError(f"{where}: expected a Tensor, got {type(tensor).__name__}")
     if not tensor.requires_grad:
         raise RuntimeError(
-            "backward: this tensor does not require grad: none of the tensors it was computed "
-            "from has requires_grad=True, or it was computed under cr.no_grad()"
+            f"{where}: this tensor does not require grad: none of the tensors it was computed "
+            f"from has requires_grad=True, or it was computed under cr.no_grad()"
         )
-    seed = _seed(tensor, grad)
+
+
+def _own(g: Any, dtype: np.dtype, seen: set[int], graph: bool) -> Any:
+    """``g`` as a gradient nobody else holds, in ``dtype`` (copied only when needed)."""
+    if graph:
+        data = g.data
+        if g.dtype != dtype or id(g) in seen or id(data) in seen or data.base is not None:
+            g = astype(g, dtype=dtype)  # a differentiable copy
+    elif (
+        type(g) is not np.ndarray
+        or g.dtype != dtype
+        or id(g) in seen
+        or g.base is not None
+        or not g.flags.writeable
+    ):
+        g = np.array(g, dtype=dtype)
+    seen.add(id(g))
+    return g
+
+
+def _propagate(
+    root: Tensor, seed: np.ndarray, retain_graph: bool, create_graph: bool, capture
+) -> tuple[dict[int, tuple[Tensor, Any]], dict[int, Any]]:
+    """Runs the reverse rules below ``root``; returns ``{id: (leaf, grad)}`` for the leaves
+    reached and the gradients of the non-leaf tensors whose ids are in ``capture``."""
     if create_graph:
         with enable_grad():
-            _backward_graph(tensor, seed)
-        return
-    if tensor._op is None:
-        if _HOOKS and id(tensor) in _HOOKS:
-            seed = _run_hooks(tensor, seed, graph=False)
-        _set_leaf_grad(tensor, seed, copy=True)
-        return
-    consumers, leaves = _dependencies(tensor)
-    grads = _run(tensor, seed, consumers, retain_graph)
-    assigned: set[int] = {id(seed)}
+            return _propagate_graph(root, seed, capture)
+    if root._op is None:
+        if _HOOKS and id(root) in _HOOKS:
+            seed = _run_hooks(root, seed, graph=False)
+        return {id(root): (root, seed)}, {}
+    consumers, leaves = _dependencies(root)
+    grads, captured = _run(root, seed, consumers, retain_graph, capture)
+    out = {}
     for leaf in leaves:
         g = grads.get(id(leaf))
         if g is not None:
             if _HOOKS and id(leaf) in _HOOKS:
                 g = _run_hooks(leaf, g, graph=False)
-            copy = (
-                id(g) in assigned
-                or type(g) is not np.ndarray
-                or g.base is not None
-                or not g.flags.writeable
-            )
-            assigned.add(id(g))
-            _set_leaf_grad(leaf, g, copy)
+            out[id(leaf)] = (leaf, g)
+    return out, captured
 
 
 def _run(
-    root: Tensor, seed: np.ndarray, consumers: dict[int, int], retain_graph: bool
-) -> dict[int, Any]:
-    """Applies the reverse rules from output to inputs; returns the leaves' gradients by id."""
+    root: Tensor, seed: np.ndarray, consumers: dict[int, int], retain_graph: bool, capture
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Applies the reverse rules from output to inputs on arrays; returns the leaves'
+    gradients by id and the captured non-leaf gradients."""
     anomaly = _Mode.anomaly
+    count = counting()
     grads: dict[int, Any] = {id(root): seed}
+    captured: dict[int, Any] = {}
     owned: set[int] = set()  # accumulators this pass allocated, safe to add into in place
     ready = [root]
     while ready:
@@ -197,6 +299,8 @@ def _run(
         g = grads.pop(id(t))
         if _HOOKS and id(t) in _HOOKS:
             g = _run_hooks(t, g, graph=False)
+        if capture and id(t) in capture:
+            captured[id(t)] = g
         op, out, inputs, kw = t._op, t.data, t._inputs, t._kw
         rules = op.vjp
         for i, p in enumerate(t._parents):
@@ -210,6 +314,8 @@ def _run(
                 gi = rules[i](g, out, *inputs)
             if anomaly:
                 _check_finite(op, "backward", gi)
+            if count:
+                record("reverse", op, inputs, out)
             shape = inputs[i].shape
             if gi.shape != shape:
                 gi = unbroadcast(gi, shape)
@@ -230,36 +336,30 @@ def _run(
                 ready.append(p)
         if not retain_graph:
             t._parents = t._inputs = t._kw = None
-    return grads
+    return grads, captured
 
 
-def _set_leaf_grad(leaf: Tensor, g: Any, copy: bool) -> None:
-    dtype = leaf.data.dtype
-    if leaf.grad is None:
-        if copy or g.dtype != dtype:
-            g = np.array(g, dtype=dtype)
-        leaf.grad = Tensor._wrap(g)
-    else:
-        leaf.grad.data += g
-
-
-def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
+def _propagate_graph(
+    root: Tensor, seed: np.ndarray, capture
+) -> tuple[dict[int, tuple[Tensor, Any]], dict[int, Any]]:
     """The backward pass recorded as a graph: rules run on tensors (for higher order)."""
     if root._op is None:
-        g = Tensor._wrap(seed.copy())
+        g = Tensor._wrap(seed)
         if _HOOKS and id(root) in _HOOKS:
             g = _run_hooks(root, g, graph=True)
-        root.grad = g if root.grad is None else root.grad + g
-        return
+        return {id(root): (root, g)}, {}
+    anomaly = _Mode.anomaly
     consumers, leaves = _dependencies(root)
-    grads_seed = Tensor._wrap(seed)
-    grads: dict[int, Any] = {id(root): grads_seed}
+    grads: dict[int, Any] = {id(root): Tensor._wrap(seed)}
+    captured: dict[int, Any] = {}
     ready = [root]
     while ready:
         t = ready.pop()
         g = grads.pop(id(t))
         if _HOOKS and id(t) in _HOOKS:
             g = _run_hooks(t, g, graph=True)
+        if capture and id(t) in capture:
+            captured[id(t)] = g
         op = t._op
         args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
         for i, p in enumerate(t._parents):
@@ -271,21 +371,19 @@ def _backward_graph(root: Tensor, seed: np.ndarray) -> None:
                 gi = op.vjp[i](g, t, *args, **t._kw)
             if not isinstance(gi, Tensor):
                 gi = Tensor._wrap(np.asarray(gi))
+            if anomaly:
+                _check_finite(op, "backward", gi)
             gi = unbroadcast(gi, p.shape)
             prev = grads.get(id(p))
             grads[id(p)] = gi if prev is None else prev + gi
-            if p._op is not None:
-                consumers[id(p)] -= 1
-                if consumers[id(p)] == 0:
-                    ready.append(p)
-    seen: set[int] = {id(grads_seed)}
+            consumers[id(p)] -= 1
+            if not consumers[id(p)]:
+                ready.append(p)
+    out = {}
     for leaf in leaves:
         g = grads.get(id(leaf))
-        if g is None:
-            continue
-        if _HOOKS and id(leaf) in _HOOKS:
-            g = _run_hooks(leaf, g, graph=True)
-        if g.dtype != leaf.dtype or id(g) in seen or g.data.base is not None:
-            g = astype(g, dtype=leaf.dtype)  # a differentiable copy, owned by this leaf
-        seen.add(id(g))
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if g is not None:
+            if _HOOKS and id(leaf) in _HOOKS:
+                g = _run_hooks(leaf, g, graph=True)
+            out[id(leaf)] = (leaf, g)
+    return out, captured

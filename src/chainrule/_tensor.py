@@ -21,6 +21,7 @@ class _Mode:
 
     grad_enabled: bool = True
     anomaly: bool = False
+    watch: bool = False  # some callback wants to see every op (see ops._registry.WATCHERS)
 
 
 class _GradSwitch:

@@ -17,9 +17,33 @@ import numpy as np
 from .._tensor import Tensor, _Mode, _new, _to_array
 
 LINEAR = "linear"
-"""Forward-rule marker for multilinear ops: the tangent is the op applied to the tangents."""
+"""Forward-rule marker for ops linear in their differentiable inputs jointly (add, reshape,
+sum, concatenate...): the output tangent is the op applied to the input tangents."""
+MULTILINEAR = "multilinear"
+"""Forward-rule marker for ops linear in each input separately (mul, matmul): the output
+tangent is the sum over inputs of the op with that input replaced by its tangent."""
 
 REGISTRY: dict[str, Op] = {}
+
+# Callbacks run after every op while any is installed (anomaly checks, forward-mode tangents,
+# operation counts): ``watcher(op, out_tensor, args, inputs, settings)``.
+WATCHERS: list[Callable] = []
+
+
+def add_watcher(fn: Callable) -> None:
+    """Installs a callback run after every op (see ``WATCHERS``)."""
+    WATCHERS.append(fn)
+    _Mode.watch = True
+
+
+def remove_watcher(fn: Callable) -> None:
+    WATCHERS.remove(fn)
+    _Mode.watch = bool(WATCHERS)
+
+
+def _notify(op, t, args, inputs, kw):
+    for fn in list(WATCHERS):
+        fn(op, t, args, inputs, kw)
 
 
 class Op:
@@ -44,6 +68,35 @@ class Op:
             return True
         return i < len(self.vjp) and not getattr(self.vjp[i], "not_differentiable", False)
 
+    def tangent(self, tangents: list, out: np.ndarray, inputs: tuple, kw: dict) -> np.ndarray:
+        """The output's tangent from the inputs' tangents (``None`` for an input without one):
+        the forward rule, applied to arrays."""
+        jvp = self.jvp
+        if jvp is LINEAR:
+            args = [
+                t if t is not None else (np.zeros_like(x) if self.differentiable(i) else x)
+                for i, (t, x) in enumerate(zip(tangents, inputs))
+            ]
+            result = self.forward(*args, **kw)
+        elif jvp is MULTILINEAR:
+            result = None
+            for i, t in enumerate(tangents):
+                if t is not None:
+                    args = list(inputs)
+                    args[i] = t
+                    term = self.forward(*args, **kw)
+                    result = term if result is None else result + term
+        else:
+            result = None
+            for i, t in enumerate(tangents):
+                if t is not None:
+                    term = jvp[i](t, out, *inputs, **kw)
+                    result = term if result is None else result + term
+        result = np.asarray(result, dtype=out.dtype)
+        if result.shape != out.shape:
+            result = np.broadcast_to(result, out.shape).copy()
+        return result
+
 
 def defop(
     name: str,
@@ -63,8 +116,10 @@ def defop(
     vjp : callable or tuple of callables
         Reverse rules, one per positional input (``None`` where the input is not
         differentiable). A variadic op gives one rule called with ``argnum=i``.
-    jvp : callable, tuple, ``LINEAR`` or None
-        Forward rules in the same order (filled in by the forward-mode engine).
+    jvp : callable, tuple of callables, ``LINEAR`` or ``MULTILINEAR``
+        Forward rules in the same order: ``rule(t, out, *inputs, **settings)`` gives the
+        output tangent's part due to tangent ``t`` of that input (``None``: not
+        differentiable there). Forward rules take and return arrays.
     explain : callable, optional
         ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
         the error raised when ``forward`` fails with a ``ValueError``.
@@ -74,6 +129,16 @@ def defop(
     rules = vjp if (variadic or isinstance(vjp, tuple)) else (vjp,)
     if not variadic:
         rules = tuple(_no_rule(name, i) if r is None else r for i, r in enumerate(rules))
+    if jvp is None:
+        raise ValueError(f"defop: op {name!r} needs a forward rule (jvp=...)")
+    if variadic and jvp not in (LINEAR, MULTILINEAR):
+        raise ValueError(f"defop: variadic op {name!r} needs jvp=LINEAR or MULTILINEAR")
+    if jvp not in (LINEAR, MULTILINEAR) and not isinstance(jvp, tuple):
+        jvp = (jvp,)
+    if isinstance(jvp, tuple) and len(jvp) != len(rules):
+        raise ValueError(
+            f"defop: op {name!r} has {len(rules)} reverse rules but {len(jvp)} forward rules"
+        )
     op = Op(name, forward, rules, jvp, variadic, explain)
     arity = None if variadic else len(rules)
     op.fn = {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op)
@@ -125,8 +190,6 @@ def _make_unary(op: Op) -> Callable:
             raise _shape_error(op, (xd,), kw, e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if _Mode.anomaly:
-            _check_finite(op, "forward", out)
         t = _new(Tensor)
         t.data = out
         t.grad = None
@@ -139,6 +202,8 @@ def _make_unary(op: Op) -> Callable:
         else:
             t.requires_grad = False
             t._op = None
+        if _Mode.watch:
+            _notify(op, t, (x,), (xd,), kw)
         return t
 
     return apply
@@ -166,8 +231,6 @@ def _make_binary(op: Op) -> Callable:
             raise _shape_error(op, (ad, bd), kw, e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if _Mode.anomaly:
-            _check_finite(op, "forward", out)
         t = _new(Tensor)
         t.data = out
         t.grad = None
@@ -180,6 +243,8 @@ def _make_binary(op: Op) -> Callable:
         else:
             t.requires_grad = False
             t._op = None
+        if _Mode.watch:
+            _notify(op, t, (a, b), (ad, bd), kw)
         return t
 
     return apply
@@ -209,8 +274,6 @@ def _make_nary(op: Op) -> Callable:
             raise _shape_error(op, inputs, kw, e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if _Mode.anomaly:
-            _check_finite(op, "forward", out)
         t = _new(Tensor)
         t.data = out
         t.grad = None
@@ -223,6 +286,8 @@ def _make_nary(op: Op) -> Callable:
         else:
             t.requires_grad = False
             t._op = None
+        if _Mode.watch:
+            _notify(op, t, args, tuple(inputs), kw)
         return t
 
     return apply

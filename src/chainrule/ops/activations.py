@@ -15,10 +15,20 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))
 
 
-sigmoid = defop("sigmoid", _sigmoid, vjp=lambda g, out, x: g * out * (1 - out))
+sigmoid = defop(
+    "sigmoid",
+    _sigmoid,
+    vjp=lambda g, out, x: g * out * (1 - out),
+    jvp=lambda t, out, x: t * out * (1 - out),
+)
 
 # relu'(0) := 0, as torch does
-relu = defop("relu", lambda x: np.maximum(x, 0), vjp=lambda g, out, x: g * (x > 0))
+relu = defop(
+    "relu",
+    lambda x: np.maximum(x, 0),
+    vjp=lambda g, out, x: g * (x > 0),
+    jvp=lambda t, out, x: t * (x > 0),
+)
 
 
 # leaky_relu(x) = x for x > 0, slope·x otherwise (the slope applies at 0, as in torch)
@@ -30,7 +40,8 @@ def _leaky_relu_vjp(g, out, x, *, negative_slope=0.01):
     return np.where(x > 0, g, g * negative_slope)
 
 
-leaky_relu = defop("leaky_relu", _leaky_relu, vjp=_leaky_relu_vjp)
+# (elementwise ops below: the forward rule is the reverse rule applied to the tangent)
+leaky_relu = defop("leaky_relu", _leaky_relu, vjp=_leaky_relu_vjp, jvp=_leaky_relu_vjp)
 
 
 # elu(x) = x for x > 0, α(eˣ − 1) otherwise; at 0 the derivative is α (torch's convention)
@@ -42,7 +53,7 @@ def _elu_vjp(g, out, x, *, alpha=1.0):
     return np.where(x > 0, g, g * (out + alpha))
 
 
-elu = defop("elu", _elu, vjp=_elu_vjp)
+elu = defop("elu", _elu, vjp=_elu_vjp, jvp=_elu_vjp)
 
 
 # softplus(x) = log(1 + e^{βx})/β, and x itself where βx > threshold (torch's definition)
@@ -56,7 +67,7 @@ def _softplus_vjp(g, out, x, *, beta=1.0, threshold=20.0):
     return np.where(bx > threshold, g, g * _sigmoid(bx))
 
 
-softplus = defop("softplus", _softplus, vjp=_softplus_vjp)
+softplus = defop("softplus", _softplus, vjp=_softplus_vjp, jvp=_softplus_vjp)
 
 # gelu(x) = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)); approximate="tanh":
 #   ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
@@ -81,4 +92,4 @@ def _gelu_vjp(g, out, x, *, approximate="none"):
     return g * (cdf + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x))
 
 
-gelu = defop("gelu", _gelu, vjp=_gelu_vjp)
+gelu = defop("gelu", _gelu, vjp=_gelu_vjp, jvp=_gelu_vjp)

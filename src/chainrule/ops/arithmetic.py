@@ -1,23 +1,28 @@
 """Arithmetic: + − × ÷, powers, matrix products, elementwise max/min and ``where``.
 
-Every rule returns the gradient at the broadcast shape; the registry sums it back to each
-input's shape. ``g`` is the cotangent of the output, ``out`` the output.
+Every reverse rule returns the gradient at the broadcast shape; the registry sums it back to
+each input's shape. ``g`` is the cotangent of the output, ``t`` an input's tangent, ``out`` the
+output. For an elementwise op both rules multiply by the same local derivative, so the
+forward rule is the reverse rule with ``t`` in place of ``g``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._registry import LINEAR, defop
+from ._registry import LINEAR, MULTILINEAR, defop
 
 # fmt: off
-#     name      forward       reverse rules, one per input
-add = defop("add", np.add, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR)
-sub = defop("sub", np.subtract, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g), jvp=LINEAR)
-mul = defop("mul", np.multiply, vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+#     name      forward        reverse rules, one per input                      forward rules
+add = defop("add", np.add,      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR)
+sub = defop("sub", np.subtract, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g),
             jvp=LINEAR)
+mul = defop("mul", np.multiply, vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
+            jvp=MULTILINEAR)
 div = defop("div", np.true_divide, vjp=(lambda g, out, a, b: g / b,
-                                        lambda g, out, a, b: -g * out / b))
+                                        lambda g, out, a, b: -g * out / b),
+                                   jvp=(lambda t, out, a, b: t / b,
+                                        lambda t, out, a, b: -t * out / b))
 neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
 # fmt: on
 
@@ -31,7 +36,7 @@ def _pow_vjp_b(g, out, a, b):
     return g * np.where((a == 0) & (b >= 0), 0, out * np.log(np.where(a == 0, 1, a)))
 
 
-pow = defop("pow", np.power, vjp=(_pow_vjp_a, _pow_vjp_b))  # noqa: A001 - torch.pow
+pow = defop("pow", np.power, vjp=(_pow_vjp_a, _pow_vjp_b), jvp=(_pow_vjp_a, _pow_vjp_b))  # noqa: A001
 
 
 # y = a @ b with NumPy's rules for 1-D operands (promoted, then the added axis dropped):
@@ -71,7 +76,11 @@ def _matmul_explain(a, b):
 
 
 matmul = defop(
-    "matmul", np.matmul, vjp=(_matmul_vjp_a, _matmul_vjp_b), jvp=LINEAR, explain=_matmul_explain
+    "matmul",
+    np.matmul,
+    vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    jvp=MULTILINEAR,
+    explain=_matmul_explain,
 )
 
 
@@ -81,24 +90,15 @@ def _wins(g, a, b):
     return g * (a > b) + 0.5 * g * (a == b)
 
 
-maximum = defop(
-    "maximum",
-    np.maximum,
-    vjp=(lambda g, out, a, b: _wins(g, a, b), lambda g, out, a, b: _wins(g, b, a)),
-)
-minimum = defop(
-    "minimum",
-    np.minimum,
-    vjp=(lambda g, out, a, b: _wins(g, b, a), lambda g, out, a, b: _wins(g, a, b)),
-)
+_max_rules = (lambda g, out, a, b: _wins(g, a, b), lambda g, out, a, b: _wins(g, b, a))
+_min_rules = (lambda g, out, a, b: _wins(g, b, a), lambda g, out, a, b: _wins(g, a, b))
+maximum = defop("maximum", np.maximum, vjp=_max_rules, jvp=_max_rules)
+minimum = defop("minimum", np.minimum, vjp=_min_rules, jvp=_min_rules)
 
 # where(cond, a, b): the condition is not differentiable; each branch gets g where chosen.
-where = defop(
-    "where",
-    np.where,
-    vjp=(
-        None,
-        lambda g, out, c, a, b: np.where(c, g, 0),
-        lambda g, out, c, a, b: np.where(c, 0, g),
-    ),
+_where_rules = (
+    None,
+    lambda g, out, c, a, b: np.where(c, g, 0),
+    lambda g, out, c, a, b: np.where(c, 0, g),
 )
+where = defop("where", np.where, vjp=_where_rules, jvp=_where_rules)

@@ -49,8 +49,17 @@ def _linear_explain(x, w, b=None):
     return None
 
 
+# forward: ẏ = ẋ·W + x·Ẇ + ḃ
 linear = defop(
-    "linear", _linear, vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b), explain=_linear_explain
+    "linear",
+    _linear,
+    vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
+    jvp=(
+        lambda t, out, x, w, b=None: t @ w,
+        lambda t, out, x, w, b=None: x @ t,
+        lambda t, out, x, w, b=None: t,
+    ),
+    explain=_linear_explain,
 )
 
 
@@ -145,27 +154,63 @@ def _ce_scale(g, reduction, denom, n):
     return g / denom if reduction == "mean" else g
 
 
+def _ce_reduce(per_sample, x, reduction, denom):
+    """Reduces per-sample values the way the loss itself is reduced."""
+    if reduction == "none":
+        return per_sample if x.ndim == 2 else per_sample[0]
+    total = per_sample.sum()
+    return total / denom if reduction == "mean" else total
+
+
+def _ce_dlogits(x, target, weight, ignore_index, label_smoothing):
+    """∂loss_n/∂x_n = p_n Σ_c q_nc − q_n for every row (N, C), and the mean divisor."""
+    x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
+    return _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q, denom
+
+
+def _ce_dtarget(x, target, weight, label_smoothing):
+    """∂loss_n/∂t_nc = −(1 − ε) w_c log p_nc (probability targets)."""
+    x2 = x.reshape(1, -1) if x.ndim == 1 else x
+    coef = -(1 - label_smoothing) * _log_softmax(x2, axis=1)
+    return coef if weight is None else coef * np.asarray(weight, dtype=x.dtype)
+
+
 def _ce_vjp_x(
     g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
-    x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
-    gx = _ce_scale(g, reduction, denom, x2.shape[0]) * (
-        _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q
-    )
-    return gx.reshape(x.shape)
+    d, denom = _ce_dlogits(x, target, weight, ignore_index, label_smoothing)
+    return (_ce_scale(g, reduction, denom, d.shape[0]) * d).reshape(x.shape)
 
 
 def _ce_vjp_target(
     g, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
 ):
-    x2, _, _, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
-    coef = -(1 - label_smoothing) * _log_softmax(x2, axis=1)
-    if weight is not None:
-        coef = coef * weight
-    return (_ce_scale(g, reduction, denom, x2.shape[0]) * coef).reshape(target.shape)
+    _, _, _, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
+    d = _ce_dtarget(x, target, weight, label_smoothing)
+    return (_ce_scale(g, reduction, denom, d.shape[0]) * d).reshape(target.shape)
 
 
-cross_entropy = defop("cross_entropy", _cross_entropy, vjp=(_ce_vjp_x, _ce_vjp_target))
+def _ce_jvp_x(
+    t, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
+    d, denom = _ce_dlogits(x, target, weight, ignore_index, label_smoothing)
+    return _ce_reduce((d * t.reshape(d.shape)).sum(axis=1), x, reduction, denom)
+
+
+def _ce_jvp_target(
+    t, out, x, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+):
+    _, _, _, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
+    d = _ce_dtarget(x, target, weight, label_smoothing)
+    return _ce_reduce((d * t.reshape(d.shape)).sum(axis=1), x, reduction, denom)
+
+
+cross_entropy = defop(
+    "cross_entropy",
+    _cross_entropy,
+    vjp=(_ce_vjp_x, _ce_vjp_target),
+    jvp=(_ce_jvp_x, _ce_jvp_target),
+)
 
 
 # binary_cross_entropy_with_logits: with l = 1 + (pos_weight − 1)·y and sp(z) = log(1 + eᶻ),
@@ -206,23 +251,46 @@ def _bce(x, y, *, weight=None, pos_weight=None, reduction="mean"):
     return loss.mean() if reduction == "mean" else loss.sum()
 
 
-def _bce_vjp_x(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+def _bce_dx(x, y, weight, pos_weight):
+    """∂loss/∂x elementwise: w[(1 − y) − l·σ(−x)]."""
     weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
     s = _sigmoid(-x)
     d = (1 - y) - (s if pos_weight is None else (1 + (pos_weight - 1) * y) * s)
-    if weight is not None:
-        d = d * weight
-    return _bce_reduce_g(g, x, reduction) * d
+    return d if weight is None else d * weight
+
+
+def _bce_dy(x, y, weight, pos_weight):
+    """∂loss/∂y elementwise: w[−x + (pos_weight − 1)·sp(−x)]."""
+    weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
+    d = -x if pos_weight is None else -x + (pos_weight - 1) * _softplus_neg(x)
+    return d if weight is None else d * weight
+
+
+def _bce_reduce(e, reduction):
+    if reduction == "none":
+        return e
+    return e.mean() if reduction == "mean" else e.sum()
+
+
+def _bce_vjp_x(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+    return _bce_reduce_g(g, x, reduction) * _bce_dx(x, y, weight, pos_weight)
 
 
 def _bce_vjp_y(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
-    weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
-    d = -x if pos_weight is None else -x + (pos_weight - 1) * _softplus_neg(x)
-    if weight is not None:
-        d = d * weight
-    return _bce_reduce_g(g, x, reduction) * d
+    return _bce_reduce_g(g, x, reduction) * _bce_dy(x, y, weight, pos_weight)
+
+
+def _bce_jvp_x(t, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+    return _bce_reduce(t * _bce_dx(x, y, weight, pos_weight), reduction)
+
+
+def _bce_jvp_y(t, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):
+    return _bce_reduce(t * _bce_dy(x, y, weight, pos_weight), reduction)
 
 
 binary_cross_entropy_with_logits = defop(
-    "binary_cross_entropy_with_logits", _bce, vjp=(_bce_vjp_x, _bce_vjp_y)
+    "binary_cross_entropy_with_logits",
+    _bce,
+    vjp=(_bce_vjp_x, _bce_vjp_y),
+    jvp=(_bce_jvp_x, _bce_jvp_y),
 )

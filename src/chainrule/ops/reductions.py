@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import defop
+from ._registry import LINEAR, defop
 
 
 def _expand(g, x, axis, keepdims):
@@ -42,11 +42,13 @@ sum = defop(
     "sum",
     lambda x, *, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
     vjp=_sum_vjp,
+    jvp=LINEAR,
 )  # noqa: A001
 mean = defop(
     "mean",
     lambda x, *, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
     vjp=_mean_vjp,
+    jvp=LINEAR,
 )
 
 
@@ -61,7 +63,13 @@ def _var_vjp(g, out, x, *, axis=None, correction=1, keepdims=False):
     return _expand(g, x, axis, keepdims) * centred * (2 / (_count(x, axis) - correction))
 
 
-var = defop("var", _var, vjp=_var_vjp)
+# forward: v̇ = Σ 2(x − mean)·ẋ / (N − correction)
+def _var_jvp(t, out, x, *, axis=None, correction=1, keepdims=False):
+    centred = x - x.mean(axis=axis, keepdims=True)
+    return (centred * t).sum(axis=axis, keepdims=keepdims) * (2 / (_count(x, axis) - correction))
+
+
+var = defop("var", _var, vjp=_var_vjp, jvp=_var_jvp)
 
 
 # max/min: the gradient goes to the entries equal to the result; k tied entries get ḡ/k each
@@ -71,15 +79,22 @@ def _extreme_vjp(g, out, x, *, axis=None, keepdims=False):
     return _expand(g, x, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True)
 
 
+def _extreme_jvp(t, out, x, *, axis=None, keepdims=False):
+    hit = x == _expand(out, x, axis, keepdims)
+    return (t * hit).sum(axis=axis, keepdims=keepdims) / hit.sum(axis=axis, keepdims=keepdims)
+
+
 max = defop(
     "max",
     lambda x, *, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
     vjp=_extreme_vjp,
+    jvp=_extreme_jvp,
 )  # noqa: A001
 min = defop(
     "min",
     lambda x, *, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
     vjp=_extreme_vjp,
+    jvp=_extreme_jvp,
 )  # noqa: A001
 
 
@@ -95,7 +110,11 @@ def _logsumexp_vjp(g, out, x, *, axis=None, keepdims=False):
     return _expand(g, x, axis, keepdims) * np.exp(x - _expand(out, x, axis, keepdims))
 
 
-logsumexp = defop("logsumexp", _logsumexp, vjp=_logsumexp_vjp)
+def _logsumexp_jvp(t, out, x, *, axis=None, keepdims=False):
+    return (t * np.exp(x - _expand(out, x, axis, keepdims))).sum(axis=axis, keepdims=keepdims)
+
+
+logsumexp = defop("logsumexp", _logsumexp, vjp=_logsumexp_vjp, jvp=_logsumexp_jvp)
 
 
 # y = softmax(x):  x̄ = y ⊙ (ȳ − Σ ȳ⊙y)   (sums over `axis`)
@@ -108,7 +127,11 @@ def _softmax_vjp(g, out, x, *, axis=-1):
     return out * (g - (g * out).sum(axis=axis, keepdims=True))
 
 
-softmax = defop("softmax", _softmax, vjp=_softmax_vjp)
+def _softmax_jvp(t, out, x, *, axis=-1):
+    return out * (t - (t * out).sum(axis=axis, keepdims=True))
+
+
+softmax = defop("softmax", _softmax, vjp=_softmax_vjp, jvp=_softmax_jvp)
 
 
 # y = log_softmax(x) = x − logsumexp(x):  x̄ = ȳ − softmax(x) Σ ȳ
@@ -120,4 +143,9 @@ def _log_softmax_vjp(g, out, x, *, axis=-1):
     return g - np.exp(out) * g.sum(axis=axis, keepdims=True)
 
 
-log_softmax = defop("log_softmax", _log_softmax, vjp=_log_softmax_vjp)
+#   forward: ẏ = ẋ − Σ ẋ ⊙ softmax(x)
+def _log_softmax_jvp(t, out, x, *, axis=-1):
+    return t - (t * np.exp(out)).sum(axis=axis, keepdims=True)
+
+
+log_softmax = defop("log_softmax", _log_softmax, vjp=_log_softmax_vjp, jvp=_log_softmax_jvp)

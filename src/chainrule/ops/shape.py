@@ -117,4 +117,9 @@ def _pad_vjp(g, out, x, *, pad_width, value=0.0):
     return g[tuple(slice(int(b), int(b) + n) for (b, _), n in zip(widths, x.shape))]
 
 
-pad = defop("pad", _pad, vjp=_pad_vjp, jvp=LINEAR)
+pad = defop(
+    "pad",
+    _pad,
+    vjp=_pad_vjp,
+    jvp=lambda t, out, x, *, pad_width, value=0.0: _pad(t, pad_width=pad_width),
+)
