@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import _tensor_methods as _tensor_methods  # binds Tensor's methods and operators
-from . import ops
+from . import ops, testing
 from ._autodiff import backward, detect_anomaly, gradients
 from ._counting import OpCounter, count_ops
 from ._hooks import RemovableHandle
@@ -137,6 +137,7 @@ __all__ = [
     "ones",
     "ones_like",
     "ops",
+    "testing",
     "set_grad_enabled",
     "stack",
     "tensor",
