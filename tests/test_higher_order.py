@@ -76,3 +76,19 @@ def test_hessian_vector_product_of_a_seed_function():
     x.grad = y.grad = None
     (gx * 1.0 + gy * 0.0).backward()
     assert (x.grad.item(), y.grad.item()) == pytest.approx((5.75, 4.0))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.twice], ids=lambda c: c.id)
+def test_second_order_matches_finite_differences_in_both_modes(case):
+    from chainrule.testing import check_grads
+
+    values = case.inputs()
+    pos = case.diff_positions()
+
+    def f(*diff):
+        args = [cr.tensor(v) if isinstance(v, np.ndarray) else v for v in values]
+        for i, d in zip(pos, diff):
+            args[i] = d
+        return case.ours(*args)
+
+    check_grads(f, [values[i] for i in pos], modes=("fwd", "rev"), order=2, rtol=1e-4, atol=1e-6)
