@@ -288,22 +288,25 @@ def _run(
 ) -> tuple[dict[int, Any], dict[int, Any]]:
     """Applies the reverse rules from output to inputs on arrays; returns the leaves'
     gradients by id and the captured non-leaf gradients."""
-    anomaly = _Mode.anomaly
-    count = counting()
+    slow = _Mode.anomaly or counting()  # one flag for the checks the fast path skips
+    hooks = _HOOKS
     grads: dict[int, Any] = {id(root): seed}
     captured: dict[int, Any] = {}
     owned: set[int] = set()  # accumulators this pass allocated, safe to add into in place
     ready = [root]
+    pop, push = ready.pop, ready.append
     while ready:
-        t = ready.pop()
+        t = pop()
         g = grads.pop(id(t))
-        if _HOOKS and id(t) in _HOOKS:
+        if hooks and id(t) in hooks:
             g = _run_hooks(t, g, graph=False)
         if capture and id(t) in capture:
             captured[id(t)] = g
         op, out, inputs, kw = t._op, t.data, t._inputs, t._kw
         rules = op.vjp
-        for i, p in enumerate(t._parents):
+        i = -1
+        for p in t._parents:
+            i += 1
             if p is None:
                 continue
             if op.variadic:
@@ -312,10 +315,8 @@ def _run(
                 gi = rules[i](g, out, *inputs, **kw)
             else:
                 gi = rules[i](g, out, *inputs)
-            if anomaly:
-                _check_finite(op, "backward", gi)
-            if count:
-                record("reverse", op, inputs, out)
+            if slow:
+                _slow_checks(op, gi, inputs, out)
             shape = inputs[i].shape
             if gi.shape != shape:
                 gi = unbroadcast(gi, shape)
@@ -333,10 +334,18 @@ def _run(
             n = consumers[k] - 1
             consumers[k] = n
             if not n:
-                ready.append(p)
+                push(p)
         if not retain_graph:
             t._parents = t._inputs = t._kw = None
     return grads, captured
+
+
+def _slow_checks(op: Any, gi: Any, inputs: tuple, out: np.ndarray) -> None:
+    """Anomaly detection and operation counting, when either is on."""
+    if _Mode.anomaly:
+        _check_finite(op, "backward", gi)
+    if counting():
+        record("reverse", op, inputs, out)
 
 
 def _propagate_graph(
