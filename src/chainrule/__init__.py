@@ -102,6 +102,18 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 cat = concatenate
 
+_LAZY = ("nn", "optim", "data", "graph")
+
+
+def __getattr__(name: str):
+    """``cr.nn``, ``cr.optim``, ``cr.data``, ``cr.graph``: imported on first use, which keeps
+    ``import chainrule`` fast."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
 __all__ = [
     "JacobianStats",
     "OpCounter",
