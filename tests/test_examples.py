@@ -35,3 +35,22 @@ def test_every_example_has_a_header_and_a_fast_mode(script):
     text = (EXAMPLES / script).read_text()
     assert text.startswith('"""'), f"{script} starts with a docstring saying what it shows"
     assert "--fast" in text, f"{script} has a --fast mode for the test suite"
+
+
+def test_forward_vs_reverse(tmp_path, capsys):
+    results = _load("01_forward_vs_reverse.py").main(["--fast", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert results["modes"]["reverse"] == pytest.approx((12.5, 10.0))
+    assert results["modes"]["forward"] == pytest.approx((12.5, 10.0))
+    small, large = results["costs"][2], results["costs"][8]
+    # reverse mode's work for R^n -> R is flat in n; forward mode's grows with n
+    assert small[("R^n->R", "reverse")][1] == large[("R^n->R", "reverse")][1]
+    assert large[("R^n->R", "forward")][1] == 4 * small[("R^n->R", "forward")][1]
+    # and the other way round for R -> R^m
+    assert small[("R->R^m", "forward")][1] == large[("R->R^m", "forward")][1]
+    assert large[("R->R^m", "reverse")][1] > small[("R->R^m", "reverse")][1]
+    assert results["chain"]["cost"] == 15125
+    assert results["chain"]["order"] == "((A1(A2A3))((A4A5)A6))"
+    svg = results["svg"].read_text()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "12.5" in svg, "graph shows dF/dx"
+    assert "dF/dx = 12.5" in out and "15,125" in out
