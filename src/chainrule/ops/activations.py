@@ -10,9 +10,18 @@ from ._registry import defop
 from .elementwise import _erf
 
 
-# σ(x) = 1/(1+e⁻ˣ) = exp(−log(1 + e⁻ˣ)), which never overflows:  x̄ = ḡ·σ·(1−σ)
+# σ(x) = 1/(1+e⁻ˣ), computed by SciPy's expit, one pass that neither overflows nor loses
+# relative precision for x ≪ 0 (SciPy comes with scikit-learn; imported on first use because
+# importing it costs more than all of chainrule):  x̄ = ḡ·σ·(1−σ)
+_EXPIT: list = []
+
+
 def _sigmoid(x):
-    return np.exp(-np.logaddexp(0, -x))
+    if not _EXPIT:
+        from scipy.special import expit
+
+        _EXPIT.append(expit)
+    return _EXPIT[0](x)
 
 
 sigmoid = defop(
