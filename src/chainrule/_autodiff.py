@@ -273,14 +273,19 @@ def _propagate(
         return {id(root): (root, seed)}, {}
     consumers, leaves = _dependencies(root)
     grads, captured = _run(root, seed, consumers, retain_graph, capture)
+    return _leaf_grads(leaves, grads, graph=False), captured
+
+
+def _leaf_grads(leaves: list[Tensor], grads: dict[int, Any], graph: bool) -> dict:
+    """``{id: (leaf, grad)}`` for the leaves that received a gradient, after their hooks."""
     out = {}
     for leaf in leaves:
         g = grads.get(id(leaf))
         if g is not None:
             if _HOOKS and id(leaf) in _HOOKS:
-                g = _run_hooks(leaf, g, graph=False)
+                g = _run_hooks(leaf, g, graph=graph)
             out[id(leaf)] = (leaf, g)
-    return out, captured
+    return out
 
 
 def _run(
@@ -388,11 +393,4 @@ def _propagate_graph(
             consumers[id(p)] -= 1
             if not consumers[id(p)]:
                 ready.append(p)
-    out = {}
-    for leaf in leaves:
-        g = grads.get(id(leaf))
-        if g is not None:
-            if _HOOKS and id(leaf) in _HOOKS:
-                g = _run_hooks(leaf, g, graph=True)
-            out[id(leaf)] = (leaf, g)
-    return out, captured
+    return _leaf_grads(leaves, grads, graph=True), captured

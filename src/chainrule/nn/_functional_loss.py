@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops
 from .._tensor import Tensor, as_tensor
+from ..ops.fused import class_indices
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -240,14 +241,7 @@ def nll_loss(
             f"nll_loss: target must have shape {(n,) if x.ndim == 2 else ()} for input of "
             f"shape {x.shape}, got {t.shape}"
         )
-    valid = t2 != ignore_index
-    safe = np.where(valid, t2, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= c):
-        bad = safe[(safe < 0) | (safe >= c)][0]
-        raise ValueError(
-            f"nll_loss: target holds class index {bad}, expected indices in [0, {c}) "
-            f"or ignore_index={ignore_index}"
-        )
+    valid, safe = class_indices("nll_loss", t2, c, ignore_index)
     w = np.ones(c, dtype=x.dtype) if weight is None else _static(weight, x)
     if w.shape != (c,):
         raise ValueError(f"nll_loss: weight must have shape ({c},), got {w.shape}")

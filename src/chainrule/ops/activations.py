@@ -9,7 +9,6 @@ import numpy as np
 from ._registry import defop
 from .elementwise import _erf
 
-
 # σ(x) = 1/(1+e⁻ˣ), computed by SciPy's expit, one pass that neither overflows nor loses
 # relative precision for x ≪ 0 (SciPy comes with scikit-learn; imported on first use because
 # importing it costs more than all of chainrule):  x̄ = ḡ·σ·(1−σ)

@@ -74,19 +74,26 @@ def _check_reduction(op, reduction):
 # cross_entropy(x, t) with p = softmax(x): every variant is loss_n = −Σ_c q_nc log p_nc for a
 # coefficient matrix q (one-hot or probabilities, smoothed, weighted, ignored rows zeroed), so
 #   x̄_n = ḡ_n (p_n Σ_c q_nc − q_n),   t̄_nc = −ḡ_n (1 − ε) w_c log p_nc   (probability targets).
+def class_indices(op: str, target: np.ndarray, n_classes: int, ignore_index: int):
+    """Checks integer class targets; returns the mask of targets that count and the targets
+    with ignored entries replaced by 0 (safe to index with)."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+        bad = safe[(safe < 0) | (safe >= n_classes)][0]
+        raise ValueError(
+            f"{op}: target holds class index {bad}, expected indices "
+            f"in [0, {n_classes}) or ignore_index={ignore_index}"
+        )
+    return valid, safe
+
+
 def _ce_coefficients(x, target, weight, ignore_index, label_smoothing):
     """q (N, C) and the divisor of the 'mean' reduction, for 2-D logits x."""
     n, c = x.shape
     eps = label_smoothing
     if target.dtype.kind in "iu":
-        valid = target != ignore_index
-        safe = np.where(valid, target, 0)
-        if safe.size and (safe.min() < 0 or safe.max() >= c):
-            bad = safe[(safe < 0) | (safe >= c)][0]
-            raise ValueError(
-                f"cross_entropy: target holds class index {bad}, expected indices "
-                f"in [0, {c}) or ignore_index={ignore_index}"
-            )
+        valid, safe = class_indices("cross_entropy", target, c, ignore_index)
         q = np.zeros((n, c), dtype=x.dtype)
         q[np.arange(n), safe] = 1 - eps
         if eps:
