@@ -261,6 +261,8 @@ _UFUNCS = {
     np.logaddexp: _logaddexp,
     np.positive: lambda x: x,
 }
+# SciPy's ufuncs that some rules use (SciPy is imported lazily, so matched by name)
+_SCIPY_UFUNCS = {"erf": ops.erf, "expit": ops.sigmoid}
 # Ufuncs whose results carry no gradient (masks, signs): computed on the raw data.
 _CONSTANT_UFUNCS = {
     np.greater,
@@ -295,7 +297,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         return NotImplemented
     if ufunc in _CONSTANT_UFUNCS:
         return Tensor._wrap(np.asarray(ufunc(*_raw(inputs))))
-    fn = _UFUNCS.get(ufunc) or (ops.erf if ufunc.__name__ == "erf" else None)
+    fn = _UFUNCS.get(ufunc) or _SCIPY_UFUNCS.get(ufunc.__name__)
     if fn is None:
         raise TypeError(
             f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
