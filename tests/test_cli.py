@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+import chainrule as cr
+from chainrule import cli
 from chainrule.cli import main
 
 EPOCH = re.compile(r"^epoch\s+(\d+)\s+train loss\s+([0-9.]+)\s*$", re.MULTILINE)
@@ -63,3 +65,26 @@ def test_console_script_trains_one_epoch():
     )
     assert len(EPOCH.findall(proc.stdout)) == 1, f"expected one epoch line in:\n{proc.stdout}"
     assert ACCURACY.search(proc.stdout), f"expected a 'test accuracy' line in:\n{proc.stdout}"
+
+
+def test_gradcheck_passes_and_prints_a_table(capsys):
+    assert cli.main(["gradcheck", "--op", "exp", "softmax"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("exp", "softmax"))]
+    assert [r[0] for r in rows] == ["exp", "softmax"], "one row per op, sorted"
+    assert all(r[2] == "pass" and r[3] == "pass" for r in rows), out
+    assert "2 passed, 0 failed" in out
+
+
+def test_gradcheck_fails_with_exit_1_on_a_wrong_rule(capsys, monkeypatch):
+    op = cr.ops.REGISTRY["exp"]
+    monkeypatch.setattr(op, "vjp", (lambda g, out, x: g * out * 2.0,))
+    assert cli.main(["gradcheck", "--op", "exp", "--no-torch"]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL: exp-" in captured.out and "mode 'rev'" in captured.out
+    assert "failed: exp" in captured.err
+
+
+def test_gradcheck_unknown_op_exits_2(capsys):
+    assert cli.main(["gradcheck", "--op", "nope"]) == 2
+    assert "no registered op named nope" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 
-from .op_cases import CASES, Arg
+from chainrule.testing.cases import CASES, Arg
 
 EPS = 1e-6
 

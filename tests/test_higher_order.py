@@ -12,7 +12,7 @@ import pytest
 
 import chainrule as cr
 
-from .op_cases import CASES, Arg, Const
+from chainrule.testing.cases import CASES, Arg, Const
 
 torch = pytest.importorskip("torch")
 

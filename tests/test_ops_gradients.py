@@ -8,8 +8,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import ops
-
-from .op_cases import CASES, Arg, Const
+from chainrule.testing._gradcheck import torch_parity
+from chainrule.testing.cases import CASES, Arg, Const
 
 EPS = 1e-6
 
@@ -70,50 +70,18 @@ def test_matches_finite_differences(case):
         )
 
 
-TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_matches_torch(case, dtype):
-    torch = pytest.importorskip("torch")
-    values = case.inputs()
-    ours_in = _ours_inputs(case, values, dtype)
-    theirs_in = []
-    for spec, v in zip(case.args, values):
-        if isinstance(spec, Arg):
-            theirs_in.append(torch.tensor(v.astype(dtype), requires_grad=True))
-        elif isinstance(spec, Const):
-            theirs_in.append(torch.as_tensor(v))
-        else:
-            theirs_in.append(v)
-    ours, theirs = case.ours(*ours_in), case.theirs(*theirs_in)
-    assert ours.dtype == dtype, f"{case.id}: {np.dtype(dtype)} inputs gave {ours.dtype}"
-    assert ours.shape == tuple(theirs.shape), f"{case.id}: shape {ours.shape} vs {theirs.shape}"
-    np.testing.assert_allclose(
-        ours.data,
-        theirs.detach().numpy(),
-        **TOL[dtype],
-        err_msg=f"{case.id}: forward value differs from torch",
-    )
-    v = np.random.default_rng(1).standard_normal(ours.shape).astype(dtype)
-    ours.backward(grad=v)
-    (theirs * torch.as_tensor(v)).sum().backward()
-    for i in case.diff_positions():
-        np.testing.assert_allclose(
-            ours_in[i].grad.data,
-            theirs_in[i].grad.numpy(),
-            **TOL[dtype],
-            err_msg=f"{case.id}: gradient of input {i} (shape {values[i].shape}) differs "
-            f"from torch",
-        )
-        assert ours_in[i].grad.dtype == dtype, f"{case.id}: gradient dtype {ours_in[i].grad.dtype}"
+    """Forward value, output dtype and every input's gradient under a random cotangent."""
+    pytest.importorskip("torch")
+    torch_parity(case, dtype)
 
 
 def test_every_registered_op_has_a_case():
     covered = {c.op for c in CASES}
     missing = sorted(set(ops.REGISTRY) - covered)
-    assert not missing, f"registered ops without a test case in tests/op_cases.py: {missing}"
+    assert not missing, f"registered ops without a case in chainrule/testing/cases.py: {missing}"
 
 
 def test_every_case_names_a_registered_op():

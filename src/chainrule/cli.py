@@ -82,6 +82,32 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
+def gradcheck(args: argparse.Namespace) -> int:
+    """Checks every registered primitive (or those named) and prints a table; 1 on failure."""
+    from chainrule.testing import run_gradcheck
+
+    try:
+        rows = run_gradcheck(args.op or None, use_torch=not args.no_torch)
+    except ValueError as e:
+        print(f"chainrule {e}", file=sys.stderr)
+        return 2
+    width = max(len(r.op) for r in rows)
+    print(f"{'op':{width}s}  cases  finite differences (fwd+rev, float64)  PyTorch (float32+64)")
+    for r in rows:
+        print(
+            f"{r.op:{width}s}  {r.cases:5d}  {_cell(r.finite_differences, 37)}  {_cell(r.torch, 0)}"
+        )
+    failed = [r.op for r in rows if not r.ok]
+    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cell(text: str, width: int) -> str:
+    return f"{text:{width}s}" if width else text
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -107,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=train)
+    g = sub.add_parser(
+        "gradcheck", help="check every primitive's rules against finite differences and PyTorch"
+    )
+    g.add_argument("--op", nargs="+", metavar="NAME", help="only these ops")
+    g.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    g.set_defaults(func=gradcheck)
     return parser
 
 

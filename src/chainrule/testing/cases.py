@@ -1,7 +1,9 @@
-"""The table of op test cases: every registered primitive, over a grid of shapes and settings.
+"""Sample calls of every registered primitive, over a grid of shapes and settings.
 
-Each case says how to call the op in chainrule and the same computation in PyTorch. The
-finite-difference, PyTorch-parity and meta tests all read this one table.
+Each case says how to call the op in chainrule and the same computation in PyTorch (imported
+only when a case is run against it). The test suite's finite-difference, PyTorch-parity,
+forward-mode and second-order tests and ``chainrule gradcheck`` all read this one table; a
+meta-test fails when a registered op has no case here.
 """
 
 from __future__ import annotations

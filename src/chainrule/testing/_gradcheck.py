@@ -1,0 +1,152 @@
+"""Checking every registered primitive on its sample cases: ``chainrule gradcheck``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._tensor import Tensor, tensor
+from ..ops import REGISTRY
+from ._check import GradientCheckError, check_grads
+
+TOLERANCES = {
+    np.dtype(np.float32): dict(rtol=2e-5, atol=2e-5),
+    np.dtype(np.float64): dict(rtol=1e-9, atol=1e-11),
+}
+
+
+@dataclass
+class GradcheckRow:
+    """One op's result: how many cases, and the finite-difference and PyTorch verdicts
+    (``"pass"``, ``"skipped: ..."`` or the first failure's message)."""
+
+    op: str
+    cases: int
+    finite_differences: str
+    torch: str
+
+    @property
+    def ok(self) -> bool:
+        return self.finite_differences == "pass" and not self.torch.startswith("FAIL")
+
+
+def _diff_function(case, values):
+    """The case as a function of its differentiable inputs, constants held fixed."""
+    pos = case.diff_positions()
+
+    def f(*diff):
+        args = [tensor(v) if isinstance(v, np.ndarray) else v for v in values]
+        for i, d in zip(pos, diff):
+            args[i] = d
+        return case.ours(*args)
+
+    return f, [values[i] for i in pos]
+
+
+def finite_difference_check(case) -> None:
+    """``check_grads`` in both modes on one case, in float64; raises on failure."""
+    f, primals = _diff_function(case, case.inputs())
+    check_grads(f, primals, modes=("fwd", "rev"), order=1, rtol=1e-5, atol=1e-7)
+
+
+def torch_parity(case, dtype) -> None:
+    """The case's forward value and every input's gradient under a random cotangent against
+    PyTorch's, in ``dtype``; raises ``AssertionError`` naming the case on a difference."""
+    import torch
+
+    from .cases import Arg, Const
+
+    dtype = np.dtype(dtype)
+    values = case.inputs()
+    ours_in, theirs_in = [], []
+    for spec, v in zip(case.args, values):
+        if isinstance(spec, Arg):
+            ours_in.append(tensor(v.astype(dtype), requires_grad=True))
+            theirs_in.append(torch.tensor(v.astype(dtype), requires_grad=True))
+        elif isinstance(spec, Const):
+            ours_in.append(tensor(v))
+            theirs_in.append(torch.as_tensor(v))
+        else:
+            ours_in.append(v)
+            theirs_in.append(v)
+    ours, theirs = case.ours(*ours_in), case.theirs(*theirs_in)
+    tol = TOLERANCES[dtype]
+    if ours.dtype != dtype:
+        raise AssertionError(f"{case.id}: {dtype} inputs gave {ours.dtype}")
+    if ours.shape != tuple(theirs.shape):
+        raise AssertionError(f"{case.id}: shape {ours.shape} vs torch's {tuple(theirs.shape)}")
+    np.testing.assert_allclose(
+        ours.data,
+        theirs.detach().numpy(),
+        **tol,
+        err_msg=f"{case.id}: forward value differs from torch",
+    )
+    v = np.random.default_rng(1).standard_normal(ours.shape).astype(dtype)
+    ours.backward(grad=v)
+    (theirs * torch.as_tensor(v)).sum().backward()
+    for i in case.diff_positions():
+        got: Tensor = ours_in[i].grad
+        if got is None or got.dtype != dtype:
+            raise AssertionError(f"{case.id}: input {i} got gradient {got!r}")
+        np.testing.assert_allclose(
+            got.data,
+            theirs_in[i].grad.numpy(),
+            **tol,
+            err_msg=f"{case.id}: gradient of input {i} (shape {values[i].shape}) differs "
+            f"from torch",
+        )
+
+
+def run_gradcheck(names: Sequence[str] | None = None, use_torch: bool = True) -> list:
+    """Checks every registered op (or those in ``names``) on all its sample cases: finite
+    differences in float64 in both modes, and PyTorch parity in float32 and float64 when
+    PyTorch is installed. Returns one ``GradcheckRow`` per op."""
+    from .cases import CASES
+
+    unknown = sorted(set(names or ()) - set(REGISTRY))
+    if unknown:
+        raise ValueError(
+            f"gradcheck: no registered op named {', '.join(unknown)}; "
+            f"registered: {', '.join(sorted(REGISTRY))}"
+        )
+    have_torch = False
+    if use_torch:
+        try:
+            import torch  # noqa: F401
+
+            have_torch = True
+        except ImportError:
+            pass
+    rows = []
+    for name in sorted(names or REGISTRY):
+        cases = [c for c in CASES if c.op == name]
+        rows.append(
+            GradcheckRow(
+                name,
+                len(cases),
+                _verdict(cases, "fd"),
+                _verdict(cases, "torch")
+                if have_torch
+                else "skipped: torch not installed"
+                if use_torch
+                else "skipped",
+            )
+        )
+    return rows
+
+
+def _verdict(cases, kind: str) -> str:
+    if not cases:
+        return "FAIL: no sample case in chainrule/testing/cases.py"
+    for case in cases:
+        try:
+            if kind == "fd":
+                finite_difference_check(case)
+            else:
+                for dtype in (np.float32, np.float64):
+                    torch_parity(case, dtype)
+        except (GradientCheckError, AssertionError) as e:
+            return f"FAIL: {case.id}: {str(e).strip().splitlines()[0]}"
+    return "pass"
