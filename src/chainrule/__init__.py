@@ -102,12 +102,12 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 cat = concatenate
 
-_LAZY = ("nn", "optim", "data", "graph")
+_LAZY = ("nn", "optim", "data", "graph", "train", "plot", "estimators")
 
 
 def __getattr__(name: str):
-    """``cr.nn``, ``cr.optim``, ``cr.data``, ``cr.graph``: imported on first use, which keeps
-    ``import chainrule`` fast."""
+    """``cr.nn``, ``cr.optim``, ``cr.data``, ``cr.graph``, ``cr.train``, ``cr.plot``,
+    ``cr.estimators``: imported on first use, which keeps ``import chainrule`` fast."""
     if name in _LAZY:
         import importlib
 

@@ -1,0 +1,128 @@
+"""Loss curves and the LR-finder curve."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ._figure import single
+
+
+def _ema(values: np.ndarray, beta: float) -> np.ndarray:
+    """Debiased exponential moving average (as the LR finder smooths)."""
+    out = np.empty(len(values))
+    avg = 0.0
+    for i, v in enumerate(values):
+        avg = beta * avg + (1 - beta) * v
+        out[i] = avg / (1 - beta ** (i + 1))
+    return out
+
+
+def loss_curves(history: Any, ax: Any = None, smooth: float = 0.9, logy: bool = False) -> Any:
+    """Training loss per iteration (raw and smoothed) and validation loss per epoch.
+
+    Parameters
+    ----------
+    history : TrainLossCallback or dict
+        The callback, or its ``history`` dict.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+    smooth : float
+        Smoothing factor of the training curve in [0, 1) (0: none).
+    logy : bool
+        Logarithmic loss axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    h = history.history if hasattr(history, "history") else history
+    if not isinstance(h, Mapping) or "train_loss" not in h:
+        raise TypeError(
+            f"loss_curves: history must be a TrainLossCallback or its history dict, got "
+            f"{type(history).__name__}"
+        )
+    if not 0 <= smooth < 1:
+        raise ValueError(f"loss_curves: smooth must be in [0, 1), got {smooth!r}")
+    fig, ax = single(ax, "loss_curves")
+    it, loss = np.asarray(h["iteration"]), np.asarray(h["train_loss"], dtype=np.float64)
+    if len(loss):
+        ax.plot(it, loss, color="tab:blue", alpha=0.3, lw=0.8, label="train (per batch)")
+        if smooth:
+            ax.plot(it, _ema(loss, smooth), color="tab:blue", lw=1.8, label="train (smoothed)")
+    epochs = h.get("epochs", {})
+    valid = np.asarray(epochs.get("valid_loss", []), dtype=np.float64)
+    if valid.size and np.any(np.isfinite(valid)):
+        ax.plot(
+            np.asarray(epochs["end_iteration"]) - 1,
+            valid,
+            "o-",
+            color="tab:orange",
+            lw=1.8,
+            label="validation (per epoch)",
+        )
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title("loss")
+    ax.grid(alpha=0.3)
+    if len(loss) or valid.size:
+        ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def lr_finder(finder: Any, ax: Any = None, suggest: bool = True) -> Any:
+    """The LR range test: smoothed loss against the learning rate (log axis), with the
+    ``steep`` and ``valley`` suggestions marked.
+
+    Parameters
+    ----------
+    finder : LRFinderCallback or (lrs, losses)
+        A finder after ``Learner.find_learning_rate``, or the two arrays.
+    ax : matplotlib Axes, optional
+    suggest : bool
+        Mark the suggestions (when the finder can make them).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if hasattr(finder, "lrs") and hasattr(finder, "losses"):
+        lrs, losses = finder.lrs, finder.losses
+    else:
+        try:
+            lrs, losses = (np.asarray(a, dtype=np.float64) for a in finder)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"lr_finder: expected an LRFinderCallback or (lrs, losses), got "
+                f"{type(finder).__name__}"
+            ) from err
+    fig, ax = single(ax, "lr_finder")
+    ax.plot(lrs, losses, color="tab:blue", lw=1.8, label="smoothed loss")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.set_title("learning-rate finder")
+    ax.grid(alpha=0.3, which="both")
+    finite = losses[np.isfinite(losses)]
+    if finite.size:
+        top = min(finite.max(), 4.5 * finite.min()) if finite.min() > 0 else finite.max()
+        low = finite.min()
+        ax.set_ylim(low - 0.05 * (top - low + 1e-12), top + 0.05 * (top - low + 1e-12))
+    if suggest and hasattr(finder, "suggestion"):
+        try:
+            s = finder.suggestion()
+        except RuntimeError:
+            s = None
+        if s is not None:
+            for lr, name, color in (
+                (s.steep, "steep", "tab:red"),
+                (s.valley, "valley", "tab:green"),
+            ):
+                y = np.interp(np.log(lr), np.log(lrs), losses)
+                ax.plot([lr], [y], "o", color=color, ms=8, label=f"{name}: {lr:.2e}")
+    ax.legend(loc="upper left", fontsize="small")
+    return fig

@@ -1,0 +1,102 @@
+"""``Callback``: the base class of everything that watches or steers a ``Learner``'s loop."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING, Any
+
+from ._events import EVENTS
+
+if TYPE_CHECKING:
+    from ._learner import Learner
+
+_EVENT_LIKE = re.compile(r"^(before|after)_[a-z0-9_]+$")
+_EVENT_SET = frozenset(EVENTS)
+
+
+def check_event_names(cls: type) -> None:
+    """Raises a TypeError when ``cls`` defines a public method named like an event that is none
+    (``after_bach``, ``before_valid``): such a method would silently never run."""
+    for name, value in vars(cls).items():
+        if callable(value) and _EVENT_LIKE.match(name) and name not in _EVENT_SET:
+            close = difflib.get_close_matches(name, EVENTS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(
+                f"{cls.__name__}.{name} is named like a training event but {name!r} is not "
+                f"one{hint} (the events are: {', '.join(EVENTS)})"
+            )
+
+
+def _snake(name: str) -> str:
+    name = name[: -len("Callback")] if name.endswith("Callback") and name != "Callback" else name
+    name = name.replace("NaN", "Nan")
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+class Callback:
+    """Base class of training callbacks: define methods named after events (see ``EVENTS``).
+
+    A callback reaches the learner through its ``learner`` attribute (set when it is added to
+    one, ``None`` otherwise) and reads or changes the loop's state there, e.g.
+    ``self.learner.loss`` in ``after_loss``. There is no attribute delegation: ``self.model``
+    is not the learner's model. Callbacks run in increasing ``order`` (ties keep the order in
+    which they were added).
+
+    Attributes
+    ----------
+    order : int
+        Sort key among the learner's callbacks (class attribute; 0 by default).
+    learner : Learner or None
+        The learner this callback is attached to.
+
+    Notes
+    -----
+    A subclass that defines a public method called ``before_*`` or ``after_*`` that is not an
+    event (a typo such as ``after_bach``) raises a ``TypeError`` when the class is defined.
+    Override :meth:`state_dict` and :meth:`load_state_dict` to have the callback's state saved
+    in checkpoints, and :meth:`teardown` to release resources when a fit ends in any way.
+    """
+
+    order: int = 0
+    learner: Learner | None = None  # also set here, for subclasses that skip __init__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_event_names(cls)
+
+    def __init__(self) -> None:
+        self.learner: Learner | None = None
+
+    @property
+    def name(self) -> str:
+        """Snake-case class name without ``Callback``: ``EarlyStoppingCallback`` ->
+        ``'early_stopping'`` (the key of this callback's state in a checkpoint)."""
+        return _snake(type(self).__name__)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state to save in a checkpoint: JSON-compatible values and NumPy arrays, nested
+        in dicts and lists. Empty by default (nothing saved)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores :meth:`state_dict`'s output; raise ``ValueError`` if it does not fit."""
+        if state:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: this callback keeps no state, got keys "
+                f"{sorted(state)}"
+            )
+
+    def teardown(self) -> None:
+        """Called when a fit ends, normally or by an exception: remove hooks, close files."""
+
+    def _require_learner(self) -> Learner:
+        if self.learner is None:
+            raise RuntimeError(
+                f"{type(self).__name__} is not attached to a Learner; pass it in "
+                f"Learner(callbacks=[...]) or learner.add_callback(...)"
+            )
+        return self.learner
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(order={self.order})"

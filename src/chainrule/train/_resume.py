@@ -1,0 +1,254 @@
+"""Loading a checkpoint into a learner: check everything first, then apply, rolling back on
+failure, so that a bad file leaves the learner exactly as it was."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._checkpoint import (
+    CheckpointError,
+    callback_keys,
+    generators,
+    model_entries,
+    read_checkpoint,
+    unpack,
+)
+
+if TYPE_CHECKING:
+    from ._learner import Learner
+
+_EPOCH_BOUNDARIES = (None, "after_epoch", "after_cancel_epoch", "after_cancel_fit", "after_fit")
+
+
+def load_checkpoint(learner: Learner, path: Path, strict: bool = True) -> None:
+    """Reads ``path``, checks that it fits ``learner``, and restores it (see ``Learner.load``)."""
+    header, arrays = read_checkpoint(path)
+    try:
+        plan = _plan(learner, header, arrays, strict)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err} (nothing was loaded)") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(
+            f"{path}: malformed checkpoint header ({type(err).__name__}: {err}); nothing was loaded"
+        ) from err
+    if plan["event"] not in _EPOCH_BOUNDARIES:
+        warnings.warn(
+            f"Learner.load: {path} was saved during {plan['event']}, in the middle of an epoch; "
+            f"the next fit starts a new epoch, so the run will not repeat the saved one exactly",
+            stacklevel=3,
+        )
+    snapshot = _snapshot(learner, plan)
+    try:
+        _apply(learner, plan)
+    except Exception as err:
+        _rollback(learner, snapshot)
+        raise CheckpointError(
+            f"{path}: could not be applied ({type(err).__name__}: {err}); the learner was left "
+            f"unchanged"
+        ) from err
+
+
+def _plan(learner: Learner, header: dict, arrays: dict[str, np.ndarray], strict: bool) -> dict:
+    """Everything to apply, checked against the learner (raises CheckpointError)."""
+    plan: dict[str, Any] = {"model": _model_values(learner, header["model"], arrays, strict)}
+    opt = header["optimizer"]
+    own = type(learner.optimizer).__name__
+    if opt["class"] != own:
+        raise CheckpointError(f"the checkpoint's optimizer is {opt['class']}, the learner's {own}")
+    plan["optimizer"] = unpack(opt["state"], arrays)
+    _check_optimizer_state(learner.optimizer, plan["optimizer"])
+    plan["callbacks"] = _callback_states(learner, header["callbacks"], arrays)
+    counters = header["counters"]
+    for key in ("epoch", "iteration"):
+        if (
+            isinstance(counters[key], bool)
+            or not isinstance(counters[key], int)
+            or counters[key] < 0
+        ):
+            raise CheckpointError(f"counter {key!r} is {counters[key]!r}, not a count")
+    plan["counters"] = (counters["epoch"], counters["iteration"])
+    plan["event"] = counters.get("event")
+    plan["generators"], plan["pending"] = _generator_states(learner, header["generators"], arrays)
+    return plan
+
+
+def _model_values(
+    learner: Learner, saved: dict, arrays: dict[str, np.ndarray], strict: bool
+) -> dict[str, np.ndarray]:
+    own = {e["name"]: e for e in model_entries(learner)}
+    entries = {e["name"]: e for e in saved["entries"]}
+    missing = [k for k in own if k not in entries]
+    unexpected = [k for k in entries if k not in own]
+    problems = []
+    if strict and (missing or unexpected):
+        problems.append(f"missing keys {missing}, unexpected keys {unexpected}")
+    values = {}
+    for name in own.keys() & entries.keys():
+        arr = arrays.get(f"model/{name}")
+        if arr is None:
+            problems.append(f"no array for {name}")
+            continue
+        want = own[name]
+        if list(arr.shape) != want["shape"]:
+            problems.append(
+                f"{name} has shape {tuple(arr.shape)} in the checkpoint, {tuple(want['shape'])} "
+                f"in the model"
+            )
+        elif strict and str(arr.dtype) != want["dtype"]:
+            problems.append(
+                f"{name} is {arr.dtype} in the checkpoint, {want['dtype']} in the model (convert "
+                f"the model with .to(dtype), or load with strict=False to cast)"
+            )
+        values[name] = arr
+    if problems:
+        raise CheckpointError(
+            f"the checkpoint's model ({saved['class']}) does not fit the learner's "
+            f"({type(learner.model).__name__}): " + "; ".join(problems)
+        )
+    return values
+
+
+def _check_optimizer_state(optimizer: Any, state: Any) -> None:
+    groups = state["param_groups"]
+    own = optimizer.param_groups
+    if len(groups) != len(own):
+        raise CheckpointError(
+            f"the optimizer state has {len(groups)} parameter groups, the learner's optimizer "
+            f"{len(own)}"
+        )
+    params = {}
+    for i, (g, o) in enumerate(zip(groups, own)):
+        if len(g["params"]) != len(o["params"]):
+            raise CheckpointError(
+                f"parameter group {i} has {len(g['params'])} parameters in the checkpoint, "
+                f"{len(o['params'])} in the optimizer"
+            )
+        params.update(zip((int(k) for k in g["params"]), o["params"]))
+    for key, values in state["state"].items():
+        p = params.get(int(key))
+        if p is None:
+            raise CheckpointError(f"optimizer state for parameter {key}, which no group lists")
+        for name, v in values.items():
+            if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+                raise CheckpointError(
+                    f"optimizer state[{key}][{name!r}] has shape {v.shape}, the parameter {p.shape}"
+                )
+
+
+def _callback_states(
+    learner: Learner, saved: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> list[tuple[Any, Any]]:
+    own = dict(callback_keys(learner))
+    out = []
+    for key, entry in saved.items():
+        cb = own.get(key)
+        if cb is None:
+            warnings.warn(
+                f"Learner.load: the checkpoint holds the state of callback {entry['class']} "
+                f"({key!r}) that this learner does not have; it is ignored",
+                stacklevel=4,
+            )
+            continue
+        if type(cb).__name__ != entry["class"]:
+            raise CheckpointError(
+                f"callback {key!r} is a {entry['class']} in the checkpoint, a "
+                f"{type(cb).__name__} in the learner"
+            )
+        out.append((cb, unpack(entry["state"], arrays)))
+    return out
+
+
+def _generator_states(learner: Learner, saved: dict, arrays: dict) -> tuple[list, dict]:
+    own = generators(learner, with_loaders=False)
+    states, pending = [], {}
+    for key, packed in saved.items():
+        state = unpack(packed, arrays)
+        if key.startswith("dataloader_"):
+            pending[key] = state
+            continue
+        gen = own.get(key)
+        if gen is None:
+            warnings.warn(
+                f"Learner.load: the checkpoint holds the state of generator {key!r}, which this "
+                f"model does not have; it is ignored",
+                stacklevel=4,
+            )
+            continue
+        kind = gen.get_state().get("bit_generator")
+        if not isinstance(state, dict) or state.get("bit_generator") != kind:
+            raise CheckpointError(
+                f"generator {key!r}: the checkpoint's state is not a {kind} state"
+            )
+        states.append((gen, state))
+    return states, pending
+
+
+def _snapshot(learner: Learner, plan: dict) -> dict:
+    """The learner's current values of everything ``plan`` would change."""
+    return {
+        "model": learner.model.state_dict(),
+        "optimizer": learner.optimizer.state_dict(),
+        "callbacks": [(cb, cb.state_dict()) for cb, _ in plan["callbacks"]],
+        "counters": (learner.epoch, learner.iteration),
+        "generators": [(g, g.get_state()) for g, _ in plan["generators"]],
+        "pending": dict(learner._pending_generators),
+    }
+
+
+def _steps(learner: Learner, plan: dict) -> list:
+    """The changes ``plan`` makes, one callable each, in order."""
+
+    def counters() -> None:
+        learner.epoch, learner.iteration = plan["counters"]
+        learner._epoch_done = False
+        learner._pending_generators = dict(plan["pending"])
+
+    return [
+        lambda: learner.model.load_state_dict(plan["model"], strict=False),
+        lambda: learner.optimizer.load_state_dict(plan["optimizer"]),
+        *[lambda cb=cb, state=state: cb.load_state_dict(state) for cb, state in plan["callbacks"]],
+        *[lambda g=g, state=state: g.set_state(state) for g, state in plan["generators"]],
+        counters,
+    ]
+
+
+def _apply(learner: Learner, plan: dict) -> None:
+    for step in _steps(learner, plan):
+        step()
+
+
+def _rollback(learner: Learner, snapshot: dict) -> None:
+    """Puts the snapshot back, every part even if one fails (the first error is re-raised
+    after the others were restored)."""
+    errors = []
+    for step in _steps(learner, snapshot):
+        try:
+            step()
+        except Exception as err:  # noqa: BLE001 - restore as much as possible
+            errors.append(err)
+    if errors:
+        raise errors[0]
+
+
+def apply_pending_generators(learner: Learner) -> None:
+    """Gives the loaders of the fit that starts the generator states a loaded checkpoint
+    saved for them."""
+    for key, loader in (("train", learner.dataloader_train), ("valid", learner.dataloader_valid)):
+        state = learner._pending_generators.pop(f"dataloader_{key}", None)
+        if state is None:
+            continue
+        gen = getattr(loader, "generator", None)
+        if gen is None:
+            warnings.warn(
+                f"Learner.fit: the checkpoint holds the state of the {key} loader's generator "
+                f"but this loader has none (generator=None uses the default generator); the "
+                f"shuffling order will differ from the saved run",
+                stacklevel=3,
+            )
+            continue
+        gen.set_state(state)
+    learner._pending_generators.clear()
