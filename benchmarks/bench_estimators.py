@@ -1,0 +1,6 @@
+"""Entry point for ``chainrule.bench.estimators`` (see its docstring); ``chainrule bench`` runs all."""
+
+from chainrule.bench.estimators import main
+
+if __name__ == "__main__":
+    main()

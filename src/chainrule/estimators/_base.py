@@ -1,0 +1,263 @@
+"""``BaseMLP``: what MLPClassifier and MLPRegressor share (scikit-learn's estimator contract).
+
+``__init__`` only stores the parameters; ``fit`` checks them against ``_parameter_constraints``
+(scikit-learn's ``InvalidParameterError`` and message), checks the data with scikit-learn's
+own helpers, builds the network on the first call and trains it (``_training.TrainingLoop``).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._random import Generator
+from .._tensor import Tensor, no_grad
+from . import _solver
+from ._network import (
+    HIDDEN_ACTIVATIONS,
+    NetworkArrays,
+    build_network,
+    glorot_init,
+    linear_layers,
+)
+from ._training import TrainingLoop
+from ._validation import (
+    clipped_batch_size,
+    dense_rows,
+    hidden_sizes,
+    model_dtype,
+    sample_weight_or_none,
+    validate_data,
+)
+
+_PREDICT_CHUNK = 8192  # rows per forward pass at prediction time for sparse input
+
+
+class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
+    """Base of the MLP estimators; use MLPClassifier or MLPRegressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping_monitor": [StrOptions({"score", "loss"})],
+        "callbacks": [list, None],
+        "dtype": [
+            Options(type, {np.float32, np.float64}),
+            StrOptions({"float32", "float64"}),
+            None,
+        ],
+    }
+
+    # -- fitting ------------------------------------------------------------------------------
+    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> BaseMLP:
+        """fit (``incremental=False``) and partial_fit, after the parameters were checked."""
+        sizes = hidden_sizes(self.hidden_layer_sizes)
+        self._check_callbacks()
+        first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        dtype = model_dtype(X, self.dtype) if first_pass else self._dtype()
+        X, Y, w = self._checked_data(X, y, sample_weight, incremental, first_pass, dtype)
+        layer_units = [X.shape[1], *sizes, Y.shape[1]]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, layer_units, dtype)
+        elif self._layer_units() != layer_units:
+            raise ValueError(
+                f"{type(self).__name__}: warm_start and partial_fit continue the fitted network, "
+                f"whose layer sizes are {self._layer_units()}; the data and hidden_layer_sizes "
+                f"now give {layer_units}. Set warm_start=False to fit a new network"
+            )
+        self._prepare_optimizer(incremental)
+        self._train(self._start_run(X, Y, w, incremental), incremental)
+        if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                "values and need to be preprocessed."
+            )
+        return self
+
+    def _checked_data(self, X, y, sample_weight, incremental, reset, dtype, evaluate=False):
+        """X, the targets as a 2-D array and the sample weights (times the class weights),
+        or None when the samples are unweighted."""
+        X, Y, class_weights = self._validate_input(
+            X, y, incremental, reset, dtype, evaluate=evaluate
+        )
+        w = sample_weight_or_none(sample_weight, X)
+        if class_weights is not None:
+            w = class_weights.astype(dtype) if w is None else w * class_weights
+        return X, Y.reshape(-1, 1) if Y.ndim == 1 else Y, w
+
+    def _check_callbacks(self) -> None:
+        if not self.callbacks:
+            return
+        try:
+            import chainrule.train  # noqa: F401
+        except ImportError:
+            raise NotImplementedError(
+                f"{type(self).__name__}: callbacks need chainrule.train (the Learner's "
+                f"callbacks), which this chainrule does not have yet; fit with callbacks=None"
+            ) from None
+        raise NotImplementedError(
+            f"{type(self).__name__}: running chainrule.train callbacks from an estimator's "
+            f"fit is not wired yet; fit with callbacks=None, or train model_ with "
+            f"chainrule.train.Learner"
+        )
+
+    def _initialize(self, Y: np.ndarray, layer_units: list[int], dtype: np.dtype) -> None:
+        """A new network with scikit-learn's initial weights, and fresh training records."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._out_activation()
+        self._objective = self._make_objective()
+        masks = Generator() if self.dropout else None
+        self.model_ = build_network(layer_units, self.activation, dtype, self.dropout, masks)
+        self._linear = linear_layers(self.model_)
+        glorot_init(self._linear, self.activation, self._random_state)
+        if masks is not None:  # drawn after the weights, which stay scikit-learn's
+            masks.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
+        self._best_params = [p.data.copy() for p in self.model_.parameters()]
+        self._optimizer = None
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        self.validation_loss_curve_ = [] if self.early_stopping else None
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_validation_loss_ = np.inf
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _prepare_optimizer(self, incremental: bool) -> None:
+        """partial_fit continues with the optimiser; fit makes a new one, except with
+        warm_start, which keeps its state (momenta, Adam's moments and step count)."""
+        params = list(self.model_.parameters())
+        if incremental and self._optimizer is not None:
+            return
+        if self.warm_start and _solver.matches(self._optimizer, self, params):
+            _solver.reset_hyper_parameters(self._optimizer, self)
+        else:
+            self._optimizer = _solver.make_optimizer(self, params)
+
+    def _batch_size(self, n_samples: int) -> int:
+        return clipped_batch_size(self.batch_size, n_samples)
+
+    def _dtype(self) -> np.dtype:
+        return self._linear[0].weight.data.dtype
+
+    def _layer_units(self) -> list[int]:
+        return [self._linear[0].in_features] + [m.out_features for m in self._linear]
+
+    # -- the network at work -----------------------------------------------------------------
+    def _logits(self, X: Any) -> np.ndarray:
+        """The output layer's pre-activation for validated X, dropout off."""
+        was_training = self.model_.training
+        self.model_.eval()
+        try:
+            with no_grad():
+                if not hasattr(X, "toarray"):
+                    return self.model_(Tensor._wrap(X)).data
+                chunks = [
+                    self.model_(Tensor._wrap(dense_rows(X, slice(i, i + _PREDICT_CHUNK)))).data
+                    for i in range(0, X.shape[0], _PREDICT_CHUNK)
+                ]
+                return np.concatenate(chunks)
+        finally:
+            self.model_.train(was_training)
+
+    def _forward(self, X: Any) -> np.ndarray:
+        """Validated X through the network and the output activation."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=self._dtype(), reset=False)
+        return self._objective.output(self._logits(X))
+
+    def _score_logits(self, z: np.ndarray, y: Any, sample_weight: Any) -> float:
+        """The validation score of logits z (NaN when the predictions are not finite)."""
+        y_pred = self._predict_from_output(self._objective.output(z))
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
+
+    def loss_and_gradients(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """The training objective at the current weights and its gradients (dropout off).
+
+        What scikit-learn's ``_backprop`` returns: the data loss as scikit-learn reports it
+        plus α/(2·Σw)·Σ‖W‖², and the gradients of the objective (the sum over outputs) with
+        respect to ``coefs_`` and ``intercepts_``, computed by chainrule's backward pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Labels (classifier) or targets (regressor), as for ``fit``.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        loss : float
+        coef_grads : list of ndarray, shapes of ``coefs_``
+        intercept_grads : list of ndarray, shapes of ``intercepts_``
+        """
+        check_is_fitted(self, "model_")
+        X, Y, w = self._checked_data(X, y, sample_weight, True, False, self._dtype(), True)
+        total_weight = float(X.shape[0] if w is None else w.sum())
+        params = list(self.model_.parameters())
+        saved = [p.grad for p in params]
+        was_training = self.model_.training
+        self.model_.eval()
+        try:
+            for p in params:
+                p.grad = None
+            z = self.model_(Tensor._wrap(dense_rows(X, slice(None))))
+            targets = self._objective.targets(Y, self._dtype())
+            loss, value = self._batch_loss(z, targets, w, total_weight)
+            loss.backward()
+            scratch = [np.empty_like(a) for a in self.coefs_]
+            self._add_penalty_gradient(scratch, total_weight)
+            coef_grads = [m.weight.grad.data.copy() for m in self._linear]
+            intercept_grads = [m.bias.grad.data.copy() for m in self._linear]
+        finally:
+            for p, g in zip(params, saved):
+                p.grad = g
+            self.model_.train(was_training)
+        return value, coef_grads, intercept_grads
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,124 @@
+"""The estimators' network: an ``nn.Sequential`` of ``Linear`` layers and activations.
+
+The model maps X to the output layer's pre-activation (the logits); the output activation is
+applied by the loss (fused, from the logits) and by ``predict_proba``. ``Linear.weight`` is
+``(in_features, out_features)``, scikit-learn's ``coefs_`` layout, so ``coefs_`` can be the
+parameters' own arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .. import nn
+from .._random import Generator
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "gelu")
+
+
+def _activation(name: str) -> nn.Module | None:
+    if name == "identity":
+        return None
+    return {
+        "logistic": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "relu": nn.ReLU,
+        "leaky_relu": nn.LeakyReLU,
+        "gelu": nn.GELU,
+    }[name]()
+
+
+def build_network(
+    layer_units: list[int],
+    activation: str,
+    dtype: np.dtype,
+    dropout: float = 0.0,
+    masks: Generator | None = None,
+) -> nn.Sequential:
+    """Linear, activation (and Dropout drawing from ``masks``) per hidden layer, then the
+    output Linear.
+
+    The layers are built with a private generator so that building one does not advance the
+    default generator that ``cr.manual_seed`` seeds; the caller then sets the weights.
+    """
+    scratch = Generator(0)
+    layers: list[nn.Module] = []
+    n_linear = len(layer_units) - 1
+    for i in range(n_linear):
+        layers.append(nn.Linear(layer_units[i], layer_units[i + 1], dtype=dtype, generator=scratch))
+        if i < n_linear - 1:
+            act = _activation(activation)
+            if act is not None:
+                layers.append(act)
+            if dropout:
+                layers.append(nn.Dropout(dropout, generator=masks))
+    return nn.Sequential(*layers)
+
+
+def linear_layers(model: nn.Module) -> list[nn.Linear]:
+    """The network's dense layers, input to output."""
+    return [m for m in model if isinstance(m, nn.Linear)]
+
+
+def glorot_init(
+    layers: list[nn.Linear], activation: str, random_state: np.random.RandomState
+) -> None:
+    """scikit-learn's initialisation, draw for draw: weights then biases of each layer from
+    U(−b, b), b = √(6 / (fan_in + fan_out)) (√(2 / ...) for logistic units; Glorot and Bengio,
+    2010), so that the same ``random_state`` gives the same network as scikit-learn's."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    for layer in layers:
+        fan_in, fan_out = layer.weight.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        layer.weight.data[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
+        layer.bias.data[...] = random_state.uniform(-bound, bound, fan_out)
+
+
+def set_arrays(owner: str, name: str, targets: list[np.ndarray], values: Any) -> None:
+    """Copies ``values`` into ``targets`` in place (shapes checked), so that the network and
+    its optimiser keep their parameter arrays."""
+    values = list(values)
+    if len(values) != len(targets):
+        raise ValueError(
+            f"{owner}: {name} must be a list of {len(targets)} arrays (one per layer), "
+            f"got {len(values)}"
+        )
+    arrays = [np.asarray(v) for v in values]
+    for i, (t, v) in enumerate(zip(targets, arrays)):
+        if v.shape != t.shape:
+            raise ValueError(
+                f"{owner}: {name}[{i}] must have shape {t.shape}, got {v.shape}; the network's "
+                f"layer sizes are fixed at fit"
+            )
+    for t, v in zip(targets, arrays):
+        t[...] = v
+
+
+class NetworkArrays:
+    """``coefs_`` and ``intercepts_`` as the fitted ``model_``'s own arrays (a mixin)."""
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i + 1):
+        the network's own parameter arrays, so editing them in place edits the network.
+        Assigning a list copies the values in (shapes must match)."""
+        check_is_fitted(self, "model_")
+        return [layer.weight.data for layer in linear_layers(self.model_)]
+
+    @coefs_.setter
+    def coefs_(self, values: Any) -> None:
+        set_arrays(type(self).__name__, "coefs_", self.coefs_, values)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Bias vectors, ``intercepts_[i]`` of shape (units in layer i + 1,): the network's
+        own arrays, as ``coefs_``."""
+        check_is_fitted(self, "model_")
+        return [layer.bias.data for layer in linear_layers(self.model_)]
+
+    @intercepts_.setter
+    def intercepts_(self, values: Any) -> None:
+        set_arrays(type(self).__name__, "intercepts_", self.intercepts_, values)

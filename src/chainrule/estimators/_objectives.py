@@ -1,0 +1,179 @@
+"""Output activations and losses: the graph the gradient comes from, and the value reported.
+
+Each objective pairs an output activation with its canonical loss, so that the gradient with
+respect to the logits z is scikit-learn's δ = w·(activation(z) − y)/Σw (``_backprop``):
+
+=============  ==================  ================================================
+output         loss                per-sample term in the graph, from the logits z
+=============  ==================  ================================================
+logistic       binary log loss     Σ_k softplus(z) − y·z (fused, stable)
+softmax        log loss            −Σ_k y·log_softmax(z) (stable)
+identity       squared_error       ½ Σ_k (z − y)²
+identity       absolute_error      Σ_k |z − y|
+identity       huber               Σ_k huber(z − y), δ = 1
+exp            poisson             Σ_k exp(z) − y·z   (half Poisson deviance up to a constant)
+=============  ==================  ================================================
+
+The training objective is Σ_n w_n·term_n / Σ_n w_n (plus the L2 penalty, added by the caller).
+The reported loss (``loss_``, ``loss_curve_``) is scikit-learn's value: log losses are computed
+on probabilities clipped to [eps, 1 − eps] (here: each term clipped to [−log(1 − eps),
+−log eps], the same number), and the regression losses are averaged over the outputs (Poisson
+summed, with the deviance's constant), exactly as scikit-learn reports them. The gradient,
+like scikit-learn's, is that of the sum over outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+from .. import ops
+from .._tensor import Tensor
+from ..nn import functional as F
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits, as scikit-learn computes it."""
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return p
+
+
+class Objective:
+    """Base: ``loss`` builds the graph, ``reported`` gives the value scikit-learn would print."""
+
+    out_activation = "identity"
+    mean_over_outputs = True  # scikit-learn's squared_error averages over the outputs
+
+    def targets(self, Y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """What ``loss`` takes as y: the 2-D target array in the network's dtype."""
+        return np.ascontiguousarray(Y, dtype=dtype)
+
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        """The graph node Σ_n c_n·term_n and the terms (an array, for ``reported``).
+
+        ``c`` is w/Σw as a column (n, 1), or the float 1/n when the samples are unweighted.
+        """
+        raise NotImplementedError
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The output activation applied to logits (predictions, probabilities)."""
+        return z
+
+    def as_reported(self, terms: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The per-sample (or per-element) terms as scikit-learn computes them."""
+        return terms
+
+    def reported(self, terms: np.ndarray, z: np.ndarray, y: np.ndarray, w: Any, sw: float) -> float:
+        """The data loss as scikit-learn computes it, from the graph's terms."""
+        values = self.as_reported(terms, z, y)
+        n_outputs = values.shape[1] if values.ndim == 2 else 1
+        if values.ndim == 2:
+            values = values.sum(axis=1)
+        total = float(values.sum() if w is None else values @ w)
+        return total / sw / (n_outputs if self.mean_over_outputs else 1)
+
+
+def weighted_sum(terms: Tensor, c: Any) -> Tensor:
+    """Σ c·terms as a graph node: one multiply by a column, or by the scalar after the sum."""
+    if isinstance(c, np.ndarray):
+        return (terms * c).sum()
+    return terms.sum() * c
+
+
+def _log_loss_bounds(dtype: np.dtype) -> tuple[float, float]:
+    eps = np.finfo(dtype).eps
+    return -np.log1p(-eps), -np.log(eps)
+
+
+class BinaryLogLoss(Objective):
+    """Logistic outputs (binary and multilabel classification)."""
+
+    out_activation = "logistic"
+    mean_over_outputs = False
+
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        terms = ops.binary_cross_entropy_with_logits(z, y, reduction="none")
+        return weighted_sum(terms, c), terms.data
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        return expit(z)
+
+    def as_reported(self, terms: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.clip(terms, *_log_loss_bounds(terms.dtype))
+
+
+class LogLoss(BinaryLogLoss):
+    """Softmax outputs (multiclass classification), one-hot targets: the loss node is
+    −Σ_n c_n·Σ_k y_nk·log_softmax(z)_nk (three ops, the weights folded into the targets)."""
+
+    out_activation = "softmax"
+
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        log_p = ops.log_softmax(z, axis=1)
+        loss = (log_p * (y * -c)).sum()
+        return loss, -(log_p.data * y).sum(axis=1)
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        return softmax(z)
+
+
+class SquaredError(Objective):
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        d = z - y
+        squares = d * d
+        return weighted_sum(squares, c * 0.5), squares.data * 0.5
+
+
+class AbsoluteError(Objective):
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        terms = F.l1_loss(z, y, reduction="none")
+        return weighted_sum(terms, c), terms.data
+
+
+class Huber(Objective):
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        terms = F.huber_loss(z, y, reduction="none", delta=1.0)
+        return weighted_sum(terms, c), terms.data
+
+
+class Poisson(Objective):
+    """Log link: predictions exp(z); needs y ≥ 0."""
+
+    out_activation = "exp"
+    mean_over_outputs = False
+
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+        terms = ops.exp(z) - y * z
+        return weighted_sum(terms, c), terms.data
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        return np.exp(z)
+
+    def as_reported(self, terms: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        p = np.exp(z)
+        return xlogy(y, y / p) - y + p
+
+
+REGRESSION = {
+    "squared_error": SquaredError,
+    "absolute_error": AbsoluteError,
+    "huber": Huber,
+    "poisson": Poisson,
+}
+
+
+def objective(out_activation: str | None, loss: str | None = None) -> Objective:
+    """The objective of a classifier (by output activation) or a regressor (by loss)."""
+    if loss is not None:
+        return REGRESSION[loss]()
+    return LogLoss() if out_activation == "softmax" else BinaryLogLoss()
+
+
+def sample_coefficients(w: np.ndarray | None, n: int, total_weight: float, dtype) -> Any:
+    """c_n = w_n/Σw as a column in the network's dtype, or 1/n for unweighted samples."""
+    if w is None:
+        return 1.0 / n
+    return (w / total_weight).astype(dtype, copy=False)[:, None]
