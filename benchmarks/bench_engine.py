@@ -1,4 +1,4 @@
-"""Entry point for ``chainrule.bench.engine`` (see its docstring); ``chainrule bench`` runs all."""
+"""Runs ``chainrule.bench.engine`` (see its docstring); ``chainrule bench`` runs them all."""
 
 from chainrule.bench.engine import main
 

@@ -1,4 +1,4 @@
-"""Entry point for ``chainrule.bench.estimators`` (see its docstring); ``chainrule bench`` runs all."""
+"""Runs ``chainrule.bench.estimators`` (see its docstring); ``chainrule bench`` runs them all."""
 
 from chainrule.bench.estimators import main
 

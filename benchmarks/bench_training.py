@@ -1,4 +1,4 @@
-"""Entry point for ``chainrule.bench.training`` (see its docstring); ``chainrule bench`` runs all."""
+"""Runs ``chainrule.bench.training`` (see its docstring); ``chainrule bench`` runs them all."""
 
 from chainrule.bench.training import main
 

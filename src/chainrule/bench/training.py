@@ -6,7 +6,8 @@ W2  2-10-5-1 sigmoid network, BCE, SGD momentum 0.9, batch 10, 800 make_blobs sa
 W3  784-256-128-10 ReLU network, cross-entropy, SGD momentum 0.9, batch 128, float32,
     60,000 random samples: seconds per epoch, and the epoch's matrix products alone (floor).
 W4  real MNIST 784-800-10 ReLU, batch 128: seconds per epoch and test error after
-    ``--w4-epochs`` epochs, read from ../shared/data/mnist.npz or ``--mnist PATH`` (skipped when absent).
+    ``--w4-epochs`` epochs, read from ../shared/data/mnist.npz or ``--mnist PATH``
+    (skipped when absent).
 
 Run: ``python benchmarks/bench_training.py [--json] [--only W2 W3] [--w4-epochs 5]``
 (or ``chainrule bench``).
