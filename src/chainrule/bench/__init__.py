@@ -1,5 +1,99 @@
 """The benchmark workloads, each run side by side with PyTorch and scikit-learn in one process
-and reported as ratios: ``engine`` (W1 autodiff overhead, W5 import time), ``training`` (W2–W4).
+and reported as ratios: ``engine`` (W1 autodiff overhead, W5 import time), ``training`` (W2–W4)
+and ``estimators`` (W6).
 
-``chainrule bench`` runs them all; ``benchmarks/*.py`` are entry points for each.
+``chainrule bench`` (``run``) runs them all and prints the machine they ran on;
+``benchmarks/*.py`` are entry points for each module.
 """
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import sys
+
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+
+
+def machine() -> str:
+    """The machine and library versions, for the report."""
+    import numpy as np
+
+    parts = [
+        f"{platform.machine()} ({platform.processor() or 'cpu'})",
+        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}"
+        f" cores",
+        f"{platform.system()} {platform.release()}",
+        f"Python {platform.python_version()}",
+        f"NumPy {np.__version__}",
+    ]
+    for name in ("torch", "sklearn"):
+        try:
+            module = __import__(name)
+            parts.append(f"{'PyTorch' if name == 'torch' else 'scikit-learn'} {module.__version__}")
+        except ImportError:
+            parts.append(f"{name} not installed")
+    return ", ".join(parts)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """``chainrule bench``: runs the selected workloads and prints their ratios."""
+    parser = argparse.ArgumentParser(prog="chainrule bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=WORKLOADS,
+        default=list(WORKLOADS),
+        metavar="W",
+        help=f"workloads to run, from {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repetitions and epochs (a rough reading in a minute or two)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    from . import engine, estimators, training
+
+    only, quick = set(args.only), args.quick
+    jobs = []
+    if only & {"W1", "W5"}:
+        jobs.append(("engine", engine.main, ["--number", "30", "--repeat", "2"] if quick else []))
+    trains = sorted(only & {"W2", "W3", "W4"})
+    if trains:
+        jobs.append(
+            (
+                "training",
+                training.main,
+                ["--only", *trains] + (["--w4-epochs", "1"] if quick else []),
+            )
+        )
+    if "W6" in only:
+        jobs.append(
+            (
+                "estimators",
+                estimators.main,
+                ["--digits-epochs", "10", "--random-samples", "10000", "--repeats", "1"]
+                if quick
+                else [],
+            )
+        )
+    results = {"machine": machine()}
+    if not args.json:
+        print(f"machine: {results['machine']}\n")
+    for name, main, extra in jobs:
+        if args.json:
+            with contextlib.redirect_stdout(io.StringIO()):
+                results[name] = main(extra)
+        else:
+            results[name] = main(extra)
+            print()
+    if args.json:
+        json.dump(results, sys.stdout, indent=2, default=str)
+        print()
+    return 0
