@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._random import Generator
 from .._tensor import Tensor, no_grad
 from . import _solver
+from ._learner import EstimatorLearner, check_callbacks
 from ._network import (
     HIDDEN_ACTIVATIONS,
     NetworkArrays,
@@ -82,7 +83,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> BaseMLP:
         """fit (``incremental=False``) and partial_fit, after the parameters were checked."""
         sizes = hidden_sizes(self.hidden_layer_sizes)
-        self._check_callbacks()
+        callbacks = check_callbacks(type(self).__name__, self.callbacks)
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         dtype = model_dtype(X, self.dtype) if first_pass else self._dtype()
         X, Y, w = self._checked_data(X, y, sample_weight, incremental, first_pass, dtype)
@@ -97,6 +98,9 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
                 f"now give {layer_units}. Set warm_start=False to fit a new network"
             )
         self._prepare_optimizer(incremental)
+        if first_pass or not hasattr(self, "learner_"):
+            self.learner_ = EstimatorLearner(self)
+        self.learner_.attach(callbacks)
         self._train(self._start_run(X, Y, w, incremental), incremental)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
@@ -115,22 +119,6 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
         if class_weights is not None:
             w = class_weights.astype(dtype) if w is None else w * class_weights
         return X, Y.reshape(-1, 1) if Y.ndim == 1 else Y, w
-
-    def _check_callbacks(self) -> None:
-        if not self.callbacks:
-            return
-        try:
-            import chainrule.train  # noqa: F401
-        except ImportError:
-            raise NotImplementedError(
-                f"{type(self).__name__}: callbacks need chainrule.train (the Learner's "
-                f"callbacks), which this chainrule does not have yet; fit with callbacks=None"
-            ) from None
-        raise NotImplementedError(
-            f"{type(self).__name__}: running chainrule.train callbacks from an estimator's "
-            f"fit is not wired yet; fit with callbacks=None, or train model_ with "
-            f"chainrule.train.Learner"
-        )
 
     def _initialize(self, Y: np.ndarray, layer_units: list[int], dtype: np.dtype) -> None:
         """A new network with scikit-learn's initial weights, and fresh training records."""

@@ -62,8 +62,16 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
     early_stopping_monitor : {'score', 'loss'}, default='score'
         What early stopping watches: the validation score (scikit-learn's rule) or the
         validation loss.
-    callbacks : list or None, default=None
-        chainrule.train callbacks. Not wired yet: ``fit`` raises NotImplementedError when given.
+    callbacks : list of chainrule.train.Callback or None, default=None
+        Run at the training events of every fit and partial_fit as under a ``Learner``
+        (``order``, the ``Cancel*Exception``s, ``teardown``), with ``learner_`` as their
+        ``learner``: telemetry records as under a Learner, and
+        ``chainrule.train.diagnose(est.learner_)`` reads it after the fit.
+        ``CancelFitException`` ends the fit normally (an epoch in progress is not recorded).
+        A ``TerminateOnNaNCallback`` runs in any case: a non-finite training loss stops the
+        fit before its backward pass and step, with scikit-learn's ValueError (whose cause is
+        the ``NonFiniteLossError``). Callbacks keep their records over fits; pass new
+        instances to record a fit apart.
     dtype : {'float32', 'float64'}, numpy float type or None, default=None
         The network's dtype. None: float64 input is kept in float64, anything else in float32.
 """)
@@ -83,6 +91,11 @@ _SHARED_ATTRIBUTES = textwrap.dedent("""\
         Loss on the validation set per epoch (with early stopping).
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_ : as
         scikit-learn's.
+    learner_ : EstimatorLearner
+        The training loop's state under ``chainrule.train.Learner``'s names (``model``,
+        ``optimizer``, ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...): the
+        ``learner`` of the callbacks, and what ``chainrule.train.diagnose`` takes. A new one
+        at each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
 """)
 
 
@@ -205,6 +218,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(out)
 
     _score_function = staticmethod(accuracy_score)
+    _score_name = "accuracy"  # the validation score's key in learner_.epoch_log
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels, shape (n_samples,) (or (n_samples, n_classes) for multilabel)."""
@@ -321,6 +335,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return out.ravel() if out.shape[1] == 1 else out
 
     _score_function = staticmethod(r2_score)
+    _score_name = "r2"
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions, shape (n_samples,) or (n_samples, n_outputs)."""
@@ -350,6 +365,14 @@ Examples
 >>> from chainrule.estimators import MLPClassifier
 >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0).fit(X, y)
 >>> clf.predict_proba(X[:2]).shape   # (2, n_classes)
+
+Telemetry and diagnostics, as with a ``chainrule.train.Learner``:
+
+>>> from chainrule.train import TrainGradientsCallback, TrainLossCallback, diagnose
+>>> loss = TrainLossCallback()
+>>> clf = MLPClassifier(callbacks=[loss, TrainGradientsCallback()]).fit(X, y)
+>>> loss.plot()                                  # the loss per iteration and per epoch
+>>> for finding in diagnose(clf.learner_): print(finding)
 """
 
 MLPRegressor.__doc__ = f"""Multi-layer perceptron regressor: scikit-learn's MLPRegressor,

@@ -1,24 +1,31 @@
-"""The estimators' stochastic training loop: one method per fit, epoch and batch.
+"""The estimators' stochastic training loop: fit, epoch, pass and batch, each a stage.
 
 It reproduces scikit-learn's ``_fit_stochastic`` step for step (the same shuffling draws, the
 same batches, the same loss bookkeeping, early stopping and learning-rate schedules), on
 chainrule's engine: each batch is a forward pass through ``model_``, a loss node, ``backward()``
 and an optimiser step.
 
-The loop announces fastai's training events (``before_fit``, ``before_epoch``,
-``before_train``, ``before_batch``, ``after_pred``, ``after_loss``, ``before_backward``,
-``after_backward``, ``before_step``, ``after_step``, ``after_batch``, ``after_train``,
-``before_validate``, ``after_validate``, ``after_epoch``, ``after_fit``) through ``_emit``, with
-the batch in flight on a ``_Run`` under the Learner's names (``xb``, ``yb``, ``pred``, ``loss``,
-``epoch``, ``iteration``, ``batch_index``, ``n_batches``, ``n_epochs``, ``training``), so that
-``chainrule.train``'s callbacks can be run from these points. Validation is one batch (one
-forward pass over the validation set) with its own ``before_batch`` ... ``after_batch``.
+It is the ``Learner``'s loop in shape: the state lives on ``learner_`` (an ``EstimatorLearner``)
+under the Learner's names, each stage is run by ``chainrule.train``'s ``_with_events`` (its
+``before_X``/``after_X`` events, its ``Cancel*Exception`` and ``after_cancel_X``), so the
+estimators' callbacks see the Learner's event sequence (``Learner.fit``'s docstring) with the
+validation set of ``early_stopping`` as one validation batch. What a cancelled stage leaves:
+
+- a cancelled batch (or backward pass, or step) still counts as an iteration; its loss counts
+  in ``loss_`` when it was computed (``after_loss`` was reached);
+- an epoch ended by ``CancelTrainException`` or ``CancelEpochException`` is recorded from the
+  batches it trained (``n_iter_``, ``loss_``, ``t_``, the schedules and the stopping rule); one
+  that trained none is not; a cancelled validation records NaN;
+- ``CancelFitException`` ends the fit after ``after_cancel_fit`` and ``after_fit``; an epoch in
+  progress is not recorded, the weights stay as they are (the best validation weights with
+  ``early_stopping``), and ``fit`` returns normally.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,35 +33,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .._tensor import Tensor, no_grad
+from ..train import (
+    CancelBackwardException,
+    CancelBatchException,
+    CancelEpochException,
+    CancelFitException,
+    CancelStepException,
+    CancelTrainException,
+    CancelValidateException,
+    NonFiniteLossError,
+)
 from . import _solver
 from ._objectives import sample_coefficients
 from ._validation import dense_rows
 
-EVENTS = (
-    "before_fit",
-    "before_epoch",
-    "before_train",
-    "before_batch",
-    "after_pred",
-    "after_loss",
-    "before_backward",
-    "after_backward",
-    "before_step",
-    "after_step",
-    "after_batch",
-    "after_train",
-    "before_validate",
-    "after_validate",
-    "after_epoch",
-    "after_fit",
-)
-"""The events ``_emit`` announces, in the order of one epoch (validation only with
-``early_stopping``)."""
-
 
 @dataclass
 class _Run:
-    """One call to fit or partial_fit: the split data and the batch in flight."""
+    """One call to fit or partial_fit: the split data and what its epochs add up."""
 
     X: Any
     y: Any  # targets as the objective takes them
@@ -66,24 +62,20 @@ class _Run:
     w_val: np.ndarray | None = None
     order: np.ndarray = field(default=None)  # type: ignore[assignment]
     scratch: list[np.ndarray] = field(default_factory=list)  # L2 gradient buffers
-    epoch: int = 0
-    iteration: int = 0
-    batch_index: int = 0
     n_batches: int = 0
     n_epochs: int = 0
-    training: bool = True
-    xb: Any = None
-    yb: Any = None
-    pred: Tensor | None = None
-    loss: Tensor | None = None
+    wb: np.ndarray | None = None  # the training batch's sample weights
+    loss_sum: float = 0.0  # Σ batch loss × batch size over this epoch's training batches
+    n_seen: int = 0  # samples of those batches
+    val_loss: float = np.nan
+    val_score: float = np.nan
+    epoch_done: bool = False
+    stop: bool = False  # the stopping rule fired
+    exhausted: bool = False  # max_iter epochs ran
 
 
 class TrainingLoop:
     """Mixin of the MLP estimators: ``_train`` → ``_fit_epoch`` → ``_fit_batch``."""
-
-    def _emit(self, event: str) -> None:
-        """Announces a training event (see ``EVENTS``). Nothing listens yet: this is where
-        ``chainrule.train``'s callbacks are to be run from once estimators accept them."""
 
     # -- one fit ---------------------------------------------------------------------------
     def _start_run(self, X: Any, Y: np.ndarray, w: np.ndarray | None, incremental: bool) -> _Run:
@@ -125,35 +117,62 @@ class TrainingLoop:
         run.t_val = self._objective.targets(Y_val, self._dtype())
 
     def _train(self, run: _Run, incremental: bool) -> None:
-        """Epochs until convergence, ``max_iter`` or Ctrl-C (which keeps the best weights)."""
+        """The fit stage: epochs until convergence, ``max_iter``, ``CancelFitException`` or
+        Ctrl-C (which keeps the best weights); a non-finite loss stops it with a ValueError."""
+        learner = self.learner_
         self.n_iter_ = 0
         bar = self._progress_bar(incremental)
+        learner.begin_fit(run.n_epochs)
         self.model_.train()
-        self._emit("before_fit")
         try:
-            for _ in range(self.max_iter):
-                stop = self._fit_epoch(run)
-                if bar is not None:
-                    self._show_progress(bar)
-                if stop or incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
+            fit = partial(self._fit_epochs, run, bar)
+            learner._with_events(fit, "fit", CancelFitException, self._end_fit)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=4)
             self._restore_best()
+        except NonFiniteLossError as err:
+            raise ValueError(  # scikit-learn's error and message, then what happened
+                "Solver produced non-finite parameter weights. The input data may contain large "
+                f"values and need to be preprocessed. ({type(self).__name__} stopped at the "
+                f"first non-finite training loss, in epoch {learner.epoch}, before that batch's "
+                "backward pass and step, so its weights are those that gave that loss; the "
+                "cause says which batch.)"
+            ) from err
         finally:
             if bar is not None:
                 bar.close()
             self.model_.eval()
+            learner.end_fit()
+        if run.exhausted and not incremental:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _fit_epochs(self, run: _Run, bar: Any) -> None:
+        """The body of the fit stage: each epoch a stage, its records kept as it ends."""
+        learner = self.learner_
+        for _ in range(run.n_epochs):
+            learner.epoch_log, run.epoch_done = {"epoch": learner.epoch}, False
+            try:
+                epoch = partial(self._fit_epoch, run)
+                end = partial(self._end_epoch, run)
+                learner._with_events(epoch, "epoch", CancelEpochException, end)
+            finally:
+                if run.epoch_done:  # also when after_epoch raised CancelFitException
+                    learner.epoch += 1
+            if bar is not None and self.n_iter_:
+                self._show_progress(bar)
+            if run.stop:
+                return
+        run.exhausted = True
+
+    def _end_fit(self) -> None:
+        """Just before ``after_fit``, also after ``CancelFitException``."""
         if self.early_stopping:
             self._restore_best()
-        self._emit("after_fit")
 
     def _progress_bar(self, incremental: bool) -> Any:
         if not self.verbose:
@@ -179,33 +198,50 @@ class TrainingLoop:
             tqdm.write(message)
 
     # -- one epoch ---------------------------------------------------------------------------
-    def _fit_epoch(self, run: _Run) -> bool:
-        """One pass over the training data; returns whether training should stop."""
-        self._emit("before_epoch")
-        n, bs = run.X.shape[0], run.batch_size
+    def _fit_epoch(self, run: _Run) -> None:
+        """The body of an epoch stage: shuffle, the training pass, the validation pass."""
+        learner = self.learner_
         if self.shuffle:  # scikit-learn's utils.shuffle, draw for draw: shuffle the indices
-            perm = np.arange(n)
+            perm = np.arange(run.X.shape[0])
             self._random_state.shuffle(perm)
             run.order = run.order[perm]
-        run.training = True
-        self._emit("before_train")
-        total = 0.0
-        for run.batch_index, start in enumerate(range(0, n, bs)):
-            index = run.order[start : start + bs] if self.shuffle else slice(start, start + bs)
-            total += self._fit_batch(run, index) * (min(start + bs, n) - start)
-        self._emit("after_train")
+        run.loss_sum, run.n_seen, run.val_loss, run.val_score = 0.0, 0, np.nan, np.nan
+        learner.training, learner.n_batches = True, run.n_batches
+        train, end = partial(self._train_batches, run), partial(self._end_train, run)
+        learner._with_events(train, "train", CancelTrainException, end)
+        if self.early_stopping:
+            learner.training, learner.n_batches = False, 1
+            validate, end = partial(self._validate, run), partial(self._end_validate, run)
+            with no_grad():
+                learner._with_events(validate, "validate", CancelValidateException, end)
+
+    def _end_train(self, run: _Run) -> None:
+        """Just before ``after_train``: the pass's mean loss, as the Learner logs it."""
+        mean = run.loss_sum / run.n_seen if run.n_seen else np.nan
+        self.learner_.epoch_log["train_loss"] = mean
+
+    def _end_validate(self, run: _Run) -> None:
+        """Just before ``after_validate``: the validation loss and score (NaN if cancelled)."""
+        log = self.learner_.epoch_log
+        log["valid_loss"], log[self._score_name] = run.val_loss, run.val_score
+
+    def _end_epoch(self, run: _Run) -> None:
+        """Just before ``after_epoch`` (also after ``CancelEpochException``): scikit-learn's
+        records, schedule and stopping rule, for an epoch that trained at least one batch."""
+        run.epoch_done = True
+        self.learner_.epoch_log["lr"] = float(_solver.learning_rate(self._optimizer))
+        if not run.n_seen:
+            return
         self.n_iter_ += 1
-        self.loss_ = total / n
-        self.t_ += n
+        self.loss_ = run.loss_sum / run.n_seen
+        self.t_ += run.n_seen
         self.loss_curve_.append(self.loss_)
         if self.early_stopping:
-            self._validate(run)
+            self.validation_loss_curve_.append(run.val_loss)
+            self.validation_scores_.append(run.val_score)
         self._update_no_improvement_count()
         _solver.end_of_epoch(self._optimizer, self, self.t_)
-        stop = self._on_plateau()
-        run.epoch += 1
-        self._emit("after_epoch")
-        return stop
+        run.stop = self._on_plateau()
 
     def _on_plateau(self) -> bool:
         """After ``n_iter_no_change`` epochs without improvement: stop, or lower η."""
@@ -224,31 +260,46 @@ class TrainingLoop:
         return stop
 
     # -- one batch ---------------------------------------------------------------------------
-    def _fit_batch(self, run: _Run, index: Any) -> float:
-        """Forward, loss, backward, L2 gradient and step on one batch; returns the batch loss
-        as scikit-learn reports it (with the penalty)."""
-        run.xb, run.yb = dense_rows(run.X, index), run.y[index]
-        wb = run.w[index] if run.w is not None else None
-        total_weight = float(run.xb.shape[0] if wb is None else wb.sum())
-        self._emit("before_batch")
-        run.pred = self.model_(Tensor._wrap(run.xb))
-        self._emit("after_pred")
-        run.loss, value = self._batch_loss(run.pred, run.yb, wb, total_weight)
-        self._emit("after_loss")
+    def _train_batches(self, run: _Run) -> None:
+        """The body of the training pass: each batch a stage."""
+        learner = self.learner_
+        n, bs = run.X.shape[0], run.batch_size
+        for learner.batch_index, start in enumerate(range(0, n, bs)):
+            index = run.order[start : start + bs] if self.shuffle else slice(start, start + bs)
+            learner.xb = (Tensor._wrap(dense_rows(run.X, index)),)
+            learner.yb = (Tensor._wrap(run.y[index]),)
+            run.wb = run.w[index] if run.w is not None else None
+            try:
+                learner._with_events(partial(self._fit_batch, run), "batch", CancelBatchException)
+            finally:
+                learner.iteration += 1
+
+    def _fit_batch(self, run: _Run) -> None:
+        """Forward, loss, then the backward stage (with the L2 gradient) and the step stage;
+        adds the batch loss as scikit-learn reports it (with the penalty) to the epoch's."""
+        learner = self.learner_
+        (xb,), (yb,) = learner.xb, learner.yb
+        total_weight = float(xb.shape[0] if run.wb is None else run.wb.sum())
         self._optimizer.zero_grad()
-        self._emit("before_backward")
-        run.loss.backward()
-        self._add_penalty_gradient(run.scratch, total_weight)
-        self._emit("after_backward")
-        self._emit("before_step")
+        learner.pred = self.model_(xb)
+        learner._event("after_pred")
+        learner.loss, value = self._batch_loss(learner.pred, yb.data, run.wb, total_weight)
+        learner._event("after_loss")
+        run.loss_sum += value * xb.shape[0]
+        run.n_seen += xb.shape[0]
+        backward = partial(self._backward, run.scratch, total_weight)
+        learner._with_events(backward, "backward", CancelBackwardException)
+        learner._with_events(self._step, "step", CancelStepException)
+
+    def _backward(self, scratch: list[np.ndarray], total_weight: float) -> None:
+        self.learner_.loss.backward()
+        self._add_penalty_gradient(scratch, total_weight)
+
+    def _step(self) -> None:
         if self.solver == "adam":
             _solver.adam_step(self._optimizer, self.epsilon)
         else:
             self._optimizer.step()
-        self._emit("after_step")
-        run.iteration += 1
-        self._emit("after_batch")
-        return value
 
     def _batch_loss(
         self, z: Tensor, y: Any, w: np.ndarray | None, total_weight: float
@@ -278,22 +329,24 @@ class TrainingLoop:
 
     # -- validation and early stopping -------------------------------------------------------
     def _validate(self, run: _Run) -> None:
-        """Validation score (accuracy or R²) and loss, from one forward pass."""
-        run.training = False
-        self._emit("before_validate")
-        run.batch_index, run.xb, run.yb = 0, run.X_val, run.t_val
-        self._emit("before_batch")
+        """The body of the validation pass: the validation set as one batch stage."""
+        learner = self.learner_
+        dense = not hasattr(run.X_val, "toarray")
+        learner.batch_index = 0
+        learner.xb = (Tensor._wrap(run.X_val) if dense else run.X_val,)
+        learner.yb = (Tensor._wrap(run.t_val),)
+        learner._with_events(partial(self._validation_batch, run), "batch", CancelBatchException)
+
+    def _validation_batch(self, run: _Run) -> None:
+        """Validation loss and score (accuracy or R²) from one forward pass."""
+        learner = self.learner_
         z = self._logits(run.X_val)
-        run.pred = Tensor._wrap(z)
-        self._emit("after_pred")
+        learner.pred = Tensor._wrap(z)
+        learner._event("after_pred")
         total = float(z.shape[0] if run.w_val is None else run.w_val.sum())
-        with no_grad():
-            run.loss, loss = self._batch_loss(run.pred, run.t_val, run.w_val, total)
-        self._emit("after_loss")
-        self._emit("after_batch")
-        self.validation_loss_curve_.append(loss)
-        self.validation_scores_.append(self._score_logits(z, run.y_val, run.w_val))
-        self._emit("after_validate")
+        learner.loss, run.val_loss = self._batch_loss(learner.pred, run.t_val, run.w_val, total)
+        learner._event("after_loss")
+        run.val_score = self._score_logits(z, run.y_val, run.w_val)
 
     def _update_no_improvement_count(self) -> None:
         """scikit-learn's rule, on the validation score, the validation loss

@@ -11,7 +11,7 @@ from ._events import EVENTS
 
 class CallbackHost:
     """Holds ``callbacks`` sorted by ``order`` and runs their handlers of each event; the
-    ``Learner`` is one."""
+    ``Learner`` is one, and so is the estimators' ``learner_`` (the same dispatch for both)."""
 
     callbacks: list[Callback]
     _handlers: dict[str, list[tuple[Callback, Callable[[], Any]]]]
@@ -21,17 +21,19 @@ class CallbackHost:
         """Attaches ``callback`` (it runs from the next event on) and returns it."""
         if not isinstance(callback, Callback):
             raise TypeError(
-                f"Learner.add_callback: expected a Callback instance, got "
+                f"{type(self).__name__}.add_callback: expected a Callback instance, got "
                 f"{type(callback).__name__}"
                 + (" (a class; call it)" if isinstance(callback, type) else "")
             )
         if callback.learner is not None and callback.learner is not self:
             raise ValueError(
-                f"Learner.add_callback: {type(callback).__name__} is already attached to another "
-                f"Learner; make a new instance"
+                f"{type(self).__name__}.add_callback: {type(callback).__name__} is already "
+                f"attached to another Learner; make a new instance"
             )
         if callback in self.callbacks:
-            raise ValueError(f"Learner.add_callback: {callback!r} is already attached")
+            raise ValueError(
+                f"{type(self).__name__}.add_callback: {callback!r} is already attached"
+            )
         callback.learner = self
         self.callbacks.append(callback)
         self._sort_callbacks()
@@ -40,7 +42,7 @@ class CallbackHost:
     def remove_callback(self, callback: Callback) -> Callback:
         """Detaches ``callback`` (it runs no more events) and returns it."""
         if callback not in self.callbacks:
-            raise ValueError(f"Learner.remove_callback: {callback!r} is not attached")
+            raise ValueError(f"{type(self).__name__}.remove_callback: {callback!r} is not attached")
         self.callbacks.remove(callback)
         callback.learner = None
         self._sort_callbacks()
