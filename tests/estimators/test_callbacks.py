@@ -159,6 +159,12 @@ def test_diagnose_finds_vanishing_gradients_in_a_deep_logistic_network(iris):
     )
     names = [f.name for f in diagnose(quiet_fit(clf, X, y).learner_)]
     assert "vanishing_gradients" in names, names
+    assert [f.name for f in diagnose(clf)] == names, "diagnose(estimator) reads its learner_"
+
+
+def test_diagnose_rejects_what_is_not_a_learner():
+    with pytest.raises(TypeError, match="expected a Learner or a fitted chainrule estimator"):
+        diagnose(object())
 
 
 def test_diagnose_finds_a_learning_rate_too_high(iris):

@@ -76,7 +76,7 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
 
     Parameters
     ----------
-    learner : Learner
+    learner : Learner or fitted chainrule estimator
         After (or during) a fit, with telemetry callbacks attached: ``TrainLossCallback``
         (loss checks), ``TrainGradientsCallback`` (vanishing and exploding gradients),
         ``TrainActivationsCallback`` (dead ReLUs, saturated units, scale with depth).
@@ -109,6 +109,11 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
     from ._loss import TrainLossCallback
     from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
 
+    if not hasattr(learner, "get_callback") and hasattr(learner, "learner_"):
+        learner = learner.learner_  # a fitted estimator: its training loop's learner
+    if not hasattr(learner, "get_callback"):
+        raise TypeError(f"diagnose: expected a Learner or a fitted chainrule estimator, got "
+                        f"{type(learner).__name__}")
     findings: list[Finding] = []
     loss_cb = learner.get_callback(TrainLossCallback)
     if loss_cb is not None:
