@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -12,21 +13,43 @@ import chainrule as cr
 from chainrule import cli
 from chainrule.cli import main
 
-EPOCH = re.compile(r"^epoch\s+(\d+)\s+train loss\s+([0-9.]+)\s*$", re.MULTILINE)
-ACCURACY = re.compile(r"^test accuracy\s+([0-9.]+)", re.MULTILINE)
+EPOCH = re.compile(
+    r"^epoch\s+(\d+)/(\d+)\s+train loss\s+([0-9.]+)\s+valid loss\s+([0-9.]+)\s+"
+    r"valid accuracy\s+([0-9.]+)",
+    re.MULTILINE,
+)
+ACCURACY = re.compile(r"^\s+accuracy\s+([0-9.]+)\s+([0-9.]+)$", re.MULTILINE)
+RUN_DIR = re.compile(r"^digits-\d{8}-\d{6}$")
 
 
-def test_train_three_epochs_in_process(capsys):
-    code = main(["train", "--epochs", "3"])
-    out = capsys.readouterr().out
-    assert code == 0, f"main(['train', '--epochs', '3']) returned {code}, expected 0"
+def test_train_defaults_for_two_epochs_in_process(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", "--epochs", "2"])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, f"main(['train', '--epochs', '2']) returned {code}:\n{captured.err}"
+    assert "digits (classification, 10 classes)" in out and "MLP 64-64-64-10 (relu)" in out
+    assert "adam lr 0.01, one-cycle schedule, batch 32" in out
     epochs = EPOCH.findall(out)
-    assert [int(e) for e, _ in epochs] == [1, 2, 3], f"expected epoch lines 1, 2, 3 in:\n{out}"
-    losses = [float(loss) for _, loss in epochs]
-    assert losses[-1] < losses[0], f"train loss should fall from epoch 1 to 3, got {losses}"
+    assert [(e, n) for e, n, *_ in epochs] == [("1", "2"), ("2", "2")], out
+    losses = [float(e[2]) for e in epochs]
+    assert losses[-1] < losses[0], f"train loss should fall from epoch 1 to 2, got {losses}"
     accuracy = ACCURACY.findall(out)
-    assert len(accuracy) == 1, f"expected one 'test accuracy' line in:\n{out}"
-    assert float(accuracy[0]) > 0.85, f"test accuracy after 3 epochs is {accuracy[0]}, not > 0.85"
+    assert len(accuracy) == 1, f"expected one accuracy row (chainrule, scikit-learn) in:\n{out}"
+    ours, sklearn = map(float, accuracy[0])
+    assert ours > 0.8 and 0 < sklearn <= 1, accuracy
+    assert "epochs:" in captured.err, "progress bars on standard error"
+    (run,) = (tmp_path / "chainrule-runs").iterdir()
+    assert RUN_DIR.match(run.name), run.name
+    names = {p.name for p in run.iterdir()}
+    assert {"report.html", "metrics.json", "checkpoint.npz", "model.json"} <= names
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (
+        metrics["settings"]["hidden"] == [64, 64] and metrics["settings"]["schedule"] == "one-cycle"
+    )
+    assert metrics["split"] == {"train": 1257, "valid": 270, "test": 270}
+    lrs = [e["lr"] for e in metrics["epochs"]]
+    assert lrs[0] > lrs[1] > 0, f"one-cycle rate stepped per batch: {lrs}"
 
 
 @pytest.mark.parametrize(
@@ -35,9 +58,11 @@ def test_train_three_epochs_in_process(capsys):
         (["train", "--epochs", "0"], "positive integer"),
         (["train", "--epochs", "many"], "invalid"),
         (["train", "--lr", "-1"], "positive number"),
+        (["train", "--activation", "swish"], "invalid choice"),
+        (["predict", "--data", "csv:x.csv"], "required: --model"),
         (["fit"], "invalid choice"),
     ],
-    ids=["epochs-0", "epochs-not-int", "negative-lr", "unknown-command"],
+    ids=["epochs-0", "epochs-not-int", "negative-lr", "activation", "predict-model", "command"],
 )
 def test_bad_arguments_exit_with_code_2(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
@@ -50,21 +75,23 @@ def test_bad_arguments_exit_with_code_2(argv, message, capsys):
 def test_no_command_prints_help_and_returns_2(capsys):
     code = main([])
     assert code == 2, f"main([]) returned {code}, expected 2"
-    assert "train" in capsys.readouterr().out, "main([]) should print help listing 'train'"
+    out = capsys.readouterr().out
+    for command in ("train", "predict", "gradcheck"):
+        assert command in out, f"main([]) should print help listing {command!r}"
 
 
-def test_console_script_trains_one_epoch():
+def test_console_script_trains_one_epoch(tmp_path):
     exe = shutil.which("chainrule")
     if exe is None:
         pytest.skip("the 'chainrule' console script is not on PATH (package not installed)")
+    argv = [exe, "train", "--data", "iris", "--epochs", "1", "--hidden", "8"]
     proc = subprocess.run(
-        [exe, "train", "--epochs", "1"], capture_output=True, text=True, timeout=120
+        [*argv, "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
     )
-    assert proc.returncode == 0, (
-        f"chainrule train --epochs 1 exited {proc.returncode}:\n{proc.stderr}"
-    )
+    assert proc.returncode == 0, f"chainrule train exited {proc.returncode}:\n{proc.stderr}"
     assert len(EPOCH.findall(proc.stdout)) == 1, f"expected one epoch line in:\n{proc.stdout}"
-    assert ACCURACY.search(proc.stdout), f"expected a 'test accuracy' line in:\n{proc.stdout}"
+    assert ACCURACY.search(proc.stdout), f"expected an accuracy row in:\n{proc.stdout}"
+    assert (tmp_path / "report.html").is_file()
 
 
 def test_gradcheck_passes_and_prints_a_table(capsys):

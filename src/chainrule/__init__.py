@@ -114,6 +114,7 @@ def __getattr__(name: str):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
+
 __all__ = [
     "JacobianStats",
     "OpCounter",

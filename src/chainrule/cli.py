@@ -1,84 +1,56 @@
-"""The ``chainrule`` command.
+"""The ``chainrule`` command: train a network with a report, predict with it, check gradients.
 
-``chainrule train`` trains a small multilayer perceptron, built directly on the engine's
-primitives, on scikit-learn's bundled digits data set, printing the loss as it falls and the
-final test accuracy.
+``chainrule train`` trains a multilayer perceptron with a ``Learner`` on a bundled or file data
+set, prints its progress, compares it with scikit-learn's MLP on the same split, and writes a
+self-contained HTML report, ``metrics.json`` and a checkpoint. ``chainrule predict`` applies a
+trained run to a CSV file. Errors a user can fix are one line on standard error with exit
+status 2 (``--debug`` shows the traceback); Ctrl-C during training exits with 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
+import traceback
+from pathlib import Path
 
-import numpy as np
-
-import chainrule as cr
-
-
-def _load_digits(seed: int):
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
-    return train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
-
-
-def _init_params(sizes: list[int], rng: np.random.Generator) -> list[cr.Tensor]:
-    """Weights (fan_in, fan_out) and biases drawn from U(−1/√fan_in, 1/√fan_in), as torch."""
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = 1 / np.sqrt(fan_in)
-        params.append(
-            cr.tensor(
-                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32), requires_grad=True
-            )
-        )
-        params.append(
-            cr.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32), requires_grad=True)
-        )
-    return params
-
-
-def _forward(params: list[cr.Tensor], x: cr.Tensor) -> cr.Tensor:
-    h = x
-    for i in range(0, len(params) - 2, 2):
-        h = cr.relu(cr.linear(h, params[i], params[i + 1]))
-    return cr.linear(h, params[-2], params[-1])
+TRAIN_EPILOG = """data sets: digits, iris, breast-cancer, wine, diabetes (regression), blobs,
+moons (2-D, with a decision boundary), mnist:PATH (IDX folder or .npz), csv:PATH (a header
+row, numeric features, --target COL; a target written with decimals is a regression).
+Writes DIR/report.html, DIR/metrics.json, DIR/checkpoint.npz and DIR/model.json."""
 
 
 def train(args: argparse.Namespace) -> int:
-    """Mini-batch SGD with momentum on digits; prints the loss per epoch and test accuracy."""
-    t0 = time.perf_counter()
-    X_train, X_test, y_train, y_test = _load_digits(args.seed)
-    rng = np.random.default_rng(args.seed)
-    params = _init_params([X_train.shape[1], *args.hidden, 10], rng)
-    velocity = [np.zeros_like(p.data) for p in params]
-    n = len(X_train)
-    print(
-        f"chainrule train: digits, {n} training / {len(X_test)} test samples, "
-        f"MLP {X_train.shape[1]}-{'-'.join(map(str, args.hidden))}-10 (ReLU), "
-        f"SGD lr={args.lr} momentum={args.momentum}, batch {args.batch_size}"
+    """Trains, compares with scikit-learn and writes the run's folder; 0 on success."""
+    from chainrule.report import Options
+    from chainrule.report import train as run_train
+
+    options = Options(
+        data=args.data,
+        target=args.target,
+        hidden=list(args.hidden),
+        activation=args.activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        lr_find=args.lr_find,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        schedule=args.schedule,
+        seed=args.seed,
+        out=args.out,
+        resume=args.resume,
+        command=list(args.argv),
     )
-    for epoch in range(1, args.epochs + 1):
-        order = rng.permutation(n)
-        total = 0.0
-        for start in range(0, n, args.batch_size):
-            idx = order[start : start + args.batch_size]
-            loss = cr.cross_entropy(_forward(params, cr.tensor(X_train[idx])), y_train[idx])
-            loss.backward()
-            for p, v in zip(params, velocity):
-                v *= args.momentum
-                v -= args.lr * p.grad.data
-                p.data += v
-                p.grad = None
-            total += loss.item() * len(idx)
-        print(f"epoch {epoch:3d}  train loss {total / n:.4f}")
-    with cr.no_grad():
-        logits = _forward(params, cr.tensor(X_test))
-    accuracy = float(np.mean(logits.data.argmax(axis=1) == y_test))
-    print(f"test accuracy {accuracy:.4f}  ({time.perf_counter() - t0:.1f} s)")
+    run_train(options)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Writes the predictions of a trained run on a CSV file; 0 on success."""
+    from chainrule.report import predict as run_predict
+
+    run_predict(args.model, args.data, args.out)
     return 0
 
 
@@ -122,17 +94,103 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _debug_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (exit status 2)"
+    )
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from chainrule.report import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+
+    p = sub.add_parser(
+        "train",
+        help="train an MLP with a report, next to scikit-learn",
+        description="Train an MLP with a Learner and write an HTML report, metrics.json "
+        "and a checkpoint.",
+        epilog=TRAIN_EPILOG,
+        allow_abbrev=False,  # the resume hint rebuilds the command line from full names
+    )
+    p.add_argument("--data", default="digits", metavar="DATA", help="data set (default: digits)")
+    p.add_argument("--target", metavar="COL", help="target column of csv:PATH data")
+    p.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=[64, 64],
+        metavar="N",
+        help="hidden layer sizes (default: 64 64)",
+    )
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="default: relu")
+    losses = [name for names in LOSSES.values() for name in names]
+    p.add_argument(
+        "--loss", choices=losses, help="default: cross-entropy (classes) or mse (regression)"
+    )
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default: adam")
+    p.add_argument(
+        "--lr",
+        type=_positive_float,
+        help="(peak) learning rate (default: 0.01 for adam and adamw, 0.05 for sgd, 1e-3 "
+        "for rmsprop)",
+    )
+    p.add_argument(
+        "--lr-find",
+        action="store_true",
+        help="run the learning-rate finder first and use its suggestion unless --lr is given",
+    )
+    p.add_argument("--epochs", type=_positive_int, default=20, help="default: 20")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="default: 32")
+    p.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="one-cycle",
+        help="stepped after every batch (default: one-cycle)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="data split, initialisation, shuffling")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: chainrule-runs/<data>-<time>; with --resume, the "
+        "checkpoint's folder)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="continue a run from its checkpoint.npz (give the same options)",
+    )
+    _debug_option(p)
+    p.set_defaults(func=train)
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a trained run",
+        description="Predict the rows of a CSV file with the model of a chainrule train run "
+        "(its checkpoint.npz and model.json).",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        metavar="CKPT",
+        help="checkpoint.npz of a run (or the run's folder)",
+    )
+    p.add_argument(
+        "--data", required=True, metavar="csv:PATH", help="rows with the model's feature columns"
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="PRED.csv", help="predictions")
+    _debug_option(p)
+    p.set_defaults(func=predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("train", help="train an MLP on the bundled digits data set")
-    p.add_argument("--epochs", type=_positive_int, default=20)
-    p.add_argument("--hidden", type=_positive_int, nargs="+", default=[64])
-    p.add_argument("--lr", type=_positive_float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=train)
+    _add_train(sub)
+    _add_predict(sub)
     g = sub.add_parser(
         "gradcheck", help="check every primitive's rules against finite differences and PyTorch"
     )
@@ -142,13 +200,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    from chainrule.report import Interrupted, RunError
+    from chainrule.train import CheckpointError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    args.argv = argv
+    try:
+        return args.func(args)
+    except Interrupted as err:
+        print(f"chainrule {args.command}: {err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (RunError, CheckpointError, OSError) as err:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"chainrule {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""``chainrule train`` and ``chainrule predict`` behind the command line: data sources, the run,
+the model card, and the self-contained HTML report.
+
+>>> from chainrule.report import Options, train
+>>> run = train(Options(data="moons", epochs=5, out="runs/moons"))   # doctest: +SKIP
+>>> run.results["test"]["accuracy"]                                   # doctest: +SKIP
+
+Files of a run folder: ``report.html`` (one page, figures inline), ``metrics.json``,
+``checkpoint.npz`` (the Learner's checkpoint, saved after every epoch) and ``model.json`` (the
+architecture, feature names and order, scaling and classes that ``predict`` rebuilds it from).
+Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.
+"""
+
+from ._data import BUNDLED, Scaling, Split, Table, load_table, split
+from ._files import RunError
+from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
+from ._predict import predict
+from ._run import Interrupted, Options, Run
+from ._train import train
+
+__all__ = [
+    "ACTIVATIONS",
+    "BUNDLED",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Interrupted",
+    "ModelCard",
+    "Options",
+    "Run",
+    "RunError",
+    "Scaling",
+    "Split",
+    "Table",
+    "load_model",
+    "load_table",
+    "predict",
+    "split",
+    "train",
+]

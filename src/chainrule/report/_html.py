@@ -1,0 +1,252 @@
+"""The report: one self-contained HTML file (figures as PNG data URIs, the graph as inline
+SVG, the style in the page; nothing fetched from anywhere). Every text is escaped."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from ._run import Run
+from ._style import CSS
+
+SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
+
+
+def e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def table(header: list[str], rows: list[list[Any]], cls: str = "") -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def pairs(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="pairs"><tbody>{body}</tbody></table>'
+
+
+def figure(figures: dict[str, Any], name: str, caption: str) -> str:
+    value = figures.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, Exception):
+        return f'<p class="missing">{e(caption)}: not available ({e(value)})</p>'
+    return (
+        f'<figure><img src="{value}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption>'
+        f"</figure>"
+    )
+
+
+def section(anchor: str, title: str, body: str, intro: str = "") -> str:
+    lead = f'<p class="intro">{e(intro)}</p>' if intro else ""
+    return f'<section id="{e(anchor)}"><h2>{e(title)}</h2>{lead}{body}</section>'
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if isinstance(value, float) and value != value:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) < 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def comparison(run: Run) -> str:
+    """chainrule against scikit-learn on the test set: metrics and wall time."""
+    ours, theirs = run.results["test"], run.results["sklearn"]
+    names = {
+        "accuracy": "accuracy",
+        "f1_macro": "F1 (macro)",
+        "r2": "R²",
+        "rmse": "RMSE",
+        "mae": "MAE",
+    }
+    rows = [
+        [label, _number(ours[key]), _number(theirs[key])]
+        for key, label in names.items()
+        if key in ours
+    ]
+    rows.append(["fit wall time", f"{run.fit_seconds:.2f} s", f"{theirs['fit_seconds']:.2f} s"])
+    n = len(run.parts.test[1])
+    notes = [
+        f"Both trained on the same {len(run.parts.train[1])} scaled training rows for "
+        f"{run.options.epochs} epochs with the same layers, batch size and rate; tested on "
+        f"the same {n} rows. chainrule's time includes its validation pass and telemetry.",
+        *theirs["notes"],
+    ]
+    return table(["test set", "chainrule", "scikit-learn"], rows, "compare") + "".join(
+        f'<p class="note">{e(note)}</p>' for note in notes
+    )
+
+
+def settings(run: Run) -> str:
+    o, card, parts = run.options, run.card, run.parts
+    classes = ", ".join(map(str, card.classes[:12])) + (" ..." if len(card.classes) > 12 else "")
+    n_params = sum(p.size for p in run.learner.model.parameters())
+    rows: list[tuple[str, Any]] = [
+        ("data", o.data),
+        (
+            "task",
+            f"{card.task}" + (f" ({len(card.classes)} classes: {classes})" if classes else ""),
+        ),
+        ("target", card.target),
+        (
+            "features",
+            f"{card.n_features} ({', '.join(card.features[:6])}{' ...' * (card.n_features > 6)})",
+        ),
+        (
+            "split (seeded)",
+            f"{len(parts.train[1])} train / {len(parts.valid[1])} validation / "
+            f"{len(parts.test[1])} test",
+        ),
+        ("preprocessing", "features standardised with the training rows' mean and deviation"),
+        ("model", f"{card.describe()}, {n_params:,} parameters"),
+        ("loss", card.loss),
+        ("optimizer", o.optimizer),
+        (
+            "learning rate",
+            f"{run.lr:.3g}" + (" (from the LR finder)" if run.finder and o.lr is None else ""),
+        ),
+        (
+            "schedule",
+            f"{o.schedule}, stepped after every batch" if o.schedule != "constant" else "constant",
+        ),
+        ("epochs", o.epochs),
+        ("batch size", o.batch_size),
+        ("seed", o.seed),
+        ("telemetry", f"recorded every {run.telemetry['activations'].every_n} iteration(s)"),
+    ]
+    if run.resumed_at is not None:
+        rows.append(("resumed", f"from {o.resume} after epoch {run.resumed_at}"))
+    rows.append(("command", " ".join(["chainrule", *o.command])))
+    return pairs(rows)
+
+
+def epochs_table(run: Run) -> str:
+    loss = run.telemetry["loss"].history["epochs"]
+    metric = run.learner.get_callback("metrics").history[run.metric]
+    rows = [
+        [int(ep) + 1, _number(float(t)), _number(float(v)), _number(float(m))]
+        for ep, t, v, m in zip(loss["epoch"], loss["train_loss"], loss["valid_loss"], metric)
+    ]
+    label = "R²" if run.metric == "r2" else run.metric
+    return table(["epoch", "train loss", "valid loss", f"valid {label}"], rows, "epochs")
+
+
+def findings(run: Run) -> str:
+    found = run.results["findings"]
+    if not found:
+        return (
+            '<p class="ok">No problems found by the checks of the loss curve, the gradients, '
+            "dead or saturated units and the activation scale with depth.</p>"
+        )
+    items = "".join(
+        f'<li class="finding {SEVERITY.get(f.severity, "info")}"><span class="badge">'
+        f"{e(f.severity)}</span> <strong>{e(f.name.replace('_', ' '))}</strong>"
+        f'<p><span class="label">evidence</span> {e(f.evidence)}</p>'
+        f'<p><span class="label">advice</span> {e(f.advice)}</p></li>'
+        for f in found
+    )
+    return f'<ul class="findings">{items}</ul>'
+
+
+def headline(run: Run) -> str:
+    ours, theirs = run.results["test"], run.results["sklearn"]
+    key = "accuracy" if "accuracy" in ours else "r2"
+    label = "test accuracy" if key == "accuracy" else "test R²"
+    n = len(run.results["findings"])
+    cards = [
+        (label, _number(ours[key]), f"scikit-learn {_number(theirs[key])}"),
+        ("fit time", _seconds(run.fit_seconds), f"scikit-learn {_seconds(theirs['fit_seconds'])}"),
+        ("epochs", str(run.learner.epoch), f"{run.learner.iteration} iterations"),
+        ("diagnostics", "no problems" if not n else f"{n} finding{'s' * (n > 1)}", "see below"),
+    ]
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="k">{e(k)}</div><div class="v">{e(v)}</div>'
+            f'<div class="s">{e(s)}</div></div>'
+            for k, v, s in cards
+        )
+        + "</div>"
+    )
+
+
+def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]) -> list:
+    """``(anchor, title, body, intro)`` of every section, in page order."""
+    is_class = run.card.task == "classification"
+    curves = figure(
+        figures,
+        "curves",
+        "training loss per batch (raw and smoothed) and validation loss per epoch; the "
+        "validation metric per epoch; the learning rate of every batch",
+    )
+    curves += f"<details><summary>per-epoch values</summary>{epochs_table(run)}</details>"
+    if is_class:
+        outcome = figure(figures, "confusion", "confusion matrix")
+        outcome += figure(figures, "boundary", "decision boundary")
+    else:
+        outcome = figure(figures, "scatter", "predicted against true values")
+    telemetry = "".join(
+        figure(figures, name, caption)
+        for name, caption in (
+            ("activations", "activations (module outputs): statistics and histograms over time"),
+            ("gradients", "parameter gradients dL/dθ: statistics and log10|g| histograms"),
+            ("parameters", "parameters θ: statistics and histograms over time"),
+        )
+    )
+    sections = [
+        ("results", "Results on the test set", headline(run) + comparison(run), ""),
+        ("settings", "Run settings", settings(run), ""),
+        ("curves", "Training curves", curves, ""),
+    ]
+    if "lr_finder" in figures:
+        finder = figure(figures, "lr_finder", "smoothed loss against the learning rate")
+        intro = (
+            "An exponential ramp of the rate over a short run, undone afterwards; the valley "
+            "suggestion sets the peak of the schedule unless --lr was given."
+        )
+        sections.append(("lr-finder", "Learning-rate finder", finder, intro))
+    intro = "What the telemetry says about the training, in words (chainrule.train.diagnose)."
+    sections.append(("diagnostics", "Diagnostics", findings(run), intro))
+    sections.append(("predictions", "Predictions", f'<div class="gallery">{outcome}</div>', ""))
+    intro = (
+        "Summaries recorded during training: one line per layer, and each layer's histogram "
+        "over the iterations (colour: log(1 + count))."
+    )
+    sections.append(("telemetry", "Telemetry", telemetry, intro))
+    intro = (
+        "One forward pass of the trained network and its loss on four training rows, with "
+        "each parameter's gradient from the backward pass."
+    )
+    sections.append(("graph", "Computational graph", f'<div class="graph">{svg}</div>', intro))
+    sections.append(("files", "Files", pairs(list(files.items())), ""))
+    return sections
+
+
+def render(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]) -> str:
+    """The whole page: figures are data URIs, ``svg`` is inlined, every text is escaped."""
+    from chainrule import __version__
+
+    sections = _sections(run, figures, svg, files)
+    body = "".join(section(*s) for s in sections)
+    nav = "".join(f'<a href="#{e(a)}">{e(a.replace("-", " "))}</a>' for a, *_ in sections)
+    stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
+    title = f"chainrule train: {run.options.data}"
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+        f'<header><div class="wrap"><h1>{e(title)}</h1><p class="sub">{e(run.card.describe())}'
+        f" · {e(run.card.task)} · {e(stamp)} · chainrule {e(__version__)}</p>"
+        f"<nav>{nav}</nav></div></header>"
+        f'<main class="wrap">{body}</main>'
+        f'<footer class="wrap">Written by <code>chainrule train</code>. Self-contained: '
+        f"figures are embedded, nothing is loaded from the network.</footer></body></html>\n"
+    )

@@ -1,0 +1,147 @@
+"""``chainrule train`` from options to files: the run, the side-by-side summary on the
+terminal, ``metrics.json``, and ``report.html``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._evaluate import compare_sklearn, diagnostics, evaluate, graph_svg
+from ._figures import figures
+from ._files import write_atomic, write_json
+from ._html import render
+from ._model import CARD_NAME, CHECKPOINT_NAME
+from ._run import Options, Run, fit, prepare
+
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "f1_macro": "F1 (macro)",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "loss": "loss",
+}
+
+
+def train(options: Options, say: Any = print) -> Run:
+    """Trains, compares with scikit-learn, and writes the report, the metrics and the
+    checkpoint with its model card into the run's folder. Returns the run."""
+    start = time.perf_counter()
+    run = prepare(options)
+    _introduce(run, say)
+    fit(run, say)
+    for note in run.notes:
+        say(f"note: {note}")
+    evaluate(run)
+    compare_sklearn(run)
+    diagnostics(run)
+    files = {
+        "report": run.out / "report.html",
+        "metrics": run.out / "metrics.json",
+        "checkpoint": run.out / CHECKPOINT_NAME,
+        "model card": run.out / CARD_NAME,
+    }
+    svg = graph_svg(run)
+    page = render(run, figures(run), svg, {k: str(v) for k, v in files.items()})
+    write_atomic(files["report"], page)
+    write_json(files["metrics"], metrics(run, {k: str(v) for k, v in files.items()}))
+    _summarise(run, say)
+    say(f"report: {files['report']}")
+    say(f"wrote {files['metrics']}, {files['checkpoint']} and {files['model card']}")
+    say(f"done in {time.perf_counter() - start:.1f} s")
+    return run
+
+
+def _introduce(run: Run, say: Any) -> None:
+    t, card, o, parts = run.table, run.card, run.options, run.parts
+    kind = f"{len(t.classes)} classes" if t.task == "classification" else f"target {t.target}"
+    say(
+        f"chainrule train: {o.data} ({t.task}, {kind}), {len(parts.train[1])} train / "
+        f"{len(parts.valid[1])} validation / {len(parts.test[1])} test rows, "
+        f"{card.n_features} features"
+    )
+    n_params = sum(p.size for p in run.learner.model.parameters())
+    say(
+        f"model: {card.describe()}, {n_params:,} parameters; {card.loss} loss, {o.optimizer} "
+        f"lr {run.lr:.3g}, {o.schedule} schedule, batch {o.batch_size}, {o.epochs} epochs, "
+        f"seed {o.seed}"
+    )
+    say(f"output: {run.out}")
+
+
+def _summarise(run: Run, say: Any) -> None:
+    ours, theirs = run.results["test"], run.results["sklearn"]
+    say(f"test set ({len(run.parts.test[1])} rows)   {'chainrule':>12s}  {'scikit-learn':>12s}")
+    for key, label in METRIC_LABELS.items():
+        if key in ours and key in theirs:
+            say(f"  {label:20s} {ours[key]:12.4f}  {theirs[key]:12.4f}")
+    say(f"  {'fit time (s)':20s} {run.fit_seconds:12.2f}  {theirs['fit_seconds']:12.2f}")
+    for note in theirs["notes"]:
+        if "failed" in note:
+            say(f"note: {note}")
+    found = run.results["findings"]
+    if not found:
+        say("diagnostics: no problems found")
+    for f in found:
+        say(f"diagnostics: [{f.severity}] {f.name}: {f.evidence}")
+
+
+def _epochs(run: Run) -> list[dict[str, float]]:
+    loss = run.telemetry["loss"].history
+    history = run.learner.get_callback("metrics").history
+    rows = []
+    for i, epoch in enumerate(loss["epochs"]["epoch"]):
+        end = int(loss["epochs"]["end_iteration"][i])
+        rows.append(
+            {
+                "epoch": int(epoch) + 1,
+                "train_loss": float(loss["epochs"]["train_loss"][i]),
+                "valid_loss": float(loss["epochs"]["valid_loss"][i]),
+                f"valid_{run.metric}": float(history[run.metric][i]),
+                "lr": float(loss["lr"][end - 1]) if end else float("nan"),
+            }
+        )
+    return rows
+
+
+def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
+    """Everything measured, as plain JSON data."""
+    from chainrule import __version__
+
+    o, card = run.options, run.card
+    finder = None
+    if run.finder is not None:
+        s = run.finder.suggestion()
+        finder = {"steep": s.steep, "valley": s.valley, "stopped_by": run.finder.stopped_by}
+    sklearn = dict(run.results["sklearn"])
+    return {
+        "chainrule_version": __version__,
+        "command": ["chainrule", *o.command],
+        "data": o.data,
+        "task": card.task,
+        "classes": card.classes,
+        "split": {k: len(getattr(run.parts, k)[1]) for k in ("train", "valid", "test")},
+        "settings": {
+            "hidden": card.hidden,
+            "activation": o.activation,
+            "loss": card.loss,
+            "optimizer": o.optimizer,
+            "lr": run.lr,
+            "schedule": o.schedule,
+            "epochs": o.epochs,
+            "batch_size": o.batch_size,
+            "seed": o.seed,
+            "resumed_after_epoch": run.resumed_at,
+        },
+        "epochs": _epochs(run),
+        "lr_finder": finder,
+        "test": {
+            "chainrule": {**run.results["test"], "fit_seconds": run.fit_seconds},
+            "scikit-learn": sklearn,
+        },
+        "diagnostics": [
+            {"name": f.name, "severity": f.severity, "evidence": f.evidence, "advice": f.advice}
+            for f in run.results["findings"]
+        ],
+        "files": files,
+    }

@@ -1,0 +1,191 @@
+"""``chainrule train``: what it prints and writes, and how the options reach the Learner."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+
+from chainrule import nn, optim
+from chainrule.report import Options, Run
+from chainrule.report import _run as run_module
+from chainrule.report._csv import parse_target
+
+from ._helpers import run_cli
+from .conftest import FEATURES, TARGET
+
+EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+)\s+train loss\s+([0-9.]+)\s+valid loss", re.M)
+IMG = re.compile(r'<img src="([^"]*)"')
+
+
+def _quiet(*args, **kwargs) -> None:
+    """A ``say`` that prints nothing."""
+
+
+def test_moons_prints_epochs_finder_and_the_comparison(moons_run):
+    out, result = moons_run
+    assert [m[:2] for m in EPOCH_LINE.findall(result.out)] == [("1", "2"), ("2", "2")]
+    assert "learning-rate finder: valley at" in result.out
+    assert re.search(r"^\s+accuracy\s+[0-9.]+\s+[0-9.]+$", result.out, re.M), result.out
+    assert re.search(r"^\s+fit time \(s\)\s+[0-9.]+\s+[0-9.]+$", result.out, re.M), result.out
+    assert "chainrule  scikit-learn" in result.out
+    assert "epochs:" in result.err and "train" in result.err, "tqdm progress bars on stderr"
+
+
+def test_moons_writes_metrics_checkpoint_and_model_card(moons_run):
+    out, _ = moons_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and metrics["classes"] == [0, 1]
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
+    assert metrics["lr_finder"]["valley"] > 0
+    assert metrics["settings"]["lr"] == pytest.approx(metrics["lr_finder"]["valley"])
+    ours, theirs = metrics["test"]["chainrule"], metrics["test"]["scikit-learn"]
+    for key in ("accuracy", "f1_macro", "fit_seconds"):
+        assert 0 <= ours[key] and 0 <= theirs[key], key
+    assert ours["accuracy"] > 0.6, ours
+    assert theirs["settings"]["max_iter"] == 2 and theirs["settings"]["hidden_layer_sizes"] == [
+        64,
+        64,
+    ]
+    assert sum(metrics["split"].values()) == 600
+    card = json.loads((out / "model.json").read_text())
+    assert card["features"] == ["x1", "x2"] and card["hidden"] == [64, 64]
+    assert len(card["scaling"]["mean"]) == 2 and card["classes"] == [0, 1]
+    assert (out / "checkpoint.npz").read_bytes()[:2] == b"PK"
+    assert not list(out.glob(".*.tmp")), "no temporary files left behind"
+
+
+def test_moons_report_is_self_contained(moons_run):
+    out, _ = moons_run
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    sources = IMG.findall(page)
+    assert len(sources) == 7, "curves, LR finder, confusion, boundary and three telemetry plots"
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    for forbidden in ("<script", "<link", 'src="http', "url(http", "@import"):
+        assert forbidden not in page, f"the report must not load anything ({forbidden})"
+    assert page.count("<svg") == 1 and "cross_entropy" in page, "the graph, inline"
+    for section in ("results", "settings", "curves", "lr-finder", "diagnostics", "predictions"):
+        assert f'id="{section}"' in page, section
+    assert "scikit-learn" in page and "decision boundary" in page and "confusion matrix" in page
+    assert "No problems found" in page or 'class="findings"' in page
+
+
+def test_regression_csv_run(regression_run):
+    out, result = regression_run
+    assert "regression" in result.out and re.search(r"^\s+R²\s+\S+\s+\S+$", result.out, re.M)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and metrics["settings"]["loss"] == "mse"
+    assert {"r2", "rmse", "mae"} <= set(metrics["test"]["scikit-learn"])
+    page = (out / "report.html").read_text()
+    assert "predicted against true values" in page and "confusion matrix" not in page
+    assert len(IMG.findall(page)) == 5, "curves, scatter and three telemetry plots"
+
+
+def test_report_escapes_column_names(regression_run):
+    page = (regression_run[0] / "report.html").read_text()
+    assert "<b>bmi</b>" not in page and "&lt;b&gt;bmi&lt;/b&gt;" in page
+    assert "<script>" not in page and "y&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "age &amp; sex" in page
+    card = json.loads((regression_run[0] / "model.json").read_text())
+    assert card["features"] == FEATURES and card["target"] == TARGET
+
+
+@pytest.mark.parametrize(
+    ("cells", "task", "labels"),
+    [
+        (["1", "0", "2", "1"], "classification", [0, 1, 2]),
+        (["1.5", "0", "2e3", "-1"], "regression", []),
+        (["cat", "dog", "cat", "7"], "classification", ["7", "cat", "dog"]),
+    ],
+    ids=["integers", "decimals", "words"],
+)
+def test_csv_target_decides_the_task(cells, task, labels):
+    found, y, classes = parse_target("t.csv", "t", cells)
+    assert (found, classes) == (task, labels)
+    assert len(y) == len(cells)
+
+
+def test_options_reach_model_optimizer_schedule_and_loader(tmp_path):
+    options = Options(
+        data="moons",
+        hidden=[16, 8],
+        activation="tanh",
+        loss="bce",
+        optimizer="sgd",
+        lr=0.1,
+        epochs=1,
+        batch_size=64,
+        schedule="cosine",
+        seed=3,
+        out=tmp_path / "run",
+    )
+    run: Run = run_module.prepare(options)
+    run_module.fit(run, _quiet)
+    layers = list(run.learner.model.children())
+    assert [type(m).__name__ for m in layers] == ["Linear", "Tanh", "Linear", "Tanh", "Linear"]
+    assert [(m.in_features, m.out_features) for m in layers[::2]] == [(2, 16), (16, 8), (8, 1)]
+    assert isinstance(run.learner.optimizer, optim.SGD)
+    assert run.learner.optimizer.param_groups[0]["momentum"] == 0.9
+    assert isinstance(run.learner.loss_func, nn.BCEWithLogitsLoss)
+    assert type(run.schedule).__name__ == "CosineAnnealingLR"
+    assert run.learner.dataloader_train.batch_size == 64
+    assert run.learner.epoch == 1 and (tmp_path / "run" / "checkpoint.npz").is_file()
+
+
+def test_command_line_reaches_options(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr("chainrule.report.train", lambda options: seen.setdefault("o", options))
+    argv = ["train", "--data", "iris", "--hidden", "64", "32", "--activation", "gelu"]
+    argv += ["--loss", "cross-entropy", "--optimizer", "rmsprop", "--lr", "0.01", "--lr-find"]
+    argv += ["--epochs", "3", "--batch-size", "8", "--schedule", "constant", "--seed", "7"]
+    argv += ["--out", str(tmp_path)]
+    assert run_cli(argv).code == 0
+    o = seen["o"]
+    assert (o.data, o.hidden, o.activation, o.loss, o.optimizer) == (
+        "iris",
+        [64, 32],
+        "gelu",
+        "cross-entropy",
+        "rmsprop",
+    )
+    assert (o.lr, o.lr_find, o.epochs, o.batch_size, o.schedule, o.seed) == (
+        0.01,
+        True,
+        3,
+        8,
+        "constant",
+        7,
+    )
+    assert o.out == tmp_path and o.resume is None and o.command == argv
+
+
+def test_scaling_uses_training_rows_only():
+    table = run_module.load_table("wine")
+    parts = run_module.split(table, seed=0)
+    X_train = parts.scaled("train")[0]
+    assert np.allclose(X_train.mean(axis=0), 0, atol=1e-5)
+    assert np.allclose(X_train.std(axis=0), 1, atol=1e-4)
+    n = [len(parts.train[1]), len(parts.valid[1]), len(parts.test[1])]
+    assert sum(n) == 178 and abs(n[1] - n[2]) <= 1
+
+
+def test_mnist_npz_keeps_its_own_test_set(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (60, 4, 4), dtype=np.uint8),
+        "y_train": np.arange(60) % 10,
+        "x_test": rng.integers(0, 256, (20, 4, 4), dtype=np.uint8),
+        "y_test": np.arange(20) % 10,
+    }
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    table = run_module.load_table(f"mnist:{tmp_path / 'mnist.npz'}")
+    assert table.X.shape == (60, 16) and table.features[-1] == "pixel_15"
+    parts = run_module.split(table, seed=0)
+    assert len(parts.test[1]) == 20 and len(parts.valid[1]) == 9 and len(parts.train[1]) == 51
+    np.testing.assert_allclose(parts.test[0], arrays["x_test"].reshape(20, 16) / 255, rtol=1e-6)
