@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import write_atomic
 from .._tensor import Tensor
 from ._dot import RANKDIRS, to_dot_text
 from ._model import Edge, Node, Options, build
@@ -161,15 +161,7 @@ class Graph:
                 f"in .svg or .dot"
             )
         text = self.to_dot() if suffix in (".dot", ".gv") else self.to_svg(engine)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, text)
         return path
 
     def _repr_svg_(self) -> str:

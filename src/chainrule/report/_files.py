@@ -8,34 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._io import write_atomic
+
 
 class RunError(ValueError):
     """A problem with what the user asked for (data, files, options): the command prints its
     message as one line and exits with status 2."""
-
-
-def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Writes ``data`` to a temporary file next to ``path``, then renames it into place, so a
-    crash never leaves a half-written file under the real name."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_json(path: str | os.PathLike, value: Any) -> Path:

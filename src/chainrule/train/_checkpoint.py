@@ -19,8 +19,6 @@ still fails, everything is rolled back.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._io import write_atomic
 from .._random import Generator, default_generator
 from .._tensor import Tensor
 
@@ -173,16 +172,7 @@ def save_checkpoint(learner: Learner, path: Path) -> Path:
     members = {HEADER_KEY: np.frombuffer(text, dtype=np.uint8), **arrays}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: np.savez(f, **members))
     return path
 
 
