@@ -33,3 +33,11 @@ def test_bench_rejects_an_unknown_workload(capsys):
     with pytest.raises(SystemExit) as exit_info:
         run(["--only", "W9"])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_chainrule_bench_command_runs_the_benchmarks(capsys):
+    from chainrule.cli import main
+
+    assert main(["bench", "--only", "W5", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ") and "W5 import chainrule:" in out

@@ -1,10 +1,13 @@
-"""The ``chainrule`` command: train a network with a report, predict with it, check gradients.
+"""The ``chainrule`` command: train a network with a report, predict with it, check gradients,
+run the benchmarks.
 
 ``chainrule train`` trains a multilayer perceptron with a ``Learner`` on a bundled or file data
 set, prints its progress, compares it with scikit-learn's MLP on the same split, and writes a
 self-contained HTML report, ``metrics.json`` and a checkpoint. ``chainrule predict`` applies a
-trained run to a CSV file. Errors a user can fix are one line on standard error with exit
-status 2 (``--debug`` shows the traceback); Ctrl-C during training exits with 130.
+trained run to a CSV file. ``chainrule gradcheck`` checks every primitive's rules;
+``chainrule bench`` runs the benchmarks next to PyTorch and scikit-learn. Errors a user can fix
+are one line on standard error with exit status 2 (``--debug`` shows the traceback); Ctrl-C
+during training exits with 130.
 """
 
 from __future__ import annotations
@@ -197,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--op", nargs="+", metavar="NAME", help="only these ops")
     g.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     g.set_defaults(func=gradcheck)
+    sub.add_parser(
+        "bench",
+        add_help=False,
+        help="run the benchmarks (W1-W6) side by side with PyTorch and scikit-learn; "
+        "'chainrule bench --help' for options",
+    )
     return parser
 
 
@@ -210,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     from chainrule.train import CheckpointError
 
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # its own options live with the benchmarks
+        from chainrule.bench import run
+
+        return run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
