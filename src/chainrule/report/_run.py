@@ -27,7 +27,7 @@ from ._model import (
 )
 
 DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
-TELEMETRY_RECORDS = 150  # about this many recorded iterations per telemetry callback
+TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
 
 
