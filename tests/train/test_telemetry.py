@@ -230,3 +230,17 @@ def test_argument_errors():
         TrainGradientsCallback(wrt="inputs")
     with pytest.raises(KeyError, match="no record named 'x'"):
         TrainActivationsCallback().stats("x")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 101, 2048])
+def test_fast_percentiles_equal_numpys(n, rng):
+    from chainrule.train._summary import _QUANTILES, _percentiles
+
+    a = np.abs(rng.standard_normal(n))
+    np.testing.assert_allclose(
+        _percentiles(a, _QUANTILES),
+        np.percentile(a, (50, 90, 99)),
+        rtol=1e-13,
+        atol=0,
+        err_msg=f"{n} values",
+    )
