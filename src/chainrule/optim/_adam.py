@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._foreach import FlatGroup
 from ._optimizer import Optimizer, ParamsT, check_number
 from ._sgd import _penalised
 
@@ -39,11 +40,17 @@ class Adam(Optimizer):
         Use the running maximum of the second moment (Reddi et al., 2018).
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach : bool, optional
+        Update a group's parameters together on flat arrays (about ten NumPy calls per group
+        instead of eleven per parameter; same results bit for bit), as SGD does. ``None`` (the
+        default) fuses groups of one dtype with at most 65536 elements; ``False`` never fuses.
+        Groups with ``amsgrad`` or a weight decay always go one parameter at a time.
 
     Notes
     -----
     State per parameter: ``"step"`` (int), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v) and, with
-    amsgrad, ``"max_exp_avg_sq"``; arrays have the parameter's shape and dtype.
+    amsgrad, ``"max_exp_avg_sq"``; arrays have the parameter's shape and dtype (on the fused
+    path, views into one flat buffer per group).
     """
 
     _decoupled = False
@@ -58,6 +65,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -66,6 +74,7 @@ class Adam(Optimizer):
             weight_decay=weight_decay,
             amsgrad=amsgrad,
             maximize=maximize,
+            foreach=foreach,
         )
         super().__init__(params, defaults)
 
@@ -95,11 +104,63 @@ class Adam(Optimizer):
         """
         loss = self._evaluate(closure)
         for group in self.param_groups:
+            if not (group["amsgrad"] or group["weight_decay"]):
+                flat = self._flat_group(group)
+                if flat is not None and self._step_fused(group, flat):
+                    continue
             typed: dict[tuple, tuple] = {}
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, group, typed)
         return loss
+
+    def _flat_group(self, group: dict[str, Any]) -> FlatGroup | None:
+        """The group's flat buffers, built when first needed (None: not fused)."""
+        params = group["params"]
+        ids = tuple(map(id, params))
+        cached = self._flat.get(id(group))
+        if cached is None or cached[0] != ids:
+            usable = FlatGroup.usable(params, group.get("foreach"))
+            cached = self._flat[id(group)] = (ids, FlatGroup(params, 1) if usable else None)
+        return cached[1]
+
+    def _step_fused(self, group: dict[str, Any], flat: FlatGroup) -> bool:
+        """The update of a whole group on flat arrays (the same arithmetic as ``_update``);
+        False when it cannot run this step (a missing gradient, steps out of line)."""
+        params = group["params"]
+        if any(p.grad is None for p in params):
+            return False
+        states = [self.state[p] for p in params]
+        fresh = [not s for s in states]
+        steps = {s.get("step", 0) for s in states}
+        if (any(fresh) and not all(fresh)) or len(steps) != 1:
+            return False
+        if not all(fresh) and not (
+            flat.bind("exp_avg", states) and flat.bind("exp_avg_sq", states)
+        ):
+            return False
+        g = flat.gather_grads([p.grad.data for p in params])
+        if all(fresh):
+            flat.bind("exp_avg", states, np.zeros_like(g))
+            flat.bind("exp_avg_sq", states, np.zeros_like(g))
+        step = steps.pop() + 1
+        for s in states:
+            s["step"] = step
+        _, _, keep1, beta2, keep2, bc2_sqrt, eps, step_size = self._scalars(group, g.dtype, step)
+        if group["maximize"]:
+            g = np.negative(g, out=g)
+        m, v, tmp = flat.state["exp_avg"], flat.state["exp_avg_sq"], flat.work[0]
+        m += np.multiply(np.subtract(g, m, out=tmp), keep1, out=tmp)
+        v *= beta2
+        v += np.multiply(np.multiply(g, g, out=tmp), keep2, out=tmp)
+        denom = np.sqrt(v, out=tmp)
+        denom /= bc2_sqrt
+        denom += eps
+        update = np.divide(m, denom, out=tmp)
+        update *= step_size
+        for p, part in zip(params, flat.step_views):
+            p.data -= part
+        return True
 
     def _update(self, p: Any, group: dict[str, Any], typed: dict[tuple, tuple]) -> None:
         """One parameter's update; ``typed`` caches the step's scalars by (dtype, step)."""
@@ -173,5 +234,8 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach
+        )
