@@ -8,24 +8,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-
+from chainrule.testing._gradcheck import _diff_function
 from chainrule.testing.cases import CASES, Arg
 
 EPS = 1e-6
-
-
-def _split(case, values):
-    """f of the differentiable inputs only, with constants and scalars held fixed."""
-    pos = case.diff_positions()
-
-    def f(*diff):
-        args = list(values)
-        for i, d in zip(pos, diff):
-            args[i] = d
-        args = [cr.tensor(a) if not isinstance(a, (cr.Tensor, float, int)) else a for a in args]
-        return case.ours(*args)
-
-    return f, [values[i] for i in pos]
 
 
 def _directions(primals, seed=3):
@@ -36,7 +22,7 @@ def _directions(primals, seed=3):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_jvp_matches_finite_differences_and_vjp(case):
     values = case.inputs()
-    f, primals = _split(case, values)
+    f, primals = _diff_function(case, values)
     us = _directions(primals)
     out, tangent = cr.jvp(f, [cr.tensor(p, dtype=cr.float64) for p in primals], us)
     assert tangent.shape == out.shape, f"{case.id}: tangent shape {tangent.shape} vs {out.shape}"
@@ -65,7 +51,7 @@ def test_jvp_matches_finite_differences_and_vjp(case):
 def test_jvp_matches_torch_func(case):
     torch = pytest.importorskip("torch")
     values = case.inputs()
-    f, primals = _split(case, values)
+    f, primals = _diff_function(case, values)
     us = _directions(primals)
     _, ours = cr.jvp(f, [cr.tensor(p, dtype=cr.float64) for p in primals], us)
     pos = case.diff_positions()

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import ops
 from ._autodiff import backward, register_hook
-from ._tensor import Tensor, _Mode
+from ._tensor import Tensor, _Mode, _shape_arg
 
 
 def _axis(axis: Any, dim: Any) -> Any:
@@ -26,12 +26,6 @@ def _axis(axis: Any, dim: Any) -> Any:
 
 def _keep(keepdims: bool, keepdim: bool | None) -> bool:
     return bool(keepdims or keepdim)
-
-
-def _shape(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return shape
 
 
 def _compare(ufunc):
@@ -89,7 +83,7 @@ def _softmax(op):
 
 
 def _reshape(self, *shape):
-    return ops.reshape(self, shape=_shape(shape))
+    return ops.reshape(self, shape=_shape_arg(shape))
 
 
 def _flatten(self, start_dim=0, end_dim=-1):
@@ -110,7 +104,7 @@ def _transpose(self, dim0=None, dim1=None):
 
 
 def _permute(self, *dims):
-    return ops.permute(self, axes=tuple(_shape(dims)))
+    return ops.permute(self, axes=tuple(_shape_arg(dims)))
 
 
 def _swapaxes(self, a, b):
@@ -118,7 +112,7 @@ def _swapaxes(self, a, b):
 
 
 def _expand(self, *shape):
-    shape = _shape(shape)
+    shape = _shape_arg(shape)
     lead = len(shape) - self.ndim
     full = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return ops.broadcast_to(self, shape=full)
@@ -217,7 +211,7 @@ _METHODS = {
     "permute": _permute,
     "swapaxes": _swapaxes,
     "expand": _expand,
-    "broadcast_to": lambda self, *shape: ops.broadcast_to(self, shape=_shape(shape)),
+    "broadcast_to": lambda self, *shape: ops.broadcast_to(self, shape=_shape_arg(shape)),
     "astype": _astype,
     "to": _astype,
     "float": lambda self: _astype(self, np.float32),

@@ -69,18 +69,12 @@ def gradcheck(args: argparse.Namespace) -> int:
     width = max(len(r.op) for r in rows)
     print(f"{'op':{width}s}  cases  finite differences (fwd+rev, float64)  PyTorch (float32+64)")
     for r in rows:
-        print(
-            f"{r.op:{width}s}  {r.cases:5d}  {_cell(r.finite_differences, 37)}  {_cell(r.torch, 0)}"
-        )
+        print(f"{r.op:{width}s}  {r.cases:5d}  {r.finite_differences:37s}  {r.torch}")
     failed = [r.op for r in rows if not r.ok]
     print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _cell(text: str, width: int) -> str:
-    return f"{text:{width}s}" if width else text
 
 
 def _positive_int(text: str) -> int:

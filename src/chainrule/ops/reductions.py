@@ -38,18 +38,8 @@ def _mean_vjp(g, out, x, *, axis=None, keepdims=False):
     return np.broadcast_to(_expand(g, x, axis, keepdims) / _count(x, axis), x.shape)
 
 
-sum = defop(
-    "sum",
-    lambda x, *, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
-    vjp=_sum_vjp,
-    jvp=LINEAR,
-)  # noqa: A001
-mean = defop(
-    "mean",
-    lambda x, *, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
-    vjp=_mean_vjp,
-    jvp=LINEAR,
-)
+sum = defop("sum", np.sum, vjp=_sum_vjp, jvp=LINEAR)  # noqa: A001
+mean = defop("mean", np.mean, vjp=_mean_vjp, jvp=LINEAR)
 
 
 # var(x) = Σ(x − x̄)² / (N − correction):  x̄ = ḡ · 2(x − mean) / (N − correction)
@@ -84,18 +74,8 @@ def _extreme_jvp(t, out, x, *, axis=None, keepdims=False):
     return (t * hit).sum(axis=axis, keepdims=keepdims) / hit.sum(axis=axis, keepdims=keepdims)
 
 
-max = defop(
-    "max",
-    lambda x, *, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
-    vjp=_extreme_vjp,
-    jvp=_extreme_jvp,
-)  # noqa: A001
-min = defop(
-    "min",
-    lambda x, *, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
-    vjp=_extreme_vjp,
-    jvp=_extreme_jvp,
-)  # noqa: A001
+max = defop("max", np.max, vjp=_extreme_vjp, jvp=_extreme_jvp)  # noqa: A001
+min = defop("min", np.min, vjp=_extreme_vjp, jvp=_extreme_jvp)  # noqa: A001
 
 
 # logsumexp(x) = m + log Σ e^{x−m}, m = max x (finite):  x̄ = ḡ · e^{x − out}

@@ -76,8 +76,10 @@ def _summarise(run: Run, say: Any) -> None:
         if key in ours and key in theirs:
             say(f"  {label:20s} {ours[key]:12.4f}  {theirs[key]:12.4f}")
     say(f"  {'fit time (s)':20s} {run.fit_seconds:12.2f}  {theirs['fit_seconds']:12.2f}")
-    say("  (chainrule's fit time includes recording its activation, gradient and parameter "
-        "telemetry)")
+    say(
+        "  (chainrule's fit time includes recording its activation, gradient and parameter "
+        "telemetry)"
+    )
     for note in theirs["notes"]:
         if "failed" in note:
             say(f"note: {note}")

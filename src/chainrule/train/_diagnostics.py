@@ -112,8 +112,10 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
     if not hasattr(learner, "get_callback") and hasattr(learner, "learner_"):
         learner = learner.learner_  # a fitted estimator: its training loop's learner
     if not hasattr(learner, "get_callback"):
-        raise TypeError(f"diagnose: expected a Learner or a fitted chainrule estimator, got "
-                        f"{type(learner).__name__}")
+        raise TypeError(
+            f"diagnose: expected a Learner or a fitted chainrule estimator, got "
+            f"{type(learner).__name__}"
+        )
     findings: list[Finding] = []
     loss_cb = learner.get_callback(TrainLossCallback)
     if loss_cb is not None:
