@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import _tensor_methods as _tensor_methods  # binds Tensor's methods and operators
-from . import ops, testing
+from . import ops
 from ._autodiff import backward, detect_anomaly, gradients
 from ._counting import OpCounter, count_ops
 from ._hooks import RemovableHandle
@@ -102,12 +102,13 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 cat = concatenate
 
-_LAZY = ("nn", "optim", "data", "graph", "train", "plot", "estimators")
+_LAZY = ("nn", "optim", "data", "graph", "train", "plot", "estimators", "testing", "bench")
 
 
 def __getattr__(name: str):
     """``cr.nn``, ``cr.optim``, ``cr.data``, ``cr.graph``, ``cr.train``, ``cr.plot``,
-    ``cr.estimators``: imported on first use, which keeps ``import chainrule`` fast."""
+    ``cr.estimators``, ``cr.testing``, ``cr.bench``: imported on first use, which keeps
+    ``import chainrule`` fast."""
     if name in _LAZY:
         import importlib
 
