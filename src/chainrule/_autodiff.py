@@ -307,14 +307,18 @@ def _run(
             g = _run_hooks(t, g, graph=False)
         if capture and id(t) in capture:
             captured[id(t)] = g
-        op, out, inputs, kw = t._op, t.data, t._inputs, t._kw
+        op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
         rules = op.vjp
+        if op.joint:
+            joint = rules(g, out, [p is not None for p in parents], *inputs, **kw)
         i = -1
-        for p in t._parents:
+        for p in parents:
             i += 1
             if p is None:
                 continue
-            if op.variadic:
+            if op.joint:
+                gi = joint[i]
+            elif op.variadic:
                 gi = rules(g, out, *inputs, argnum=i, **kw)
             elif kw:
                 gi = rules[i](g, out, *inputs, **kw)
@@ -376,10 +380,14 @@ def _propagate_graph(
             captured[id(t)] = g
         op = t._op
         args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
+        if op.joint:
+            joint = op.vjp(g, t, [p is not None for p in t._parents], *args, **t._kw)
         for i, p in enumerate(t._parents):
             if p is None:
                 continue
-            if op.variadic:
+            if op.joint:
+                gi = joint[i]
+            elif op.variadic:
                 gi = op.vjp(g, t, *args, argnum=i, **t._kw)
             else:
                 gi = op.vjp[i](g, t, *args, **t._kw)

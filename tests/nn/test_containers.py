@@ -32,6 +32,67 @@ def test_sequential_network_matches_torch(rng, dtype):
     )
 
 
+def _unfused(seq, x):
+    """The layers called one by one: the general path the fused one must equal."""
+    for module in seq:
+        x = module(x)
+    return x
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_sequential_fuses_linear_and_activation_bit_for_bit(rng, act, dtype):
+    cr.manual_seed(0)
+    seq = nn.Sequential(
+        nn.Linear(4, 6, dtype=dtype),
+        act(),
+        nn.Linear(6, 3, dtype=dtype),
+        act(),
+        nn.Linear(3, 2, dtype=dtype),
+    )
+    assert [(type(m).__name__, name) for m, _, name in seq._steps()] == [
+        ("Linear", act.__name__.lower()),
+        ("Linear", act.__name__.lower()),
+        ("Linear", None),
+    ]
+    x = cr.tensor(rng.standard_normal((5, 4)), dtype=dtype)
+    fused = seq(x)
+    assert fused._op.name == "linear" and fused._parents[0]._kw["activation"]
+    fused.sum().backward()
+    fused_grads = [p.grad.data.copy() for p in seq.parameters()]
+    seq.zero_grad()
+    plain = _unfused(seq, x)
+    assert plain._parents[0]._op.name == act.__name__.lower()  # the general path: separate nodes
+    plain.sum().backward()
+    np.testing.assert_array_equal(fused.data, plain.data)
+    for a, p in zip(fused_grads, seq.parameters()):
+        np.testing.assert_array_equal(a, p.grad.data)
+
+
+def test_sequential_does_not_fuse_layers_with_hooks():
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    seen = []
+    handle = seq[1].register_forward_hook(lambda m, args, out: seen.append(out))
+    out = seq(cr.tensor(np.ones((2, 3))))
+    assert len(seen) == 1 and seen[0].shape == (2, 4)
+    assert out._parents[0]._op.name == "relu"
+    handle.remove()
+    assert seq(cr.tensor(np.ones((2, 3))))._parents[0]._kw["activation"] == "relu"
+    seq[1] = nn.LeakyReLU()  # a structure change rebuilds the plan
+    assert [name for _, _, name in seq._steps()] == [None, None, None]
+
+
+def test_sequential_fused_layer_keeps_linear_error_message():
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    with pytest.raises(ValueError, match="Linear: expected input with in_features=3"):
+        seq(cr.tensor(np.ones((2, 5))))
+
+
+def test_linear_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="linear: activation must be one of"):
+        cr.linear(np.ones((2, 3)), np.ones((3, 1)), activation="gelu")
+
+
 def test_sequential_indexing_slicing_len_iteration():
     a, b, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
     seq = nn.Sequential(a, b, c)

@@ -7,13 +7,25 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
-from ._module import Module, _addindent
+from .. import ops
+from ._activation import ReLU, Sigmoid, Tanh
+from ._linear import Linear
+from ._module import _STRUCTURE, Module, _addindent
+
+# A Linear followed by one of these (exact types, neither with hooks) runs in Sequential as one
+# fused op, ``linear(x, W, b, activation=...)``: the same values and gradients, one node and
+# one array fewer per layer.
+_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
 
 
 def _check_module(owner: str, module: Any) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{owner}: expected an nn.Module, got {type(module).__name__}")
     return module
+
+
+def _hooked(module: Module) -> bool:
+    return bool(module._forward_pre_hooks or module._forward_hooks or module._backward_hooks)
 
 
 def _index(owner: str, idx: Any, n: int) -> int:
@@ -47,9 +59,34 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module("Sequential", module))
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - torch's name
-        for module in self._modules.values():
-            input = module(input)
+        for module, act, name in self._steps():
+            if act is None or _hooked(module) or _hooked(act):
+                input = module(input)
+                if act is not None:
+                    input = act(input)
+                continue
+            try:
+                input = ops.linear(input, module.weight, module.bias, activation=name)
+            except ValueError:
+                input = act(module(input))  # raises Linear's own message
         return input
+
+    def _steps(self) -> list[tuple[Module, Module | None, str | None]]:
+        """The layers as ``(module, activation fused with it or None, its name)``, cached
+        until any module's structure changes."""
+        cache = self.__dict__.get("_cache_steps")
+        if cache is not None and cache[0] == _STRUCTURE[0]:
+            return cache[1]
+        steps: list[tuple[Any, Any, Any]] = []
+        for module in self._modules.values():
+            prev = steps[-1] if steps else None
+            name = _FUSABLE.get(type(module))
+            if name and prev and type(prev[0]) is Linear and prev[1] is None:
+                steps[-1] = (prev[0], module, name)
+            else:
+                steps.append((module, None, None))
+        self.__dict__["_cache_steps"] = (_STRUCTURE[0], steps)
+        return steps
 
     @overload
     def __getitem__(self, idx: slice) -> Sequential: ...

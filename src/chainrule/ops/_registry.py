@@ -2,6 +2,8 @@
 
 Nothing here knows a particular op. A rule is called as ``rule(g, out, *inputs, **settings)``:
 ``g`` is the cotangent of the output, ``out`` the forward output, ``inputs`` the raw arguments.
+An op whose inputs' gradients share work (the dense layer with its activation) gives one joint
+rule instead, ``rule(g, out, needs, *inputs, **settings)``, returning every input's gradient.
 Rules are written with NumPy functions and methods only, so that the same rule runs on arrays
 (first order) and on tensors (``Tensor`` implements NumPy's dispatch protocols), which is how
 gradients of gradients come for free. Broadcasting is undone here, in ``unbroadcast``.
@@ -49,14 +51,15 @@ def _notify(op, t, args, inputs, kw):
 class Op:
     """A primitive: forward function, one reverse rule per input, and a forward rule."""
 
-    __slots__ = ("name", "forward", "vjp", "jvp", "variadic", "fn", "explain")
+    __slots__ = ("name", "forward", "vjp", "jvp", "variadic", "joint", "fn", "explain")
 
-    def __init__(self, name, forward, vjp, jvp, variadic, explain):
+    def __init__(self, name, forward, vjp, jvp, variadic, joint, explain):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.jvp = jvp
         self.variadic = variadic
+        self.joint = joint
         self.explain = explain
 
     def __repr__(self) -> str:
@@ -64,7 +67,7 @@ class Op:
 
     def differentiable(self, i: int) -> bool:
         """Whether positional input ``i`` has a reverse rule."""
-        if self.variadic:
+        if self.variadic or self.joint:
             return True
         return i < len(self.vjp) and not getattr(self.vjp[i], "not_differentiable", False)
 
@@ -105,6 +108,7 @@ def defop(
     vjp: Callable | tuple[Callable | None, ...],
     jvp: Any = None,
     variadic: bool = False,
+    joint: bool = False,
     explain: Callable | None = None,
 ) -> Callable:
     """Registers op ``name`` and returns the function that applies it to tensors.
@@ -120,14 +124,22 @@ def defop(
         Forward rules in the same order: ``rule(t, out, *inputs, **settings)`` gives the
         output tangent's part due to tangent ``t`` of that input (``None``: not
         differentiable there). Forward rules take and return arrays.
+    joint : bool
+        ``vjp`` is one rule for all inputs, ``vjp(g, out, needs, *inputs, **settings)``,
+        returning a sequence with the gradient of input ``i`` where ``needs[i]`` is true (any
+        value elsewhere). For ops whose gradients share work; every input is differentiable.
     explain : callable, optional
         ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
         the error raised when ``forward`` fails with a ``ValueError``.
     """
     if name in REGISTRY:
         raise ValueError(f"defop: an op named {name!r} is already registered")
-    rules = vjp if (variadic or isinstance(vjp, tuple)) else (vjp,)
-    if not variadic:
+    if joint and (variadic or not callable(vjp) or not isinstance(jvp, tuple)):
+        raise ValueError(
+            f"defop: joint op {name!r} needs one reverse rule and a tuple of forward rules"
+        )
+    rules = vjp if (variadic or joint or isinstance(vjp, tuple)) else (vjp,)
+    if not (variadic or joint):
         rules = tuple(_no_rule(name, i) if r is None else r for i, r in enumerate(rules))
     if jvp is None:
         raise ValueError(f"defop: op {name!r} needs a forward rule (jvp=...)")
@@ -135,12 +147,12 @@ def defop(
         raise ValueError(f"defop: variadic op {name!r} needs jvp=LINEAR or MULTILINEAR")
     if jvp not in (LINEAR, MULTILINEAR) and not isinstance(jvp, tuple):
         jvp = (jvp,)
-    if isinstance(jvp, tuple) and len(jvp) != len(rules):
+    if isinstance(jvp, tuple) and not joint and len(jvp) != len(rules):
         raise ValueError(
             f"defop: op {name!r} has {len(rules)} reverse rules but {len(jvp)} forward rules"
         )
-    op = Op(name, forward, rules, jvp, variadic, explain)
-    arity = None if variadic else len(rules)
+    op = Op(name, forward, rules, jvp, variadic, joint, explain)
+    arity = len(jvp) if joint else (None if variadic else len(rules))
     op.fn = {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op)
     op.fn.__name__ = name
     op.fn.__qualname__ = name

@@ -15,12 +15,12 @@ from .elementwise import _erf
 _EXPIT: list = []
 
 
-def _sigmoid(x):
+def _sigmoid(x, out=None):
     if not _EXPIT:
         from scipy.special import expit
 
         _EXPIT.append(expit)
-    return _EXPIT[0](x)
+    return _EXPIT[0](x, out=out)
 
 
 sigmoid = defop(

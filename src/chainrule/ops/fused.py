@@ -10,33 +10,68 @@ import numpy as np
 
 from ._registry import defop
 from .activations import _sigmoid
-from .reductions import _log_softmax, _softmax
+from .reductions import _log_softmax, _mean, _softmax
 
 
-# linear(x, W, b) = x @ W + b, W of shape (in_features, out_features), as on the blackboard:
-#   dX = dY·Wᵀ,   dW = Xᵀ·dY,   db = Σ dY   (sums over every leading axis of x)
-def _linear(x, w, b=None):
+# linear(x, W, b) = act(x @ W + b), W of shape (in_features, out_features) and act one of
+# ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
+#   dZ = dY ⊙ act'(z)   (read from the output: relu [y > 0], sigmoid y(1 − y), tanh 1 − y²)
+#   dX = dZ·Wᵀ,   dW = Xᵀ·dZ,   db = Σ dZ   (sums over every leading axis of x)
+# One joint rule computes dZ once for all three. The activation runs in place on the product,
+# so the layer makes one array instead of two; nn.Sequential fuses Linear with the activation
+# after it this way.
+ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
+
+
+def _linear(x, w, b=None, *, activation=None):
     out = x @ w
     if b is not None:
         out += b
-    return out
+    if activation is None:
+        return out
+    if activation == "relu":
+        return np.maximum(out, 0, out=out)
+    if activation == "sigmoid":
+        return _sigmoid(out, out=out)
+    if activation == "tanh":
+        return np.tanh(out, out=out)
+    raise ValueError(f"unknown activation {activation!r}")
 
 
-def _linear_vjp_x(g, out, x, w, b=None):
-    return g @ w.T
+def _through_activation(g, y, activation):
+    """g ⊙ act'(z) from the output y = act(z): the reverse and the forward rule of act."""
+    if activation is None:
+        return g
+    if activation == "relu":
+        return g * (y > 0)
+    if activation == "sigmoid":
+        return g * y * (1 - y)
+    return g * (1 - y * y)
 
 
-def _linear_vjp_w(g, out, x, w, b=None):
-    if x.ndim == 1:
-        return x[:, None] * g[None, :]
-    return x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+def _linear_vjp(g, out, needs, x, w, b=None, *, activation=None):
+    gz = _through_activation(g, out, activation)
+    gx = gz @ w.T if needs[0] else None
+    gw = gb = None
+    if x.ndim == 2:
+        if needs[1]:
+            gw = x.T @ gz
+        if b is not None and needs[2]:
+            gb = gz.sum(axis=0)
+        return gx, gw, gb
+    if needs[1]:
+        if x.ndim == 1:
+            gw = x[:, None] * gz[None, :]
+        else:
+            gw = x.reshape(-1, x.shape[-1]).T @ gz.reshape(-1, gz.shape[-1])
+    if b is not None and needs[2]:
+        gb = gz.reshape(-1, gz.shape[-1]).sum(axis=0)
+    return gx, gw, gb
 
 
-def _linear_vjp_b(g, out, x, w, b=None):
-    return g.reshape(-1, g.shape[-1]).sum(axis=0)
-
-
-def _linear_explain(x, w, b=None):
+def _linear_explain(x, w, b=None, *, activation=None):
+    if activation not in ACTIVATIONS:
+        return f"activation must be one of {ACTIVATIONS}, got {activation!r}"
     if w.ndim != 2:
         return f"weight must be 2-D (in_features, out_features), got shape {w.shape}"
     if x.ndim == 0 or x.shape[-1] != w.shape[0]:
@@ -49,15 +84,20 @@ def _linear_explain(x, w, b=None):
     return None
 
 
-# forward: ẏ = ẋ·W + x·Ẇ + ḃ
+# forward: ẏ = act'(z) ⊙ (ẋ·W + x·Ẇ + ḃ)
 linear = defop(
     "linear",
     _linear,
-    vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
+    vjp=_linear_vjp,
+    joint=True,
     jvp=(
-        lambda t, out, x, w, b=None: t @ w,
-        lambda t, out, x, w, b=None: x @ t,
-        lambda t, out, x, w, b=None: t,
+        lambda t, out, x, w, b=None, *, activation=None: _through_activation(
+            t @ w, out, activation
+        ),
+        lambda t, out, x, w, b=None, *, activation=None: _through_activation(
+            x @ t, out, activation
+        ),
+        lambda t, out, x, w, b=None, *, activation=None: _through_activation(t, out, activation),
     ),
     explain=_linear_explain,
 )
@@ -250,12 +290,13 @@ def _bce(x, y, *, weight=None, pos_weight=None, reduction="mean"):
     _bce_check(x, y, reduction)
     weight, pos_weight = _as_dtype(weight, x), _as_dtype(pos_weight, x)
     sp = _softplus_neg(x)
-    loss = (1 - y) * x + (sp if pos_weight is None else (1 + (pos_weight - 1) * y) * sp)
+    loss = (1 - y) * x
+    loss += sp if pos_weight is None else (1 + (pos_weight - 1) * y) * sp
     if weight is not None:
         loss = loss * weight
     if reduction == "none":
         return loss
-    return loss.mean() if reduction == "mean" else loss.sum()
+    return _mean(loss) if reduction == "mean" else loss.sum()
 
 
 def _bce_dx(x, y, weight, pos_weight):
@@ -276,7 +317,7 @@ def _bce_dy(x, y, weight, pos_weight):
 def _bce_reduce(e, reduction):
     if reduction == "none":
         return e
-    return e.mean() if reduction == "mean" else e.sum()
+    return _mean(e) if reduction == "mean" else e.sum()
 
 
 def _bce_vjp_x(g, out, x, y, *, weight=None, pos_weight=None, reduction="mean"):

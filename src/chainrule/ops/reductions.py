@@ -38,8 +38,15 @@ def _mean_vjp(g, out, x, *, axis=None, keepdims=False):
     return np.broadcast_to(_expand(g, x, axis, keepdims) / _count(x, axis), x.shape)
 
 
+def _mean(x, *, axis=None, keepdims=False):
+    """``np.mean`` with the same values, without its Python wrapper for float arrays."""
+    if x.dtype.kind != "f":
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+
+
 sum = defop("sum", np.sum, vjp=_sum_vjp, jvp=LINEAR)  # noqa: A001
-mean = defop("mean", np.mean, vjp=_mean_vjp, jvp=LINEAR)
+mean = defop("mean", _mean, vjp=_mean_vjp, jvp=LINEAR)
 
 
 # var(x) = Σ(x − x̄)² / (N − correction):  x̄ = ḡ · 2(x − mean) / (N − correction)

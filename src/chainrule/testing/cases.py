@@ -441,6 +441,21 @@ for _xs in [(4, 3), (3,), (2, 4, 3)]:
         f"x{_shape_label(_xs)}",
     )
 add_case("linear", [Arg((4, 3)), Arg((3, 2))], cr.linear, lambda x, w: x @ w, "no-bias")
+for _act, _xs in itertools.product(("relu", "sigmoid", "tanh"), [(4, 3), (3,), (2, 4, 3)]):
+    add_case(
+        "linear",
+        [Arg(_xs), Arg((3, 2)), Arg((2,))],
+        lambda x, w, b, a=_act: cr.linear(x, w, b, activation=a),
+        lambda x, w, b, a=_act: getattr(_torch(), a)(x @ w + b),
+        f"{_act}-x{_shape_label(_xs)}",
+    )
+add_case(
+    "linear",
+    [Arg((4, 3)), Arg((3, 2))],
+    lambda x, w: cr.linear(x, w, activation="tanh"),
+    lambda x, w: _torch().tanh(x @ w),
+    "tanh-no-bias",
+)
 
 
 def _ce_case(label, n=5, c=4, target="index", unbatched=False, **kw):
