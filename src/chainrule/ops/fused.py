@@ -12,7 +12,6 @@ from ._registry import defop
 from .activations import _sigmoid
 from .reductions import _log_softmax, _mean, _softmax
 
-
 # linear(x, W, b) = act(x @ W + b), W of shape (in_features, out_features) and act one of
 # ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
 #   dZ = dY ⊙ act'(z)   (read from the output: relu [y > 0], sigmoid y(1 − y), tanh 1 − y²)
