@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from chainrule.bench import run, training
+from chainrule.bench import memory, run, training
 
 
 def test_bench_json_reports_w1_and_w5(capsys):
@@ -41,3 +42,51 @@ def test_chainrule_bench_command_runs_the_benchmarks(capsys):
     assert main(["bench", "--only", "W5", "--quick"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("machine: ") and "W5 import chainrule:" in out
+
+
+# --- W7: peak memory of a W4 epoch, each library in a fresh process ----------------------------
+def test_bench_lists_w7(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(["--help"])
+    assert exit_info.value.code == 0 and "W7" in capsys.readouterr().out
+
+
+def test_w7_is_skipped_without_mnist(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAINRULE_MNIST", str(tmp_path / "missing.npz"))
+    assert memory.w7() is None
+    assert run(["--only", "W7", "--quick", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["memory"] is None
+    assert "W7: skipped" in captured.err and "missing.npz not found" in captured.err
+
+
+def test_w7_child_measures_what_a_tiny_epoch_adds():
+    # 784-256-10 on 512 random rows: 4 steps that allocate the gradients and momentum buffers
+    # (2 x 203,530 float32, 1.55 MiB) and keep them, so the peak they add is at least that
+    result = memory.measure("chainrule", n_samples=512, hidden=256)
+    buffers_mib = 2 * (784 * 256 + 256 + 256 * 10 + 10) * 4 / memory.MIB
+    assert result["library"] == "chainrule" and result["steps"] == 4, result
+    assert result["baseline_mib"] > result["added_mib"] >= 0.9 * buffers_mib, result
+
+
+def test_w7_torch_epoch_runs_w4s_loop():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, y = rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300)
+    assert memory._epoch("torch", X, y, 8)() == 3  # batches of 128, 128 and 44
+
+
+def test_w7_rejects_an_unknown_library():
+    with pytest.raises(ValueError, match="library must be 'chainrule' or 'torch', got 'jax'"):
+        memory.child("jax", None, 4, 8, warmup=False)
+    with pytest.raises(RuntimeError, match="the jax child exited with 2"):
+        memory.measure("jax", n_samples=4, hidden=8)
+
+
+def test_reset_peak_brings_the_high_water_mark_down_to_rss():
+    big = np.ones(64 * memory.MIB // 8)  # 64 MiB, touched, then freed
+    del big
+    if not memory.reset_peak():
+        pytest.skip("this kernel refuses /proc/self/clear_refs")
+    now = memory.status()
+    assert now["VmRSS"] > 0 and now["VmHWM"] - now["VmRSS"] < 16 * memory.MIB, now

@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         add_help=False,
-        help="run the benchmarks (W1-W6) side by side with PyTorch and scikit-learn; "
+        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn; "
         "'chainrule bench --help' for options",
     )
     return parser

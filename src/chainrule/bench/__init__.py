@@ -1,6 +1,7 @@
-"""The benchmark workloads, each run side by side with PyTorch and scikit-learn in one process
-and reported as ratios: ``engine`` (W1 autodiff overhead, W5 import time), ``training`` (W2–W4)
-and ``estimators`` (W6).
+"""The benchmark workloads, each run side by side with PyTorch and scikit-learn and reported as
+ratios: ``engine`` (W1 autodiff overhead, W5 import time), ``training`` (W2–W4), ``estimators``
+(W6), all in one process, and ``memory`` (W7, peak memory of a W4 epoch, one fresh process per
+library).
 
 ``chainrule bench`` (``run``) runs them all and prints the machine they ran on;
 ``benchmarks/*.py`` are entry points for each module.
@@ -16,7 +17,7 @@ import os
 import platform
 import sys
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 
 
 def machine() -> str:
@@ -58,7 +59,7 @@ def run(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
-    from . import engine, estimators, training
+    from . import engine, estimators, memory, training
 
     only, quick = set(args.only), args.quick
     jobs = []
@@ -83,6 +84,8 @@ def run(argv: list[str] | None = None) -> int:
                 else [],
             )
         )
+    if "W7" in only:  # one epoch already, quick or not
+        jobs.append(("memory", memory.main, []))
     results = {"machine": machine()}
     if not args.json:
         print(f"machine: {results['machine']}\n")
