@@ -302,3 +302,21 @@ def test_import_does_not_pull_heavy_dependencies():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"import chainrule.nn imported {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_index_fast_path_equals_general_path(rng, dtype, reduction):
+    # class indices without weight or smoothing skip the coefficient matrix; a weight of ones
+    # takes the general formulas, which must give the same bits (ignored rows included)
+    x = rng.standard_normal((7, 4)) * 3
+    t = np.array([0, 3, -100, 1, 2, -100, 3])
+    results = []
+    for weight in (None, np.ones(4)):
+        xt = cr.tensor(x, dtype=dtype, requires_grad=True)
+        loss = F.cross_entropy(xt, t, weight=weight, reduction=reduction)
+        loss.backward(cr.ones_like(loss))
+        results.append((loss.data, xt.grad.data))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert np.all(results[0][1][[2, 5]] == 0)

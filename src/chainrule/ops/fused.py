@@ -10,7 +10,7 @@ import numpy as np
 
 from ._registry import defop
 from .activations import _sigmoid
-from .reductions import _log_softmax, _mean, _softmax
+from .reductions import _log_softmax, _logsumexp, _mean, _softmax
 
 # linear(x, W, b) = act(x @ W + b), W of shape (in_features, out_features) and act one of
 # ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
@@ -185,8 +185,15 @@ def _cross_entropy(
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
-    losses = -(q * _log_softmax(x2, axis=1)).sum(axis=1)
+    if _ce_indexed(x, target, weight, label_smoothing):
+        valid, safe = class_indices("cross_entropy", target, x.shape[1], ignore_index)
+        losses = _logsumexp(x, axis=1) - x[np.arange(x.shape[0]), safe]
+        if not valid.all():
+            losses = np.where(valid, losses, 0)
+        denom = int(np.sum(valid))
+    else:
+        x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
+        losses = -(q * _log_softmax(x2, axis=1)).sum(axis=1)
     if reduction == "none":
         return losses if x.ndim == 2 else losses[0]
     total = losses.sum()
@@ -208,8 +215,30 @@ def _ce_reduce(per_sample, x, reduction, denom):
     return total / denom if reduction == "mean" else total
 
 
+def _ce_indexed(x, target, weight, label_smoothing):
+    """The common case: class indices for (N, C) logits, no weight, no smoothing. Its loss is
+    logsumexp(x_n) − x_n,t_n and its gradient softmax(x_n) − onehot(t_n), with no coefficient
+    matrix q (the same values as the general formulas). Arrays only: on tensors (gradients of
+    gradients) the general formulas run."""
+    return (
+        type(x) is np.ndarray
+        and x.ndim == 2
+        and target.dtype.kind in "iu"
+        and target.shape == x.shape[:1]
+        and weight is None
+        and not label_smoothing
+    )
+
+
 def _ce_dlogits(x, target, weight, ignore_index, label_smoothing):
     """∂loss_n/∂x_n = p_n Σ_c q_nc − q_n for every row (N, C), and the mean divisor."""
+    if _ce_indexed(x, target, weight, label_smoothing):
+        valid, safe = class_indices("cross_entropy", target, x.shape[1], ignore_index)
+        d = _softmax(x, axis=1)
+        d[np.arange(x.shape[0]), safe] -= 1
+        if not valid.all():
+            d[~valid] = 0
+        return d, int(np.sum(valid))
     x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
     return _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q, denom
 
