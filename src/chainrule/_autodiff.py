@@ -310,7 +310,7 @@ def _run(
         op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
         rules = op.vjp
         if op.joint:
-            joint = rules(g, out, [p is not None for p in parents], *inputs, **kw)
+            joint = rules(g, out, parents, *inputs, **kw)
         i = -1
         for p in parents:
             i += 1
@@ -381,7 +381,7 @@ def _propagate_graph(
         op = t._op
         args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
         if op.joint:
-            joint = op.vjp(g, t, [p is not None for p in t._parents], *args, **t._kw)
+            joint = op.vjp(g, t, t._parents, *args, **t._kw)
         for i, p in enumerate(t._parents):
             if p is None:
                 continue

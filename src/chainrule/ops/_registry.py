@@ -126,8 +126,9 @@ def defop(
         differentiable there). Forward rules take and return arrays.
     joint : bool
         ``vjp`` is one rule for all inputs, ``vjp(g, out, needs, *inputs, **settings)``,
-        returning a sequence with the gradient of input ``i`` where ``needs[i]`` is true (any
-        value elsewhere). For ops whose gradients share work; every input is differentiable.
+        returning a sequence with the gradient of input ``i`` wherever ``needs[i] is not
+        None`` (any value elsewhere; ``needs`` holds the recorded parents). For ops whose
+        gradients share work; every input is differentiable.
     explain : callable, optional
         ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
         the error raised when ``forward`` fails with a ``ValueError``.

@@ -50,20 +50,20 @@ def _through_activation(g, y, activation):
 
 def _linear_vjp(g, out, needs, x, w, b=None, *, activation=None):
     gz = _through_activation(g, out, activation)
-    gx = gz @ w.T if needs[0] else None
+    gx = gz @ w.T if needs[0] is not None else None
     gw = gb = None
     if x.ndim == 2:
-        if needs[1]:
+        if needs[1] is not None:
             gw = x.T @ gz
-        if b is not None and needs[2]:
+        if b is not None and needs[2] is not None:
             gb = gz.sum(axis=0)
         return gx, gw, gb
-    if needs[1]:
+    if needs[1] is not None:
         if x.ndim == 1:
             gw = x[:, None] * gz[None, :]
         else:
             gw = x.reshape(-1, x.shape[-1]).T @ gz.reshape(-1, gz.shape[-1])
-    if b is not None and needs[2]:
+    if b is not None and needs[2] is not None:
         gb = gz.reshape(-1, gz.shape[-1]).sum(axis=0)
     return gx, gw, gb
 
