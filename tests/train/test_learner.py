@@ -19,6 +19,7 @@ from chainrule.train import (
     ProgressCallback,
     TerminateOnNaNCallback,
 )
+from chainrule.train._stopping import _finite
 
 from ._helpers import blobs, loaders, params, tiny_learner, tiny_model
 
@@ -115,6 +116,27 @@ def test_terminate_on_nan_is_on_by_default_and_can_be_removed():
     with np.errstate(invalid="ignore"):
         learner.fit(dl_train, 1)  # trains through NaNs without complaint
     assert np.isnan(learner.epoch_log["train_loss"])
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        np.array(1.5),
+        np.array(np.nan),
+        np.array(-np.inf, dtype=np.float32),
+        np.float64(np.inf),
+        np.array(3),
+        np.array([1.0, np.nan]),
+        np.array([[2.0, 3.0]], dtype=np.float32),
+        np.array([], dtype=np.float64),
+    ],
+    ids=repr,
+)
+def test_terminate_on_nan_reads_a_scalar_loss_as_numpy_does(loss):
+    """The scalar shortcut of the check against NumPy's reduction, on scalars and arrays."""
+    with np.errstate(invalid="ignore"):
+        expected = bool(np.all(np.isfinite(loss)))
+    assert _finite(loss) is expected, f"_finite({loss!r}) should be {expected}"
 
 
 def test_progress_bars_write_epochs_and_batches():

@@ -65,7 +65,8 @@ class EstimatorLearner(CallbackHost):
         False during the validation pass of ``early_stopping``.
     xb, yb : tuple of Tensor
         ``(X_batch,)`` and ``(targets,)``: the targets as the loss takes them (one column per
-        output; one-hot for classes). Empty between fits.
+        output; one-hot for classes). Empty between fits. With ``shuffle`` their arrays are
+        buffers that the next batch overwrites (views of the data without): copy to keep.
     pred, loss : Tensor or None
         The batch's logits and its data loss (a scalar, without the L2 penalty, whose
         gradient is added in the backward stage). None between fits.

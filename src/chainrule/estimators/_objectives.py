@@ -83,9 +83,16 @@ def weighted_sum(terms: Tensor, c: Any) -> Tensor:
     return terms.sum() * c
 
 
+_BOUNDS: dict[np.dtype, tuple[float, float]] = {}
+
+
 def _log_loss_bounds(dtype: np.dtype) -> tuple[float, float]:
-    eps = np.finfo(dtype).eps
-    return -np.log1p(-eps), -np.log(eps)
+    """[−log(1 − eps), −log eps] for ``dtype``'s eps (cached: it is asked at every batch)."""
+    bounds = _BOUNDS.get(dtype)
+    if bounds is None:
+        eps = np.finfo(dtype).eps
+        bounds = _BOUNDS[dtype] = (-np.log1p(-eps), -np.log(eps))
+    return bounds
 
 
 class BinaryLogLoss(Objective):
@@ -102,7 +109,7 @@ class BinaryLogLoss(Objective):
         return expit(z)
 
     def as_reported(self, terms: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.clip(terms, *_log_loss_bounds(terms.dtype))
+        return terms.clip(*_log_loss_bounds(terms.dtype))  # a copy: terms may be the graph's
 
 
 class LogLoss(BinaryLogLoss):
@@ -114,7 +121,8 @@ class LogLoss(BinaryLogLoss):
     def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
         log_p = ops.log_softmax(z, axis=1)
         loss = (log_p * (y * -c)).sum()
-        return loss, -(log_p.data * y).sum(axis=1)
+        # −Σ_k y_nk·log p_nk without the (n, k) product: one-hot rows make it exact in any order
+        return loss, -np.einsum("nk,nk->n", log_p.data, y)
 
     def output(self, z: np.ndarray) -> np.ndarray:
         return softmax(z)

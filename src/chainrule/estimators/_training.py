@@ -44,6 +44,7 @@ from ..train import (
     NonFiniteLossError,
 )
 from . import _solver
+from ._batches import batch_buffer, take_rows
 from ._objectives import sample_coefficients
 from ._validation import dense_rows
 
@@ -62,6 +63,7 @@ class _Run:
     w_val: np.ndarray | None = None
     order: np.ndarray = field(default=None)  # type: ignore[assignment]
     scratch: list[np.ndarray] = field(default_factory=list)  # L2 gradient buffers
+    buffers: tuple = (None, None, None)  # reused batch arrays for X, y and w (take_rows)
     n_batches: int = 0
     n_epochs: int = 0
     wb: np.ndarray | None = None  # the training batch's sample weights
@@ -80,7 +82,8 @@ class TrainingLoop:
     # -- one fit ---------------------------------------------------------------------------
     def _start_run(self, X: Any, Y: np.ndarray, w: np.ndarray | None, incremental: bool) -> _Run:
         """Splits off the validation set (early stopping), converts the targets to what the
-        objective takes, sets the batch size and allocates the L2 gradient buffers."""
+        objective takes, sets the batch size and allocates the L2 gradient and batch
+        buffers."""
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         run = _Run(X, Y, w, 0)
@@ -93,6 +96,8 @@ class TrainingLoop:
         run.n_epochs = 1 if incremental else self.max_iter
         run.order = np.arange(n, dtype=int)
         run.scratch = [np.empty_like(a) for a in self.coefs_] if self.alpha else []
+        if self.shuffle:  # unshuffled batches are views of the data
+            run.buffers = tuple(batch_buffer(a, run.batch_size) for a in (run.X, run.y, run.w))
         return run
 
     def _split_validation(self, run: _Run) -> None:
@@ -264,15 +269,26 @@ class TrainingLoop:
         """The body of the training pass: each batch a stage."""
         learner = self.learner_
         n, bs = run.X.shape[0], run.batch_size
+        fit_batch = partial(self._fit_batch, run)
         for learner.batch_index, start in enumerate(range(0, n, bs)):
-            index = run.order[start : start + bs] if self.shuffle else slice(start, start + bs)
-            learner.xb = (Tensor._wrap(dense_rows(run.X, index)),)
-            learner.yb = (Tensor._wrap(run.y[index]),)
-            run.wb = run.w[index] if run.w is not None else None
+            self._next_batch(run, start, min(start + bs, n))
             try:
-                learner._with_events(partial(self._fit_batch, run), "batch", CancelBatchException)
+                learner._with_events(fit_batch, "batch", CancelBatchException)
             finally:
                 learner.iteration += 1
+
+    def _next_batch(self, run: _Run, start: int, stop: int) -> None:
+        """Rows ``start:stop`` of this epoch's order as ``learner_.xb``, ``yb`` and ``run.wb``:
+        views of the data without shuffling, else gathered into the run's reused buffers."""
+        if self.shuffle:
+            index = run.order[start:stop]
+            bx, by, bw = run.buffers
+            x, y = take_rows(run.X, index, bx), take_rows(run.y, index, by)
+            run.wb = take_rows(run.w, index, bw) if run.w is not None else None
+        else:
+            x, y = dense_rows(run.X, slice(start, stop)), run.y[start:stop]
+            run.wb = run.w[start:stop] if run.w is not None else None
+        self.learner_.xb, self.learner_.yb = (Tensor._wrap(x),), (Tensor._wrap(y),)
 
     def _fit_batch(self, run: _Run) -> None:
         """Forward, loss, then the backward stage (with the L2 gradient) and the step stage;

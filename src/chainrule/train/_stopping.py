@@ -16,6 +16,13 @@ class NonFiniteLossError(FloatingPointError):
     """Raised by :class:`TerminateOnNaNCallback` when a training loss is NaN or infinite."""
 
 
+def _finite(a: Any) -> bool:
+    """Whether every value of ``a`` is finite (a scalar loss without NumPy's reduction)."""
+    if getattr(a, "ndim", None) == 0 and a.dtype.kind == "f":
+        return math.isfinite(a)
+    return bool(np.all(np.isfinite(a)))
+
+
 class TerminateOnNaNCallback(Callback):
     """Stops training with :class:`NonFiniteLossError` when a training loss is NaN or ±inf.
 
@@ -29,7 +36,7 @@ class TerminateOnNaNCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if not learner.training or np.all(np.isfinite(learner.loss.data)):
+        if not learner.training or _finite(learner.loss.data):
             return
         value = float(np.mean(learner.loss.data))
         where = (
