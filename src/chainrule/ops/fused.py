@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import defop
+from ._registry import defop, either
 from .activations import _sigmoid
-from .reductions import _log_softmax, _logsumexp, _mean, _softmax
+from .reductions import _log_softmax, _logsumexp, _mean, _softmax, log_softmax, softmax
 
 # linear(x, W, b) = act(x @ W + b), W of shape (in_features, out_features) and act one of
 # ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
@@ -117,8 +117,10 @@ def class_indices(op: str, target: np.ndarray, n_classes: int, ignore_index: int
     """Checks integer class targets; returns the mask of targets that count and the targets
     with ignored entries replaced by 0 (safe to index with)."""
     valid = target != ignore_index
-    safe = np.where(valid, target, 0)
-    if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+    safe = target if valid.all() else np.where(valid, target, 0)
+    if safe.size and (
+        np.minimum.reduce(safe, axis=None) < 0 or np.maximum.reduce(safe, axis=None) >= n_classes
+    ):
         bad = safe[(safe < 0) | (safe >= n_classes)][0]
         raise ValueError(
             f"{op}: target holds class index {bad}, expected indices "
@@ -240,13 +242,13 @@ def _ce_dlogits(x, target, weight, ignore_index, label_smoothing):
             d[~valid] = 0
         return d, int(np.sum(valid))
     x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
-    return _softmax(x2, axis=1) * q.sum(axis=1, keepdims=True) - q, denom
+    return either(softmax)(x2, axis=1) * q.sum(axis=1, keepdims=True) - q, denom
 
 
 def _ce_dtarget(x, target, weight, label_smoothing):
     """∂loss_n/∂t_nc = −(1 − ε) w_c log p_nc (probability targets)."""
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
-    coef = -(1 - label_smoothing) * _log_softmax(x2, axis=1)
+    coef = -(1 - label_smoothing) * either(log_softmax)(x2, axis=1)
     return coef if weight is None else coef * np.asarray(weight, dtype=x.dtype)
 
 

@@ -2,6 +2,9 @@
 
 ``axis`` is None (all axes), an int or a tuple of ints; ``keepdims`` keeps reduced axes as size 1.
 Reverse rules first put the reduced axes back (``_expand``) so that ``g`` broadcasts against x.
+Forward functions take arrays only and call the ufuncs' ``reduce`` directly (the same values as
+``np.max``/``np.sum`` without their Python wrappers); rules elsewhere that need a softmax on
+what may be a tensor call the op through ``either``.
 """
 
 from __future__ import annotations
@@ -87,9 +90,11 @@ min = defop("min", np.min, vjp=_extreme_vjp, jvp=_extreme_jvp)  # noqa: A001
 
 # logsumexp(x) = m + log Σ e^{x−m}, m = max x (finite):  x̄ = ḡ · e^{x − out}
 def _logsumexp(x, *, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)
+    s = np.log(np.add.reduce(np.exp(np.subtract(x, m)), axis=axis, keepdims=True))
+    s += m
     return s if keepdims else np.squeeze(s, axis=axis)
 
 
@@ -106,8 +111,9 @@ logsumexp = defop("logsumexp", _logsumexp, vjp=_logsumexp_vjp, jvp=_logsumexp_jv
 
 # y = softmax(x):  x̄ = y ⊙ (ȳ − Σ ȳ⊙y)   (sums over `axis`)
 def _softmax(x, *, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True)))
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    return e
 
 
 def _softmax_vjp(g, out, x, *, axis=-1):
