@@ -526,6 +526,29 @@ def test_trace_reproduces_the_seed_exactly():
     assert set(tr.names) == set(rows) and tr.names["W1"] is W1
 
 
+@pytest.mark.parametrize("act", ["ReLU", "Sigmoid", "Tanh"])
+def test_trace_of_a_fused_layer_equals_the_trace_of_the_separate_layers(act):
+    from chainrule import nn
+
+    cr.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(3, 4, dtype=cr.float64), getattr(nn, act)(), nn.Linear(4, 2, dtype=cr.float64)
+    )
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    fused = graph.trace(model(x).sum())  # Linear + activation run as one linear op
+    assert [r.op for r in fused.rows].count("linear") == 2 and len(fused.rows) == 7
+    handle = model[1].register_forward_hook(lambda *args: None)  # forces the separate layers
+    separate = graph.trace(model(x).sum())
+    handle.remove()
+    assert len(separate.rows) == 8
+    for a, b in zip(fused.layers, separate.layers):
+        assert a.activation == b.activation and a.names == b.names
+        for field in ("input", "z", "output", "delta", "weight_grad", "bias_grad"):
+            np.testing.assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-12)
+    assert fused.layers[0].activation == act.lower()
+    assert fused.rows[2].name == "a1" and fused.rows[2].role == "a"
+
+
 def test_trace_markdown_reads_like_the_blackboard():
     loss, _ = seed_network()
     md = graph.trace(loss).to_markdown()

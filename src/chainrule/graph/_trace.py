@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._tensor import Tensor
+from ..ops.fused import _linear, _through_activation
 from ._trace_tables import layers_markdown, nodes_markdown
 from ._walk import consumers, fmt_array, fmt_number, fmt_settings, is_freed, resolve_names, walk
 
@@ -287,7 +288,7 @@ def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dic
         if t._op is None or t._op.name != "linear":
             continue
         k += 1
-        names.setdefault(id(t), f"z{k}")
+        names.setdefault(id(t), f"a{k}" if t._kw.get("activation") else f"z{k}")
         data = t._inputs[0]
         if k == 1 and t._parents[0] is None and "x" not in names.values():
             names.setdefault(id(data), "x")  # a constant input: the data
@@ -308,7 +309,10 @@ def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dic
 
 
 def _activation_of(z: Tensor, uses: dict[int, list[Tensor]]) -> Tensor | None:
-    """The activation applied to a linear op's output, if that is its only consumer."""
+    """The activation applied to a linear op's output, if that is its only consumer (None for
+    a fused layer, ``linear(..., activation=...)``, whose output is already the activation)."""
+    if z._kw.get("activation"):
+        return None
     after = uses.get(id(z), [])
     if len(after) == 1 and after[0]._op.name in ACTIVATIONS and len(after[0]._parents) == 1:
         return after[0]
@@ -325,14 +329,25 @@ def _find_layers(
         if z._op is None or z._op.name != "linear":
             continue
         k = len(layers) + 1
-        act = _activation_of(z, uses)
-        a = act if act is not None else z
         x_in, w_in, b_in = (tuple(z._inputs) + (None,))[:3]
         xp, wp, bp = (tuple(z._parents) + (None,))[:3]
-        for t, role in ((xp, "x"), (wp, "W"), (bp, "b"), (z, "z"), (act, "a")):
+        fused = z._kw.get("activation")
+        if fused:  # one node for z and a: z is recomputed, δ is ∂loss/∂a ⊙ act'(z)
+            act, a, activation = None, z, fused
+            z_value = np.array(_linear(x_in, w_in, b_in))
+            g = grads.get(id(z))
+            delta = None if g is None else _through_activation(g, z.data, fused)
+            z_name = f"z{k}"
+        else:
+            act = _activation_of(z, uses)
+            a = act if act is not None else z
+            activation = act._op.name if act is not None else "identity"
+            z_value, delta, z_name = np.array(z.data, copy=True), grads.get(id(z)), names[id(z)]
+        node_roles = ((xp, "x"), (wp, "W"), (bp, "b"), (z, "a" if fused else "z"), (act, "a"))
+        for t, role in node_roles:
             if t is not None and id(t) not in roles and not (role == "x" and t._op is not None):
                 roles[id(t)] = (k, role)
-        layer_names = {"z": names[id(z)], "a": names[id(a)]}
+        layer_names = {"z": z_name, "a": names[id(a)]}
         for t, x, role in ((xp, x_in, "x"), (wp, w_in, "W"), (bp, b_in, "b")):
             name = names.get(id(t) if t is not None else id(x))
             if name is not None:
@@ -340,11 +355,11 @@ def _find_layers(
         layers.append(
             LayerTrace(
                 index=k,
-                activation=act._op.name if act is not None else "identity",
+                activation=activation,
                 input=np.array(x_in, copy=True),
-                z=np.array(z.data, copy=True),
+                z=z_value,
                 output=np.array(a.data, copy=True),
-                delta=grads.get(id(z)),
+                delta=delta,
                 weight=np.array(w_in, copy=True),
                 weight_grad=grads.get(id(wp)) if wp is not None else None,
                 bias=None if b_in is None else np.array(b_in, copy=True),
