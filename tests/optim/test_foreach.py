@@ -18,13 +18,14 @@ MOMENTUM_CASES = [
 ]
 
 
-def _run(rng_seed, dtype, missing, **kw):
-    """20 steps with random gradients; ``missing`` lists (step, param) pairs without a grad."""
+def _run(optimizer, rng_seed, dtype, missing, **kw):
+    """20 steps of ``optimizer`` with random gradients; ``missing`` lists (step, param) pairs
+    without a grad."""
     rng = np.random.default_rng(rng_seed)
     params = [
         cr.tensor(np.asarray(rng.standard_normal(s), dtype), requires_grad=True) for s in SHAPES
     ]
-    opt = optim.SGD(params, lr=0.05, **kw)
+    opt = optimizer(params, lr=0.05, **kw)
     for k in range(20):
         for i, p in enumerate(params):
             g = np.asarray(rng.standard_normal(p.shape), dtype)
@@ -41,8 +42,8 @@ def _run(rng_seed, dtype, missing, **kw):
 )
 @pytest.mark.parametrize("kw", MOMENTUM_CASES, ids=[str(k) for k in MOMENTUM_CASES])
 def test_fused_equals_per_parameter(kw, missing, dtype):
-    fused, opt_f = _run(0, dtype, missing, foreach=True, **kw)
-    single, opt_s = _run(0, dtype, missing, foreach=False, **kw)
+    fused, opt_f = _run(optim.SGD, 0, dtype, missing, foreach=True, **kw)
+    single, opt_s = _run(optim.SGD, 0, dtype, missing, foreach=False, **kw)
     for i, (a, b) in enumerate(zip(fused, single)):
         np.testing.assert_array_equal(a.data, b.data, err_msg=f"param {i} ({kw})")
         np.testing.assert_array_equal(
@@ -89,27 +90,12 @@ def test_fused_survives_state_replacement(rng):
 ADAM_CASES = [{}, {"maximize": True}, {"betas": (0.5, 0.9), "eps": 1e-3}]
 
 
-def _run_adam(dtype, missing, **kw):
-    """20 Adam steps with random gradients; ``missing`` lists (step, param) pairs without one."""
-    rng = np.random.default_rng(1)
-    params = [
-        cr.tensor(np.asarray(rng.standard_normal(s), dtype), requires_grad=True) for s in SHAPES
-    ]
-    opt = optim.Adam(params, lr=0.05, **kw)
-    for k in range(20):
-        for i, p in enumerate(params):
-            g = np.asarray(rng.standard_normal(p.shape), dtype)
-            p.grad = None if (k, i) in missing else cr.tensor(g)
-        opt.step()
-    return params, opt
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("missing", [set(), {(5, 1)}], ids=["all-grads", "one-missing"])
 @pytest.mark.parametrize("kw", ADAM_CASES, ids=[str(k) for k in ADAM_CASES])
 def test_adam_fused_equals_per_parameter(kw, missing, dtype):
-    fused, opt_f = _run_adam(dtype, missing, foreach=True, **kw)
-    single, opt_s = _run_adam(dtype, missing, foreach=False, **kw)
+    fused, opt_f = _run(optim.Adam, 1, dtype, missing, foreach=True, **kw)
+    single, opt_s = _run(optim.Adam, 1, dtype, missing, foreach=False, **kw)
     for i, (a, b) in enumerate(zip(fused, single)):
         np.testing.assert_array_equal(a.data, b.data, err_msg=f"param {i} ({kw})")
         for key in ("step", "exp_avg", "exp_avg_sq"):
