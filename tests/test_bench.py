@@ -90,3 +90,28 @@ def test_reset_peak_brings_the_high_water_mark_down_to_rss():
         pytest.skip("this kernel refuses /proc/self/clear_refs")
     now = memory.status()
     assert now["VmRSS"] > 0 and now["VmHWM"] - now["VmRSS"] < 16 * memory.MIB, now
+
+
+def test_best_of_warms_up_alternates_and_keeps_each_fastest_mean(monkeypatch):
+    from chainrule.bench import _timing
+
+    clock = [0.0]
+    monkeypatch.setattr(_timing.time, "perf_counter", lambda: clock[0])
+    calls = []
+    costs = {
+        "a": iter([9.0, 3.0, 1.0, 1.0, 2.0] + [1.0] * 4 + [2.0] * 4),
+        "b": iter([9.0] + [5.0, 4.0] * 6),
+    }
+
+    def make(name):
+        def fn():
+            calls.append(name)
+            clock[0] += next(costs[name])
+
+        return fn
+
+    best = _timing.best_of({"a": make("a"), "b": make("b")}, repeat=3, number=4)
+    assert calls[:2] == ["a", "b"]  # one warm-up call each (number // 10, at least one)
+    assert calls[2:] == (["a"] * 4 + ["b"] * 4) * 3  # the functions take turns
+    # a: rounds of 7, 4 and 8 → 4 / 4; b: three rounds of 18 → 18 / 4 (the warm-ups don't count)
+    assert best == {"a": 1.0, "b": 18 / 4}

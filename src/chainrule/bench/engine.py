@@ -11,28 +11,13 @@ import json
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
+from ._timing import best_of
+
 N_BLOCKS = 25  # 4 ops per block plus the final sum: 101 ops
 N_OPS = 4 * N_BLOCKS + 1
-
-
-def best_of(fns: dict, repeat: int, number: int) -> dict:
-    """Best mean seconds per call of each function; the runs alternate between the functions
-    so that a busy neighbour on a shared machine slows all of them alike."""
-    for fn in fns.values():
-        for _ in range(max(1, number // 10)):
-            fn()
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / number)
-    return best
 
 
 def w1_chainrule():

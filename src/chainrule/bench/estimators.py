@@ -8,7 +8,8 @@ random   60,000 × 784 standard normal, float32, 10 classes, 256-128 ReLU units,
 
 Both estimators start from the same weights and see the same batches (chainrule's estimators
 follow scikit-learn's random draws), so the runs do the same arithmetic and only the time
-differs. Each fit is timed ``--repeats`` times, alternating, and the fastest kept.
+differs. Each fit is timed ``--repeats`` times after a warm-up fit, alternating, and the
+fastest kept.
 
 ``--threads N`` limits the BLAS threads of both (threadpoolctl, installed with scikit-learn):
 on a machine shared with other work, an oversubscribed BLAS can make single fits several times
@@ -24,10 +25,11 @@ import argparse
 import json
 import os
 import platform
-import time
 import warnings
 
 import numpy as np
+
+from ._timing import best_of
 
 
 def _threads() -> int:
@@ -41,16 +43,21 @@ def _time_fits(X, y, params: dict, repeats: int) -> dict:
 
     from chainrule.estimators import MLPClassifier
 
-    times: dict[str, list[float]] = {"chainrule": [], "sklearn": []}
     models = {}
-    for _ in range(repeats):
-        for name, cls in (("chainrule", MLPClassifier), ("sklearn", SkMLPClassifier)):
+
+    def fit(name, cls):
+        def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                start = time.perf_counter()
                 models[name] = cls(**params).fit(X, y)
-                times[name].append(time.perf_counter() - start)
-    return {"seconds": {k: min(v) for k, v in times.items()}, "models": models}
+
+        return run
+
+    fits = {
+        name: fit(name, cls)
+        for name, cls in [("chainrule", MLPClassifier), ("sklearn", SkMLPClassifier)]
+    }
+    return {"seconds": best_of(fits, repeats), "models": models}
 
 
 def digits(epochs: int, repeats: int) -> dict:

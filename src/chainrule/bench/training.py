@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._timing import best_of
+
 
 def default_mnist() -> Path:
     """Where W4 looks for MNIST: $CHAINRULE_MNIST, else ../shared/data/mnist.npz next to the
@@ -135,22 +137,9 @@ def _sklearn_epoch_time(X, y, hidden, activation, batch_size, epochs, lr):
 
 
 # --- W2 -----------------------------------------------------------------------------------------
-def _best_interleaved(runs: dict, repeats: int) -> dict:
-    """The fastest of ``repeats`` timings of each ``runs[name]()``, the libraries taking turns
-    block by block, so that the slow and fast phases of a shared machine (seconds long) fall on
-    all of them alike; slower readings are other processes' noise, not the code's cost."""
-    best = dict.fromkeys(runs, float("inf"))
-    for _ in range(repeats):
-        for name, run in runs.items():
-            t0 = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
-
-
 def w2(epochs: int = 3, repeats: int = 7) -> dict:
     """Microseconds per step: the fastest of ``repeats`` blocks of ``epochs`` epochs (80
-    steps each) for every library, the libraries taking turns."""
+    steps each) for every library, after a warm-up block, the libraries taking turns."""
     import chainrule as cr
     from chainrule import nn, optim
     from chainrule.data import make_blobs
@@ -162,7 +151,6 @@ def w2(epochs: int = 3, repeats: int = 7) -> dict:
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss_fn = nn.BCEWithLogitsLoss()
     gen = cr.Generator(0)
-    chainrule_epoch(model, loss_fn, opt, X, yf, 10, gen)  # warm-up
 
     def ours():
         for _ in range(epochs):
@@ -176,7 +164,6 @@ def w2(epochs: int = 3, repeats: int = 7) -> dict:
         tl = torch.nn.BCEWithLogitsLoss()
         Xt, yt = torch.as_tensor(X), torch.as_tensor(yf)
         g = torch.Generator().manual_seed(0)
-        torch_epoch(torch, tm, tl, topt, Xt, yt, 10, g)
 
         def theirs():
             for _ in range(epochs):
@@ -185,7 +172,7 @@ def w2(epochs: int = 3, repeats: int = 7) -> dict:
         runs["torch"] = theirs
     # scikit-learn's fit of `epochs` epochs (its per-epoch bookkeeping included)
     runs["sklearn"] = lambda: _sklearn_epoch_time(X, y, (10, 5), "logistic", 10, epochs, 0.1)
-    best = _best_interleaved(runs, repeats)
+    best = best_of(runs, repeats)
     steps = epochs * 80
     return {"workload": "W2", "unit": "us/step"} | {k: v / steps * 1e6 for k, v in best.items()}
 
@@ -220,7 +207,7 @@ def w3(repeats: int = 3, n: int = 60_000) -> dict:
         g = torch.Generator().manual_seed(0)
         runs["torch"] = lambda: torch_epoch(torch, tm, tl, topt, Xt, yt, 128, g)
     runs["sklearn"] = lambda: _sklearn_epoch_time(X, y, (256, 128), "relu", 128, 1, 0.01)
-    return {"workload": "W3", "unit": "s/epoch"} | _best_interleaved(runs, repeats)
+    return {"workload": "W3", "unit": "s/epoch"} | best_of(runs, repeats)
 
 
 def _floor_weights(sizes: list[int]) -> list[np.ndarray]:

@@ -1,0 +1,23 @@
+"""Timing shared by the benchmarks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def best_of(fns: dict[str, Callable[[], object]], repeat: int, number: int = 1) -> dict:
+    """Best mean seconds per call of each function, after a warm-up. The runs alternate
+    between the functions, so that the slow phases of a shared machine (seconds long) fall on
+    all of them alike; slower readings are other processes' noise, not the code's cost."""
+    for fn in fns.values():
+        for _ in range(max(1, number // 10)):
+            fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / number)
+    return best
