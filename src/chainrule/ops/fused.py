@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import defop, either
+from ._registry import REGISTRY, defop, either
 from .activations import _sigmoid
 from .reductions import _log_softmax, _logsumexp, _mean, _softmax, log_softmax, softmax
 
@@ -19,7 +19,13 @@ from .reductions import _log_softmax, _logsumexp, _mean, _softmax, log_softmax, 
 # One joint rule computes dZ once for all three. The activation runs in place on the product,
 # so the layer makes one array instead of two; nn.Sequential fuses Linear with the activation
 # after it this way.
-ACTIVATIONS = (None, "relu", "sigmoid", "tanh")
+_IN_PLACE = {
+    "relu": lambda z: np.maximum(z, 0, out=z),
+    "sigmoid": lambda z: _sigmoid(z, out=z),
+    "tanh": lambda z: np.tanh(z, out=z),
+}
+"""The activations the dense layer applies in place: each op's rules read only its output."""
+ACTIVATIONS = (None, *_IN_PLACE)
 
 
 def _linear(x, w, b=None, *, activation=None):
@@ -28,43 +34,29 @@ def _linear(x, w, b=None, *, activation=None):
         out += b
     if activation is None:
         return out
-    if activation == "relu":
-        return np.maximum(out, 0, out=out)
-    if activation == "sigmoid":
-        return _sigmoid(out, out=out)
-    if activation == "tanh":
-        return np.tanh(out, out=out)
-    raise ValueError(f"unknown activation {activation!r}")
+    if activation not in _IN_PLACE:
+        raise ValueError(f"unknown activation {activation!r}")  # explained by _linear_explain
+    return _IN_PLACE[activation](out)
 
 
 def _through_activation(g, y, activation):
-    """g ⊙ act'(z) from the output y = act(z): the reverse and the forward rule of act."""
-    if activation is None:
-        return g
-    if activation == "relu":
-        return g * (y > 0)
-    if activation == "sigmoid":
-        return g * y * (1 - y)
-    return g * (1 - y * y)
+    """g ⊙ act'(z) from the output y = act(z): the activation op's own rule, given y."""
+    return g if activation is None else REGISTRY[activation].vjp[0](g, y, y)
+
+
+def _rows(a):
+    """``a`` as a matrix of rows: every leading axis folded into the first."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
 def _linear_vjp(g, out, needs, x, w, b=None, *, activation=None):
     gz = _through_activation(g, out, activation)
     gx = gz @ w.T if needs[0] is not None else None
     gw = gb = None
-    if x.ndim == 2:
-        if needs[1] is not None:
-            gw = x.T @ gz
-        if b is not None and needs[2] is not None:
-            gb = gz.sum(axis=0)
-        return gx, gw, gb
     if needs[1] is not None:
-        if x.ndim == 1:
-            gw = x[:, None] * gz[None, :]
-        else:
-            gw = x.reshape(-1, x.shape[-1]).T @ gz.reshape(-1, gz.shape[-1])
+        gw = x[:, None] * gz[None, :] if x.ndim == 1 else _rows(x).T @ _rows(gz)
     if b is not None and needs[2] is not None:
-        gb = gz.reshape(-1, gz.shape[-1]).sum(axis=0)
+        gb = _rows(gz).sum(axis=0)
     return gx, gw, gb
 
 
