@@ -10,7 +10,7 @@ from typing import Any, overload
 from .. import ops
 from ._activation import ReLU, Sigmoid, Tanh
 from ._linear import Linear
-from ._module import _STRUCTURE, Module, _addindent
+from ._module import _STRUCTURE, Module, _addindent, _has_hooks
 
 # A Linear followed by one of these (exact types, neither with hooks) runs in Sequential as one
 # fused op, ``linear(x, W, b, activation=...)``: the same values and gradients, one node and
@@ -22,10 +22,6 @@ def _check_module(owner: str, module: Any) -> Module:
     if not isinstance(module, Module):
         raise TypeError(f"{owner}: expected an nn.Module, got {type(module).__name__}")
     return module
-
-
-def _hooked(module: Module) -> bool:
-    return bool(module._forward_pre_hooks or module._forward_hooks or module._backward_hooks)
 
 
 def _index(owner: str, idx: Any, n: int) -> int:
@@ -60,7 +56,7 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - torch's name
         for module, act, name in self._steps():
-            if act is None or _hooked(module) or _hooked(act):
+            if act is None or _has_hooks(module) or _has_hooks(act):
                 input = module(input)
                 if act is not None:
                     input = act(input)

@@ -27,6 +27,11 @@ from ._state_dict import IncompatibleKeys, load_state_dict, state_tensors
 _STRUCTURE = [0]
 
 
+def _has_hooks(module: Module) -> bool:
+    """Whether calling ``module`` runs any forward or backward hook of its own."""
+    return bool(module._forward_pre_hooks or module._forward_hooks or module._backward_hooks)
+
+
 def _collect_parameters(modules: list[Module]) -> list[Parameter]:
     out: list[Parameter] = []
     seen: set[int] = set()
@@ -79,7 +84,7 @@ class Module(HooksMixin):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+        if _has_hooks(self):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
