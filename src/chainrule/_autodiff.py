@@ -309,14 +309,13 @@ def _run(
             captured[id(t)] = g
         op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
         rules = op.vjp
-        if op.joint:
-            joint = rules(g, out, parents, *inputs, **kw)
+        joint = rules(g, out, parents, *inputs, **kw) if op.joint else None
         i = -1
         for p in parents:
             i += 1
             if p is None:
                 continue
-            if op.joint:
+            if joint is not None:
                 gi = joint[i]
             elif op.variadic:
                 gi = rules(g, out, *inputs, argnum=i, **kw)
@@ -380,12 +379,11 @@ def _propagate_graph(
             captured[id(t)] = g
         op = t._op
         args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
-        if op.joint:
-            joint = op.vjp(g, t, t._parents, *args, **t._kw)
+        joint = op.vjp(g, t, t._parents, *args, **t._kw) if op.joint else None
         for i, p in enumerate(t._parents):
             if p is None:
                 continue
-            if op.joint:
+            if joint is not None:
                 gi = joint[i]
             elif op.variadic:
                 gi = op.vjp(g, t, *args, argnum=i, **t._kw)
