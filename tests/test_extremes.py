@@ -160,3 +160,14 @@ def test_sigmoid_keeps_relative_precision_in_the_tail():
         rtol=1e-12,
         err_msg="sigmoid should keep full relative precision for x << 0",
     )
+
+
+def test_logsumexp_of_infinite_rows_matches_torch():
+    # a row whose maximum is ±inf takes the guarded branch (the shift is 0 there)
+    x = np.array([[-np.inf, -np.inf], [0.0, 1.0], [np.inf, 0.0], [-np.inf, 2.0]])
+    ours = cr.tensor(x).logsumexp(axis=1).data
+    theirs = torch.logsumexp(torch.tensor(x), 1).numpy()
+    np.testing.assert_array_equal(np.isinf(ours), [True, False, True, False])
+    np.testing.assert_allclose(ours, theirs)
+    finite = cr.tensor(x[[1, 3]]).logsumexp(axis=1).data
+    np.testing.assert_allclose(finite, [np.log1p(np.e), 2.0])
