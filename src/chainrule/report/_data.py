@@ -13,7 +13,7 @@ from ._files import RunError
 from ._preprocess import Preprocessing
 from ._table import (
     as_labels,
-    as_numbers,
+    check_numbers,
     decode_target,
     is_categorical,
     read_columns,
@@ -182,41 +182,44 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
     features = [h for h in header if h != target and h not in reading.drop]
     if not features:
         raise RunError(f"data file {path} has no feature columns besides the target {target!r}")
-    frame = read_columns(kind, path, [*features, target], [target, *reading.categorical])
+    frame = read_columns(kind, path, header, [*features, target], [target, *reading.categorical])
     if len(frame) < MIN_ROWS:
         raise RunError(f"data file {path} has {len(frame)} data rows; training needs {MIN_ROWS}")
+    frame = frame.copy()  # one block per dtype: whole-table steps stay linear in the columns
     decoded = decode_target(path, target, frame.pop(target), reading.task,
                             reading.drop_missing_target)  # fmt: skip
     notes = [f"task: {decoded.reason}; override with --task"]
     if decoded.keep is not None:
         notes.append(f"dropped {len(frame) - len(decoded.keep)} rows whose target is missing")
         frame = frame.iloc[decoded.keep].reset_index(drop=True)
-    dropped = [(n, "--drop") for n in reading.drop]
-    categorical = [n for n in features if n in reading.categorical or is_categorical(frame[n])]
-    for name in features:
-        if frame[name].isna().all():
-            dropped.append((name, "every cell is empty"))
-            frame.pop(name)
-        elif name in categorical:
-            frame[name] = as_labels(frame[name])
-        else:
-            frame[name] = as_numbers(path, name, frame[name])
-        if name in frame and reading.impute == "none" and frame[name].isna().any():
-            rows = np.flatnonzero(frame[name].isna().to_numpy())
-            raise RunError(
-                f"data file {path}: the column {name!r} has missing cells in "
-                f"{spreadsheet_rows(rows)} and --impute none was given; fill them or use "
-                f"--impute median"
-            )
-    features = [n for n in features if n in frame]
+    kinds, forced = frame.dtypes, set(reading.categorical)
+    categorical = [n for n in features if n in forced or is_categorical(kinds[n])]
+    numeric = [n for n in features if n not in set(categorical)]
+    for name in categorical:
+        frame[name] = as_labels(frame[name])
+    missing = dict(zip(numeric, check_numbers(path, frame, numeric).tolist()))
+    missing.update({n: int(frame[n].isna().sum()) for n in categorical})
+    empty = [n for n in features if missing[n] == len(frame)]
+    dropped = [(n, "--drop") for n in reading.drop] + [(n, "every cell is empty") for n in empty]
+    if empty:
+        frame = frame.drop(columns=empty)
+        features = [n for n in features if n not in set(empty)]
+        categorical = [n for n in categorical if n not in set(empty)]
     if not features:
         raise RunError(f"data file {path} has no feature column with values")
+    holes = [n for n in features if missing[n]]
+    if reading.impute == "none" and holes:
+        rows = np.flatnonzero(frame[holes[0]].isna().to_numpy())
+        raise RunError(
+            f"data file {path}: the column {holes[0]!r} has missing cells in "
+            f"{spreadsheet_rows(rows)} and --impute none was given; fill them or use "
+            f"--impute median"
+        )
     task, classes = decoded.task, decoded.classes
     if task == "classification" and len(classes) < 2:
         raise RunError(f"data file {path}: the target {target!r} has a single class {classes}")
     return Table(Path(path).stem, frame, decoded.y, features, task, target, classes,
-                 categorical=[n for n in categorical if n in frame], notes=notes,
-                 dropped=dropped)  # fmt: skip
+                 categorical=categorical, notes=notes, dropped=dropped)  # fmt: skip
 
 
 def _listing(names: list[str], limit: int = 12) -> str:

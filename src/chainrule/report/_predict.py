@@ -14,7 +14,7 @@ import numpy as np
 from ._data import FILE_KINDS
 from ._files import RunError, write_atomic
 from ._model import ModelCard, load_model, probabilities, scores
-from ._table import CSV_CHUNK_ROWS, as_labels, as_numbers, read_columns, read_header
+from ._table import CSV_CHUNK_ROWS, as_labels, check_numbers, read_columns, read_header
 
 
 def predict(
@@ -46,7 +46,7 @@ def predict(
     target = card.target if card.target in header and card.target not in card.features else None
     text = [c.name for c in card.preprocessing.categorical] + ([target] if target else [])
     columns = [*card.features, *([target] if target else [])]
-    chunks = read_columns(kind, path, columns, text, chunksize=chunk_rows)
+    chunks = read_columns(kind, path, header, columns, text, chunksize=chunk_rows)
     score = _Score(card)
     rows = 0
 
@@ -91,16 +91,11 @@ def _checked(chunks: Any, path: str) -> Iterator[Any]:
 
 def _features(card: ModelCard, path: str, chunk: Any, first_row: int) -> Any:
     """The chunk's feature columns as the preprocessing reads them (numbers or labels)."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        {
-            c.name: as_labels(chunk[c.name])
-            if c.kind == "categorical"
-            else as_numbers(path, c.name, chunk[c.name], first_row)
-            for c in card.preprocessing.columns
-        }
-    )
+    prep = card.preprocessing
+    for c in prep.categorical:
+        chunk[c.name] = as_labels(chunk[c.name])
+    check_numbers(path, chunk, [c.name for c in prep.numeric], first_row)
+    return chunk
 
 
 def _rows(card: ModelCard, raw: np.ndarray) -> tuple[list[list[Any]], np.ndarray]:

@@ -114,9 +114,12 @@ class Preprocessing:
                 frequent = [str(c) for c in encoder.categories_[j] if str(c) not in grouped]
                 out[name] = Column(name, "categorical", str(imputer.statistics_[j]), False,
                                    frequent, grouped)  # fmt: skip
-        for name in columns:
-            out[name].missing = int(_missing(_column(X, columns, name)).sum())
         prep = cls([out[n] for n in columns], mean, scale)
+        holes = np.isnan(prep._numeric_block(X)).sum(axis=0)
+        for c, k in zip(prep.numeric, holes):
+            c.missing = int(k)
+        for c in prep.categorical:
+            c.missing = int(_missing(_column(X, columns, c.name)).sum())
         if y is not None:
             prep.y_mean, prep.y_scale = float(np.mean(y)), float(np.std(y)) or 1.0
         return prep
@@ -132,9 +135,7 @@ class Preprocessing:
         parts = []
         numeric = self.numeric
         if numeric:
-            block = np.empty((n, len(numeric)), dtype=np.float64)
-            for j, c in enumerate(numeric):
-                block[:, j] = _column(X, names, c.name)
+            block = self._numeric_block(X)
             missing = np.isnan(block)
             if missing.any():
                 block = self._fill(block, missing, numeric, first_row)
@@ -161,6 +162,14 @@ class Preprocessing:
             parts.append(onehot)
         out = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
         return out.astype(np.float32)
+
+    def _numeric_block(self, X: Any) -> np.ndarray:
+        """A float64 copy of the numeric input columns, in order."""
+        names = [c.name for c in self.numeric]
+        if hasattr(X, "columns"):
+            return X[names].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        position = {name: j for j, name in enumerate(self.names)}
+        return np.asarray(X)[:, [position[n] for n in names]].astype(np.float64)
 
     def _fill(
         self, block: np.ndarray, missing: np.ndarray, numeric: list[Column], first_row: int
