@@ -40,12 +40,11 @@ def _linear_weights(module: nn.Module) -> dict[str, nn.Linear]:
 
 def torch_layout(model: Any, owner: str = "to_torch_state_dict") -> OrderedDict[str, np.ndarray]:
     """``state_dict`` with Linear weights transposed: PyTorch's keys, layouts and order
-    (C-contiguous copies)."""
+    (C-contiguous copies; 0-d buffers stay 0-d)."""
     module = _module(owner, model)
     transposed = _linear_weights(module)
     return OrderedDict(
-        (k, np.ascontiguousarray(a.T if k in transposed else a))
-        for k, a in module.state_dict().items()
+        (k, a.T.copy() if k in transposed else a) for k, a in module.state_dict().items()
     )
 
 
@@ -70,7 +69,8 @@ def to_torch_state_dict(model: Any) -> OrderedDict[str, Any]:
 
 
 def save_torch_safetensors(model: Any, path: str | os.PathLike) -> None:
-    """Writes ``to_torch_state_dict(model)`` as a safetensors file (PyTorch is not needed).
+    """Writes ``to_torch_state_dict(model)`` as a safetensors file (PyTorch is not needed;
+    the ``safetensors`` package is).
 
     Load it in PyTorch with ``torch_model.load_state_dict(safetensors.torch.load_file(path))``.
     """
