@@ -136,6 +136,15 @@ def _identity(g, m, x, shape, path):
     return x, shape
 
 
+def _param_or(g, m, name, path, fill, shape) -> str:
+    """The layer's parameter ``name``, or a constant ``fill`` where it has none (the ONNX
+    normalisation operators require a scale, and BatchNormalization a bias)."""
+    p = getattr(m, name)
+    if p is not None:
+        return g.weight(_key(path, name), p)
+    return g.const(_key(path, f"{name}_{fill:g}"), np.full(shape, fill))
+
+
 def _batch_norm(g, m, x, shape, path):
     if not m.track_running_stats:
         raise NotImplementedError(
@@ -148,21 +157,13 @@ def _batch_norm(g, m, x, shape, path):
             f"to_onnx: BatchNorm1d at {_where(path)} expects input (N, {m.num_features}[, L]), "
             f"got shape {shape}"
         )
-    c = m.num_features
-    scale = (
-        g.weight(_key(path, "weight"), m.weight)
-        if m.weight is not None
-        else g.const(_key(path, "ones"), np.ones(c))
-    )
-    bias = (
-        g.weight(_key(path, "bias"), m.bias)
-        if m.bias is not None
-        else g.const(_key(path, "zeros"), np.zeros(c))
-    )
+    scale = _param_or(g, m, "weight", path, 1.0, (m.num_features,))
+    bias = _param_or(g, m, "bias", path, 0.0, (m.num_features,))
     mean = g.weight(_key(path, "running_mean"), m.running_mean)
     # var + eps computed here, in the graph's dtype as chainrule computes it: the epsilon
     # attribute is a float32, which float64 graphs cannot afford
-    var_eps = g.const(_key(path, "running_var_plus_eps"), _cast(g, m.running_var) + m.eps)
+    var = m.running_var.data.astype(g.dtype)
+    var_eps = g.const(_key(path, "running_var_plus_eps"), var + m.eps)
     inputs = [x, scale, bias, mean, var_eps]
     y = g.op("BatchNormalization", inputs, f"{path}/batchnorm", epsilon=0.0)
     return y, shape
@@ -175,19 +176,16 @@ def _layer_norm(g, m, x, shape, path):
             f"to_onnx: LayerNorm at {_where(path)} normalises over {m.normalized_shape}, but its "
             f"input has shape {shape}"
         )
-    weight = m.weight is not None and g.weight(_key(path, "weight"), m.weight)
-    bias = m.bias is not None and g.weight(_key(path, "bias"), m.bias)
     if g.dtype == np.float32:
-        scale = weight or g.const(_key(path, "ones"), np.ones(m.normalized_shape))
-        inputs = [x, scale, bias] if bias else [x, scale]
-        return g.op(
-            "LayerNormalization", inputs, f"{path}/layernorm", axis=-k, epsilon=m.eps
-        ), shape
+        scale = _param_or(g, m, "weight", path, 1.0, m.normalized_shape)
+        inputs = [x, scale] + ([g.weight(_key(path, "bias"), m.bias)] if m.bias is not None else [])
+        y = g.op("LayerNormalization", inputs, f"{path}/layernorm", axis=-k, epsilon=m.eps)
+        return y, shape
     y = _layer_norm_float64(g, x, k, m.eps, path)
-    if weight:
-        y = g.op("Mul", [y, weight], f"{path}/mul")
-    if bias:
-        y = g.op("Add", [y, bias], f"{path}/add")
+    if m.weight is not None:
+        y = g.op("Mul", [y, g.weight(_key(path, "weight"), m.weight)], f"{path}/mul")
+    if m.bias is not None:
+        y = g.op("Add", [y, g.weight(_key(path, "bias"), m.bias)], f"{path}/add")
     return y, shape
 
 
@@ -206,10 +204,6 @@ def _reduce_mean(g, x, k, base) -> str:
     if g.opset < 18:
         return g.op("ReduceMean", [x], base, axes=axes, keepdims=1)
     return g.op("ReduceMean", [x, g.const(f"{base}.axes", axes, np.int64)], base, keepdims=1)
-
-
-def _cast(g: Graph, tensor) -> np.ndarray:
-    return tensor.data.astype(g.dtype)
 
 
 def _flatten(g, m, x, shape, path):
