@@ -202,7 +202,7 @@ def test_float64_estimator_exported_in_float32():
             lambda: _fit(MLPClassifier(max_iter=1), *_data(2)),
             {"target_scaling": {"scale": 2.0}},
             ValueError,
-            "target_scaling applies to regressors",
+            "target_scaling applies to regression, not to a classifier",
         ),
     ],
     ids=["unfitted", "other-scaler", "no-estimator", "width", "target-scaling"],
