@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._graph import Graph
-from ._scaling import scale
+from ._scaling import apply_scaling
 
 _INT64 = 7  # onnx.TensorProto.INT64, the type of indices and of multilabel indicators
 
@@ -66,7 +66,7 @@ def head_outputs(
     op = ACTIVATIONS[head.activation]
     p = g.op(op, [z], "head", **({"axis": -1} if op == "Softmax" else {})) if op else z
     if head.classes is None:
-        p = scale(g, p, target_scaling, "target_scaling", shape[-1], inverse=True)
+        p = apply_scaling(g, p, target_scaling, "target_scaling", shape[-1], inverse=True)
         if head.ravel and shape[-1] == 1:
             return [(_ravel(g, p), g.dtype, (None,))]
         return [(p, g.dtype, shape)]

@@ -13,7 +13,7 @@ from .._tensor import Tensor
 from ._graph import OPSET, Graph, tensor_info
 from ._heads import head_for, head_outputs
 from ._layers import export_module
-from ._scaling import scale
+from ._scaling import apply_scaling
 
 
 def to_onnx(
@@ -97,7 +97,7 @@ def to_onnx(
     g = Graph(dt, opset, reserved=names)
     x = input_name
     for scaling in [*steps, preprocessing]:
-        x = scale(g, x, scaling, "preprocessing", shape[-1], inverse=False)
+        x = apply_scaling(g, x, scaling, "preprocessing", shape[-1], inverse=False)
     z, out_shape = export_module(g, network, x, shape)
     outputs = head_outputs(g, head, z, out_shape, target_scaling)
     mode = ", eval mode" if network is model else ""

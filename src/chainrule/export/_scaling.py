@@ -31,7 +31,7 @@ def _mean_scale(what: str, scaling: Any) -> tuple[Any, Any]:
     )
 
 
-def scale(g: Graph, x: str, scaling: Any, what: str, width: Any, inverse: bool) -> str:
+def apply_scaling(g: Graph, x: str, scaling: Any, what: str, width: Any, inverse: bool) -> str:
     """(x − mean) / scale, or with ``inverse`` x·scale + mean; x itself for ``None``."""
     if scaling is None:
         return x
