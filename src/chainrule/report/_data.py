@@ -12,6 +12,7 @@ import numpy as np
 from ._files import RunError
 from ._preprocess import Preprocessing
 from ._table import (
+    WIDE,
     as_labels,
     check_numbers,
     decode_target,
@@ -32,7 +33,8 @@ MIN_ROWS = 20
 @dataclass
 class Table:
     """A data set: ``X`` (n_samples, n_features) as a float array, or for a table file a
-    pandas DataFrame of its feature columns (categorical ones as strings); ``y`` class indices
+    pandas DataFrame of its feature columns (categorical ones as strings), handed over to
+    ``split`` (None after it); ``y`` class indices
     (int64) or values (float64); the names of the features, the target and the classes; the
     categorical columns; a test set when the source comes with one (MNIST); and notes on how
     it was read (the task chosen and why, rows or columns dropped)."""
@@ -185,7 +187,8 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
     frame = read_columns(kind, path, header, [*features, target], [target, *reading.categorical])
     if len(frame) < MIN_ROWS:
         raise RunError(f"data file {path} has {len(frame)} data rows; training needs {MIN_ROWS}")
-    frame = frame.copy()  # one block per dtype: whole-table steps stay linear in the columns
+    if frame.shape[1] >= WIDE:  # one block per dtype: whole-table steps stay linear
+        frame = frame.copy()
     decoded = decode_target(path, target, frame.pop(target), reading.task,
                             reading.drop_missing_target)  # fmt: skip
     notes = [f"task: {decoded.reason}; override with --task"]
@@ -250,7 +253,11 @@ class Split:
 def split(table: Table, seed: int, impute: str = "median", max_categories: int = 50) -> Split:
     """A seeded split, stratified by class when every class has enough samples: 70/15/15, or
     the source's own test set and 15% of its training rows for validation; the preprocessing
-    is fitted on the training part and applied to all three."""
+    is fitted on the training part and applied to all three.
+
+    The table's rows are handed over: ``table.X`` is None afterwards, so that a large table is
+    held once (its rows reordered train, validation, test, each part a slice), not twice.
+    """
     from sklearn.model_selection import train_test_split
 
     def cut(index: np.ndarray, size: float) -> list[np.ndarray]:
@@ -265,27 +272,29 @@ def split(table: Table, seed: int, impute: str = "median", max_categories: int =
     if table.test is None:
         rest, test = cut(rows, TEST_FRACTION)
         train, valid = cut(rest, VALID_FRACTION / (1 - TEST_FRACTION))
+        order = [train, valid, test]
     else:
         train, valid = cut(rows, VALID_FRACTION)
-    X_train = _rows(table.X, train)
-    y_train = table.y[train]
+        order = [train, valid]
+    X, table.X = table.X, None
+    X = _rows(X, np.concatenate(order))  # the old rows are freed here
+    ends = np.cumsum([len(part) for part in order])
+    slices = [_rows(X, slice(a, b)) for a, b in zip([0, *ends[:-1]], ends)]
+    targets = [table.y[part] for part in order]
     prep = Preprocessing.fit(
-        X_train,
+        slices[0],
         table.features,
         table.categorical,
-        y_train if table.task == "regression" else None,
+        targets[0] if table.task == "regression" else None,
         impute,
         max_categories,
     )
-    parts = [(prep.transform(X_train), y_train)]
-    del X_train
-    parts.append((prep.transform(_rows(table.X, valid)), table.y[valid]))
-    if table.test is None:
-        parts.append((prep.transform(_rows(table.X, test)), table.y[test]))
-    else:
+    parts = [(prep.transform(x), y) for x, y in zip(slices, targets)]
+    del X, slices
+    if table.test is not None:
         parts.append((prep.transform(table.test[0]), table.test[1]))
     return Split(*parts, prep)
 
 
-def _rows(X: Any, index: np.ndarray) -> Any:
+def _rows(X: Any, index: np.ndarray | slice) -> Any:
     return X.iloc[index] if hasattr(X, "iloc") else X[index]

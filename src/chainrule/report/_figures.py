@@ -97,23 +97,19 @@ def curves(run: Run) -> Any:
 
 def decision_boundary(run: Run) -> Any:
     """The classifier's decision boundary over every row, in the data's own units (two
-    numeric features standardised one for one)."""
+    numeric features standardised one for one, undone for the axes)."""
     from chainrule import plot
 
-    model, prep = run.learner.model, run.parts.preprocessing
-    X = np.column_stack([np.asarray(_values(run.table.X, prep.names, j), dtype=np.float64)
-                         for j in range(2)])  # fmt: skip
+    model, prep, parts = run.learner.model, run.parts.preprocessing, run.parts
+    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
+    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
     return plot.decision_boundary(
         lambda points: scores(model, prep.transform(points)),
-        X,
-        run.table.y,
+        X.astype(np.float64) * prep.scale + prep.mean,
+        y,
         resolution=120,
         title=f"decision boundary ({len(X)} rows)",
     )
-
-
-def _values(X: Any, names: list[str], j: int) -> Any:
-    return X[names[j]].to_numpy() if hasattr(X, "columns") else np.asarray(X)[:, j]
 
 
 def figures(run: Run) -> dict[str, str | Exception]:

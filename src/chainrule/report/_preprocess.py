@@ -26,6 +26,7 @@ from ._files import RunError
 from ._table import spreadsheet_rows
 
 IMPUTE = ("median", "mean", "none")
+NUMERIC_GROUPS = 8
 
 
 @dataclass
@@ -49,8 +50,9 @@ class Preprocessing:
     (y' = (y − y_mean) / y_scale; 0 and 1 for classification)."""
 
     columns: list[Column]
-    mean: np.ndarray  # of the numeric block: values, then indicators
+    mean: np.ndarray  # of the numeric block: per group, its values, then its indicators
     scale: np.ndarray
+    groups: list[int] = field(default_factory=list)  # numeric columns per group, in order
     y_mean: float = 0.0
     y_scale: float = 1.0
 
@@ -97,15 +99,20 @@ class Preprocessing:
         ct = column_transformer(X, columns, categorical, impute, max_categories)
         ct.fit(X)
         out: dict[str, Column] = {}
-        mean, scale = np.zeros(0), np.ones(0)
-        if "numeric" in ct.named_transformers_:
-            imputer, scaler = ct.named_transformers_["numeric"].named_steps.values()
-            numeric = [n for n in columns if n not in categorical]
+        means, scales, groups = [np.zeros(0)], [np.ones(0)], []
+        for name, pipeline, group in ct.transformers_:
+            if not name.startswith("numeric"):
+                continue
+            imputer, scaler = pipeline.named_steps.values()
+            group = [columns[j] for j in group] if not isinstance(group[0], str) else group
             flagged = set(imputer.indicator_.features_) if imputer.indicator_ is not None else ()
-            for j, name in enumerate(numeric):
+            for j, column in enumerate(group):
                 fill = float(np.nan_to_num(imputer.statistics_[j])) if impute != "none" else None
-                out[name] = Column(name, "numeric", fill, j in flagged)
-            mean, scale = scaler.mean_.astype(np.float64), scaler.scale_.astype(np.float64)
+                out[column] = Column(column, "numeric", fill, j in flagged)
+            means.append(scaler.mean_.astype(np.float64))
+            scales.append(scaler.scale_.astype(np.float64))
+            groups.append(len(group))
+        mean, scale = np.concatenate(means), np.concatenate(scales)
         if "categorical" in ct.named_transformers_:
             imputer, encoder = ct.named_transformers_["categorical"].named_steps.values()
             rare = getattr(encoder, "infrequent_categories_", None) or [None] * len(categorical)
@@ -114,11 +121,8 @@ class Preprocessing:
                 frequent = [str(c) for c in encoder.categories_[j] if str(c) not in grouped]
                 out[name] = Column(name, "categorical", str(imputer.statistics_[j]), False,
                                    frequent, grouped)  # fmt: skip
-        prep = cls([out[n] for n in columns], mean, scale)
-        holes = np.isnan(prep._numeric_block(X)).sum(axis=0)
-        for c, k in zip(prep.numeric, holes):
-            c.missing = int(k)
-        for c in prep.categorical:
+        prep = cls([out[n] for n in columns], mean, scale, groups)
+        for c in prep.columns:
             c.missing = int(_missing(_column(X, columns, c.name)).sum())
         if y is not None:
             prep.y_mean, prep.y_scale = float(np.mean(y)), float(np.std(y)) or 1.0
@@ -130,21 +134,23 @@ class Preprocessing:
         ``names`` order) as the network's float32 inputs (n, n_outputs); ``first_row`` counts
         the rows before them in their file, for the error that a missing cell raises when the
         model was trained with ``--impute none``."""
-        names = self.names
-        n = len(X)
-        parts = []
-        numeric = self.numeric
-        if numeric:
-            block = self._numeric_block(X)
+        names, n = self.names, len(X)
+        out = np.empty((n, self.n_outputs), dtype=np.float64)
+        numeric, at = self.numeric, 0
+        for size in self.groups:  # ColumnTransformer's order: a group's values, its indicators
+            group, numeric = numeric[:size], numeric[size:]
+            block = out[:, at : at + size]
+            block[...] = _numbers(X, names, [c.name for c in group])
             missing = np.isnan(block)
-            if missing.any():
-                block = self._fill(block, missing, numeric, first_row)
-            flags = [j for j, c in enumerate(numeric) if c.indicator]
-            if flags:
-                block = np.concatenate([block, missing[:, flags].astype(np.float64)], axis=1)
-            block -= self.mean
-            block /= self.scale
-            parts.append(block)
+            flags = [j for j, c in enumerate(group) if c.indicator]
+            out[:, at + size : at + size + len(flags)] = missing[:, flags]
+            for j in np.flatnonzero(missing.any(axis=0)):
+                if group[j].fill is None:
+                    raise RunError(_missing_error(group[j].name, missing[:, j], first_row))
+                block[missing[:, j], j] = group[j].fill
+            at += size + len(flags)
+        out[:, :at] -= self.mean
+        out[:, :at] /= self.scale
         for c in self.categorical:
             labels = _column(X, names, c.name)
             missing = _missing(labels)
@@ -156,30 +162,13 @@ class Preprocessing:
             other = len(c.categories) if c.infrequent else -1
             index.update(dict.fromkeys(c.infrequent, other))
             codes = np.fromiter((index.get(v, -1) for v in labels), dtype=np.int64, count=n)
-            onehot = np.zeros((n, len(c.categories) + bool(c.infrequent)), dtype=np.float64)
-            seen = codes >= 0
-            onehot[np.flatnonzero(seen), codes[seen]] = 1.0
-            parts.append(onehot)
-        out = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
+            width = len(c.categories) + bool(c.infrequent)
+            onehot = out[:, at : at + width]
+            onehot[...] = 0.0
+            seen = np.flatnonzero(codes >= 0)
+            onehot[seen, codes[seen]] = 1.0
+            at += width
         return out.astype(np.float32)
-
-    def _numeric_block(self, X: Any) -> np.ndarray:
-        """A float64 copy of the numeric input columns, in order."""
-        names = [c.name for c in self.numeric]
-        if hasattr(X, "columns"):
-            return X[names].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        position = {name: j for j, name in enumerate(self.names)}
-        return np.asarray(X)[:, [position[n] for n in names]].astype(np.float64)
-
-    def _fill(
-        self, block: np.ndarray, missing: np.ndarray, numeric: list[Column], first_row: int
-    ) -> np.ndarray:
-        for j, c in enumerate(numeric):
-            if missing[:, j].any():
-                if c.fill is None:
-                    raise RunError(_missing_error(c.name, missing[:, j], first_row))
-                block[missing[:, j], j] = c.fill
-        return block
 
     def target(self, y: np.ndarray) -> np.ndarray:
         return (np.asarray(y, dtype=np.float64) - self.y_mean) / self.y_scale
@@ -209,6 +198,7 @@ class Preprocessing:
             "columns": [asdict(c) for c in self.columns],
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
+            "groups": list(self.groups),
             "target_mean": self.y_mean,
             "target_scale": self.y_scale,
         }
@@ -223,12 +213,15 @@ class Preprocessing:
             columns,
             np.asarray(d["mean"], dtype=np.float64),
             np.asarray(d["scale"], dtype=np.float64),
+            [int(k) for k in d["groups"]],
             float(d["target_mean"]),
             float(d["target_scale"]),
         )
         n_block = len(prep.numeric) + sum(c.indicator for c in prep.numeric)
         if prep.mean.shape != (n_block,) or prep.scale.shape != (n_block,):
             raise ValueError(f"the numeric block has {n_block} columns, its scaling does not")
+        if sum(prep.groups) != len(prep.numeric) or min(prep.groups, default=1) < 1:
+            raise ValueError(f"groups {prep.groups} do not cover {len(prep.numeric)} columns")
         return prep
 
 
@@ -246,11 +239,13 @@ def column_transformer(
     numeric = [n for n in columns if n not in categorical]
     strategy = "median" if impute == "none" else impute  # 'none' has no missing cell to fill
     steps = []
-    if numeric:
+    # numeric columns in up to NUMERIC_GROUPS groups: the imputer's median works on masked
+    # copies of its whole input, so fitting a group at a time keeps the peak memory low
+    groups = np.array_split(numeric, min(NUMERIC_GROUPS, len(numeric))) if numeric else []
+    for k, group in enumerate(groups):
         imputer = SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
-        steps.append(
-            ("numeric", Pipeline([("impute", imputer), ("scale", StandardScaler())]), pick(numeric))
-        )
+        pipeline = Pipeline([("impute", imputer), ("scale", StandardScaler())])
+        steps.append((f"numeric-{k}", pipeline, pick(group.tolist())))
     if categorical:
         encoder = OneHotEncoder(
             handle_unknown="ignore", max_categories=max_categories, sparse_output=False
@@ -261,6 +256,14 @@ def column_transformer(
              pick(categorical))
         )  # fmt: skip
     return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
+
+
+def _numbers(X: Any, names: list[str], group: list[str]) -> np.ndarray:
+    """The ``group`` columns of ``X`` (a DataFrame, or an array with columns ``names``)."""
+    if hasattr(X, "columns"):
+        return X[group].to_numpy(dtype=np.float64, na_value=np.nan)
+    position = {name: j for j, name in enumerate(names)}
+    return np.asarray(X)[:, [position[n] for n in group]]
 
 
 def _column(X: Any, names: list[str], name: str) -> np.ndarray:

@@ -23,6 +23,8 @@ TASKS = ("auto", "classification", "regression")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 SHOWN_ROWS = 5
 CSV_CHUNK_ROWS = 50_000
+CHECK_CELLS = 1 << 22
+WIDE = 1000  # columns from which a table is read in one pass and kept in one block
 
 TASK_RULES = """--task auto reads the target column: text or true/false values make a
 classification; numbers written with a decimal point or an exponent make a regression; whole
@@ -105,7 +107,7 @@ def read_columns(
             dtype=dict.fromkeys(text, str),
             # pandas' chunked type inference costs time per column and chunk: wide tables are
             # read in one pass (10⁵ columns: 3.5 s instead of 13 s)
-            low_memory=len(columns) < 1000,
+            low_memory=len(columns) < WIDE,
             chunksize=chunksize,
             engine="c",
             encoding="utf-8-sig",
@@ -252,28 +254,32 @@ def check_numbers(path: str, frame: Any, numeric: list[str], first_row: int = 0)
     """Makes the ``numeric`` columns of ``frame`` numbers in place (a column that pandas read as
     text, as a chunk of ``predict`` may, is parsed) and returns each one's count of missing
     cells; a ``RunError`` naming the rows of a cell that is not a number, or whose magnitude
-    overflows float32 (chainrule trains in float32). One pass over one float64 block, so that a
-    table of 10⁵ columns is checked in linear time."""
+    overflows float32 (chainrule trains in float32). Passes over blocks of many columns, so that
+    a table of 10⁵ columns is checked in linear time, each of about 32 MB."""
     kinds = frame.dtypes
     for name in numeric:
         if is_categorical(kinds[name]):
             frame[name] = _parse_numbers(path, name, frame[name], first_row)
-    if not numeric:
-        return np.zeros(0, dtype=np.int64)
-    block = frame[numeric].to_numpy(dtype=np.float64, na_value=np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column's maximum
-        big = (np.nanmax(block, axis=0) > FLOAT32_MAX) | (np.nanmin(block, axis=0) < -FLOAT32_MAX)
-    missing = np.isnan(block).sum(axis=0)
-    if big.any():
-        j = int(big.argmax())
-        with np.errstate(invalid="ignore"):
-            rows = np.flatnonzero(np.abs(block[:, j]) > FLOAT32_MAX)
-        raise RunError(
-            f"data file {path}: the column {numeric[j]!r} overflows float32 (|value| > 3.4e38, "
-            f"or infinite) in {spreadsheet_rows(rows, first_row)}; chainrule trains in float32: "
-            f"rescale or drop the column (--drop {numeric[j]})"
-        )
+    missing = np.zeros(len(numeric), dtype=np.int64)
+    width = max(1, CHECK_CELLS // max(1, len(frame)))  # columns per pass: about 32 MB
+    for start in range(0, len(numeric), width):
+        names = numeric[start : start + width]
+        block = frame[names].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column's maximum
+            big = (np.nanmax(block, axis=0) > FLOAT32_MAX) | (
+                np.nanmin(block, axis=0) < -FLOAT32_MAX
+            )
+        missing[start : start + width] = np.isnan(block).sum(axis=0)
+        if big.any():
+            j = int(big.argmax())
+            with np.errstate(invalid="ignore"):
+                rows = np.flatnonzero(np.abs(block[:, j]) > FLOAT32_MAX)
+            raise RunError(
+                f"data file {path}: the column {names[j]!r} overflows float32 (|value| > 3.4e38, "
+                f"or infinite) in {spreadsheet_rows(rows, first_row)}; chainrule trains in "
+                f"float32: rescale or drop the column (--drop {names[j]})"
+            )
     return missing
 
 
