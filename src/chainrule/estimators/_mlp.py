@@ -12,6 +12,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 
 from ._base import BaseMLP
@@ -23,8 +24,11 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
         Units in each hidden layer.
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}, default='relu'
         Activation of the hidden layers (leaky_relu: slope 0.01; gelu: exact, with erf).
-    solver : {'sgd', 'adam'}, default='adam'
-        scikit-learn's stochastic solvers, on ``chainrule.optim.SGD`` / ``Adam`` (same updates).
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'lbfgs': SciPy's L-BFGS-B on the packed weights with the full-batch objective and
+        gradient from chainrule's engine, as scikit-learn's (good for small data sets; no
+        ``partial_fit``, dropout or callbacks). 'sgd' and 'adam': scikit-learn's stochastic
+        solvers, on ``chainrule.optim.SGD`` / ``Adam`` (same updates).
     alpha : float, default=1e-4
         L2 penalty: the objective is data loss + α/(2·Σw)·Σ‖W‖² over the weights (not the
         biases), Σw the batch's total sample weight (its size when unweighted).
@@ -36,13 +40,15 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
     learning_rate_init : float, default=1e-3
     power_t : float, default=0.5
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (stochastic solvers) or of L-BFGS iterations.
     shuffle : bool, default=True
         Shuffle the sample order before each epoch (the same draws as scikit-learn's).
     random_state : int, RandomState instance or None, default=None
         Initial weights, shuffling, the validation split and dropout masks; the same seed gives
         scikit-learn's initial weights and batch order.
     tol : float, default=1e-4
+        Improvement of the loss or score that counts (stochastic solvers); for 'lbfgs', L-BFGS-B
+        stops when every projected gradient component is below it (SciPy's ``gtol``).
     verbose : bool, default=False
         Show a progress bar over epochs (tqdm) and scikit-learn's stopping messages.
     warm_start : bool, default=False
@@ -57,6 +63,8 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and ε (scikit-learn's placement of ε).
     n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        'lbfgs' only: at most this many evaluations of the objective (SciPy's ``maxfun``).
     dropout : float, default=0.0
         Dropout probability after each hidden activation (inverted dropout, training only).
     early_stopping_monitor : {'score', 'loss'}, default='score'
@@ -86,6 +94,9 @@ _SHARED_ATTRIBUTES = textwrap.dedent("""\
         The network, from X to the output layer's pre-activation (the logits).
     n_iter_, t_, loss_, loss_curve_, best_loss_ : as scikit-learn's
         Epochs run by the last call, samples seen, last epoch's loss, loss per epoch, best loss.
+        With 'lbfgs' as scikit-learn's too: ``n_iter_`` counts L-BFGS iterations, ``loss_``
+        is the final objective, ``t_`` stays 0 and a fresh fit sets no ``loss_curve_``,
+        ``best_loss_`` or ``learner_``.
     validation_scores_, best_validation_score_ : as scikit-learn's (with early stopping).
     validation_loss_curve_ : list of float or None
         Loss on the validation set per epoch (with early stopping).
@@ -104,6 +115,16 @@ def _mlp_init(est: BaseMLP, params: dict[str, Any]) -> None:
     for name, value in params.items():
         if name not in ("self", "__class__"):
             setattr(est, name, value)
+
+
+def _stochastic_solver(est: BaseMLP) -> bool:
+    """partial_fit's condition (scikit-learn's ``available_if``, with its message)."""
+    if est.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {est.solver} is not "
+            "stochastic."
+        )
+    return True
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -137,6 +158,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         dropout=0.0,
         class_weight=None,
         early_stopping_monitor="score",
@@ -150,6 +172,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> MLPClassifier:
@@ -277,6 +300,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         dropout=0.0,
         early_stopping_monitor="score",
         callbacks=None,
@@ -289,6 +313,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over X, y, continuing the network and the optimiser's state."""
         self._validate_params()
