@@ -72,6 +72,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "progress_bar": ["boolean"],
         "early_stopping_monitor": [StrOptions({"score", "loss"})],
         "callbacks": [list, None],
         "dtype": [

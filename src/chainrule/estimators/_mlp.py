@@ -50,7 +50,9 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
         Improvement of the loss or score that counts (stochastic solvers); for 'lbfgs', L-BFGS-B
         stops when every projected gradient component is below it (SciPy's ``gtol``).
     verbose : bool, default=False
-        Show a progress bar over epochs (tqdm) and scikit-learn's stopping messages.
+        Print scikit-learn's lines on stdout: ``Iteration n, loss = ...`` after each epoch,
+        ``Validation score: ...`` with early stopping, and the stopping messages ('lbfgs'
+        prints nothing, as scikit-learn's with SciPy >= 1.15).
     warm_start : bool, default=False
         Continue from the fitted network, and from the optimiser's state (momenta, Adam's
         moments and step count), where scikit-learn starts a new optimiser.
@@ -67,6 +69,8 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
         'lbfgs' only: at most this many evaluations of the objective (SciPy's ``maxfun``).
     dropout : float, default=0.0
         Dropout probability after each hidden activation (inverted dropout, training only).
+    progress_bar : bool, default=False
+        Show a progress bar over the epochs (tqdm, on stderr) with the loss.
     early_stopping_monitor : {'score', 'loss'}, default='score'
         What early stopping watches: the validation score (scikit-learn's rule) or the
         validation loss.
@@ -76,9 +80,14 @@ _SHARED_PARAMETERS = textwrap.dedent("""\
         ``learner``: telemetry records as under a Learner, and
         ``chainrule.train.diagnose(est.learner_)`` reads it after the fit.
         ``CancelFitException`` ends the fit normally (an epoch in progress is not recorded).
-        A ``TerminateOnNaNCallback`` runs in any case: a non-finite training loss stops the
-        fit before its backward pass and step, with scikit-learn's ValueError (whose cause is
-        the ``NonFiniteLossError``). Callbacks keep their records over fits; pass new
+        A non-finite training loss does what it does in scikit-learn 1.9: training goes on
+        (``loss_curve_`` records NaN, which counts as no worse), to ``max_iter`` with its
+        ConvergenceWarning unless the stopping rule fires; with ``early_stopping`` the best
+        weights are restored, otherwise ``fit`` ends with scikit-learn's ValueError
+        ("Solver produced non-finite parameter weights...") when the weights are not finite.
+        Pass a ``chainrule.train.TerminateOnNaNCallback`` to stop at the first non-finite loss
+        instead, before that batch's backward pass and step (the same ValueError, whose cause
+        is the ``NonFiniteLossError``). Callbacks keep their records over fits; pass new
         instances to record a fit apart.
     dtype : {'float32', 'float64'}, numpy float type or None, default=None
         The network's dtype. None: float64 input is kept in float64, anything else in float32.
@@ -160,6 +169,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        progress_bar=False,
         class_weight=None,
         early_stopping_monitor="score",
         callbacks=None,
@@ -302,6 +312,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        progress_bar=False,
         early_stopping_monitor="score",
         callbacks=None,
         dtype=None,
