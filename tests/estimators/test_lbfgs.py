@@ -29,6 +29,9 @@ from ._helpers import pack, quiet_fit
 def _data(kind: str):
     """(X, y, sample_weight, classifier?) for each kind of problem."""
     rng = np.random.default_rng(0)
+    if kind == "poisson":
+        X = rng.standard_normal((60, 3))
+        return X, rng.poisson(np.exp(X @ [0.3, -0.2, 0.1])), None, False
     if kind in ("regression", "multi-output"):
         n_targets = 1 if kind == "regression" else 3
         X, y = make_regression(80, 5, n_targets=n_targets, noise=1.0, random_state=0)
@@ -54,6 +57,7 @@ CONVERGED = [
     ("multilabel", "tanh"),
     ("regression", "tanh"),
     ("multi-output", "tanh"),
+    ("poisson", "relu"),
     ("csr", "logistic"),
     ("csc", "logistic"),
     ("weighted", "logistic"),
@@ -70,6 +74,8 @@ def _pair(kind: str, activation: str, **settings):
         max_iter=200,
         random_state=0,
     )
+    if kind == "poisson":
+        params["loss"] = "poisson"
     params.update(settings)
     ours_cls, sk_cls = (
         (MLPClassifier, SkMLPClassifier) if classifier else (MLPRegressor, SkMLPRegressor)
