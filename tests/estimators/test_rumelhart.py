@@ -48,6 +48,7 @@ def _delta_rule_gradients(layers, X, d):
     return error, grads
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 @pytest.mark.parametrize("alpha", [0.0, 0.9])
 def test_sweeps_follow_the_delta_rule_by_hand(alpha):
     """Δw(t) = −ε ∂E/∂w(t) + α Δw(t − 1), once per sweep, from the gradient summed over all
@@ -73,6 +74,7 @@ def test_sweeps_follow_the_delta_rule_by_hand(alpha):
         np.testing.assert_allclose(clf.intercepts_[k], b, rtol=1e-12, err_msg=f"b{k + 1}")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_sigmoid_derivative_stays_finite_for_huge_inputs():
     """The seed computed σ'(z) = e⁻ᶻ/(1 + e⁻ᶻ)², which is inf/inf = NaN at z = −1e4."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -100,6 +102,7 @@ def test_learns_xor_with_momentum():
     assert len(clf.errors_) == clf.n_iter_ == 1500
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_output_units_and_probabilities():
     X, y = load_iris(return_X_y=True)
     clf = Rumelhart1986PerceptronClassifier(epochs=200, eps=0.01, alpha=0.9).fit(X, y)
@@ -114,6 +117,7 @@ def test_output_units_and_probabilities():
     assert set(binary.predict(X_XOR)) <= {"no", "yes"}
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_seed_defaults_and_progress_bar(capsys):
     clf = Rumelhart1986PerceptronClassifier(verbose=True)
     assert clf.get_params() == dict(
