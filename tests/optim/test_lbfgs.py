@@ -251,3 +251,19 @@ def test_a_learner_checkpoint_resumes_lbfgs_exactly(tmp_path):
         np.testing.assert_array_equal(v, params(resumed)[k], err_msg=f"{k} after resume")
     state = resumed.optimizer.state[next(iter(resumed.model.parameters()))]
     assert state["n_iter"] == full.optimizer.state[next(iter(full.model.parameters()))]["n_iter"]
+
+
+def test_the_learner_passes_a_closure_to_a_line_search_too():
+    from chainrule.train import Learner
+
+    from ..train._helpers import loaders, tiny_model
+
+    model = tiny_model(0)
+    opt = optim.GradientDescent(model.parameters(), lr=1.0, line_search="armijo")
+    assert opt.needs_closure and not optim.GradientDescent(model.parameters()).needs_closure
+    learner = Learner(model, opt, nn.BCEWithLogitsLoss(), show_progress=False)
+    dl_train, dl_valid = loaders(batch_size=16)
+    before = learner.validate(dl_valid)["valid_loss"]
+    learner.fit(dl_train, 3)
+    assert opt.state[next(iter(model.parameters()))]["func_evals"] >= 2 * 6, "searched"
+    assert learner.validate(dl_valid)["valid_loss"] < before
