@@ -96,20 +96,24 @@ def curves(run: Run) -> Any:
 
 
 def decision_boundary(run: Run) -> Any:
-    """The classifier's decision boundary over every row, in the data's own units."""
+    """The classifier's decision boundary over every row, in the data's own units (two
+    numeric features standardised one for one)."""
     from chainrule import plot
 
-    model, scaling = run.learner.model, run.parts.scaling
-    parts = (run.parts.train, run.parts.valid, run.parts.test)
-    X = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
+    model, prep = run.learner.model, run.parts.preprocessing
+    X = np.column_stack([np.asarray(_values(run.table.X, prep.names, j), dtype=np.float64)
+                         for j in range(2)])  # fmt: skip
     return plot.decision_boundary(
-        lambda points: scores(model, scaling.transform(points)),
+        lambda points: scores(model, prep.transform(points)),
         X,
-        y,
+        run.table.y,
         resolution=120,
         title=f"decision boundary ({len(X)} rows)",
     )
+
+
+def _values(X: Any, names: list[str], j: int) -> Any:
+    return X[names[j]].to_numpy() if hasattr(X, "columns") else np.asarray(X)[:, j]
 
 
 def figures(run: Run) -> dict[str, str | Exception]:
@@ -121,7 +125,7 @@ def figures(run: Run) -> dict[str, str | Exception]:
         makers["lr_finder"] = run.finder.plot
     if task == "classification":
         makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.card.classes)
-        if run.card.n_features == 2:
+        if run.card.n_features == 2 and run.parts.preprocessing.plain:
             makers["boundary"] = lambda: decision_boundary(run)
     else:
         makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)
