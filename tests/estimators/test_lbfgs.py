@@ -210,6 +210,20 @@ def test_warm_start_continues_as_sklearn():
     assert not np.allclose(fresh.coefs_[0], ours.coefs_[0]), "warm start went on from the fit"
 
 
+def test_a_warm_start_may_switch_between_lbfgs_and_adam():
+    """scikit-learn fails here (no ``loss_curve_`` after lbfgs); ours starts the records."""
+    ours, _, X, y, _ = _pair("multiclass", "logistic", max_iter=5, warm_start=True)
+    quiet_fit(ours, X, y)
+    lbfgs_loss = ours.loss_
+    quiet_fit(ours.set_params(solver="adam", learning_rate_init=1e-3), X, y)
+    assert len(ours.loss_curve_) == 5, "adam's records started"
+    assert ours.loss_curve_[0] == pytest.approx(lbfgs_loss, rel=1e-6), (
+        "from lbfgs's weights (one batch)"
+    )
+    quiet_fit(ours.set_params(solver="lbfgs"), X, y)
+    assert len(ours.loss_curve_) == 5, "lbfgs leaves the stochastic records alone"
+
+
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_partial_fit_is_not_available_with_lbfgs(cls):
     est = cls(solver="lbfgs")

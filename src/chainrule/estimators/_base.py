@@ -106,6 +106,8 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
             self._optimizer = None  # a later stochastic warm start begins a new one
             self._fit_lbfgs(X, Y, w)
         else:
+            if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
+                self._start_records()
             self._prepare_optimizer(incremental)
             if first_pass or not hasattr(self, "learner_"):
                 self.learner_ = EstimatorLearner(self)
@@ -161,8 +163,11 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
             masks.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
         self._best_params = [p.data.copy() for p in self.model_.parameters()]
         self._optimizer = None
-        if self.solver == "lbfgs":  # scikit-learn keeps no curve or best loss for lbfgs
-            return
+        if self.solver != "lbfgs":  # scikit-learn keeps no curve or best loss for lbfgs
+            self._start_records()
+
+    def _start_records(self) -> None:
+        """The stochastic solvers' records: loss curve, best loss or validation scores."""
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self.validation_loss_curve_ = [] if self.early_stopping else None
