@@ -49,7 +49,9 @@ class Learner(CallbackHost):
     model : nn.Module
         Maps a batch's inputs to predictions.
     optimizer : optim.Optimizer
-        Updates the model's parameters from their gradients.
+        Updates the model's parameters from their gradients. One that ``needs_closure``
+        (``optim.LBFGS``, a line search) is stepped with a closure that recomputes the
+        batch's loss and gradients.
     loss_func : callable
         ``loss_func(pred, target) -> Tensor`` (a scalar), e.g. ``nn.BCEWithLogitsLoss()``.
     callbacks : sequence of Callback, optional
