@@ -284,9 +284,10 @@ trained by chainrule's engine.
 
 Log loss on logistic outputs (binary, multilabel) or a softmax output (multiclass), with the
 same initial weights, batches, gradients and updates as scikit-learn's for the same
-``random_state``, plus dropout, class weights, early stopping on the loss, other hidden
-activations, optimiser state kept across warm starts, Ctrl-C that stops cleanly with the best
-weights, and a progress bar.
+``random_state`` (with ``solver='lbfgs'``, SciPy's L-BFGS-B on the same objective), plus
+dropout, class weights, early stopping on the loss, other hidden activations, optimiser state
+kept across warm starts, Ctrl-C that stops cleanly with the best weights, and an opt-in
+progress bar.
 
 Parameters
 ----------
