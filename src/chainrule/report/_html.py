@@ -97,7 +97,7 @@ def preprocessing(run: Run) -> list[tuple[str, Any]]:
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         rows.append(("columns", f"{shown}: {how}"))
     if run.card.task == "regression":
-        rows.append(("target", "standardised for training; reported in its own units"))
+        rows.append(("target scaling", "standardised for training; reported in its own units"))
     return rows
 
 
@@ -114,7 +114,8 @@ def settings(run: Run) -> str:
         ("target", card.target),
         (
             "features",
-            f"{card.n_features} ({', '.join(card.features[:6])}{' ...' * (card.n_features > 6)})",
+            f"{len(card.features)} columns ({', '.join(card.features[:6])}"
+            f"{' ...' * (len(card.features) > 6)}) → {card.n_features} network inputs",
         ),
         (
             "split (seeded)",
