@@ -264,14 +264,32 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=export)
 
 
+DESCRIPTION = (
+    "Train a network on a bundled data set or your own table and write a report (train), "
+    "predict new rows with a trained run (predict), export a run to ONNX (export), check every "
+    "primitive's derivative rules (gradcheck), or run the benchmarks (bench). Each command has "
+    "its own --help."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
+    from chainrule import __version__
+
+    from ._argparse import ArgumentParser
+
+    parser = ArgumentParser(prog="chainrule", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_predict(sub)
     _add_export(sub)
     g = sub.add_parser(
-        "gradcheck", help="check every primitive's rules against finite differences and PyTorch"
+        "gradcheck",
+        help="check every primitive's rules against finite differences and PyTorch",
+        description="Check every registered primitive's reverse and forward rules (or those "
+        "named with --op) against finite differences in float64, and against PyTorch in float32 "
+        "and float64 when it is installed; print one row per primitive. The exit status is 1 "
+        "when a check fails.",
     )
     g.add_argument("--op", nargs="+", metavar="NAME", help="only these ops")
     g.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
@@ -279,8 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         add_help=False,
-        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn; "
-        "'chainrule bench --help' for options",
+        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn "
+        "(see 'chainrule bench --help')",
     )
     return parser
 
@@ -300,7 +318,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named by the command's own parser, so its --help is the one pointed to
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices.get(args.command, parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help()
         return 2

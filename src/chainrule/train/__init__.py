@@ -44,7 +44,7 @@ from ._metrics import (
     r2_score,
     root_mean_squared_error,
 )
-from ._progress import ProgressCallback
+from ._progress import ProgressCallback, progress_bar
 from ._saving import CheckpointCallback, CSVLogger
 from ._schedules import EveryBatchSchedulerCallback, ReduceLROnPlateauCallback
 from ._stopping import EarlyStoppingCallback, NonFiniteLossError, TerminateOnNaNCallback
@@ -99,6 +99,7 @@ __all__ = [
     "f1_score",
     "mean_absolute_error",
     "mean_squared_error",
+    "progress_bar",
     "r2_score",
     "read_checkpoint",
     "root_mean_squared_error",
