@@ -139,13 +139,21 @@ def test_terminate_on_nan_reads_a_scalar_loss_as_numpy_does(loss):
     assert _finite(loss) is expected, f"_finite({loss!r}) should be {expected}"
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_bars_write_epochs_and_batches():
-    buf = io.StringIO()
+    buf = _Terminal()
     dl_train, dl_valid = loaders()
     learner = tiny_learner(callbacks=[ProgressCallback(file=buf)])
     learner.fit(dl_train, 2, dataloader_valid=dl_valid)
     text = buf.getvalue()
     assert "epochs" in text and "2/2" in text and "valid_loss=" in text
+    piped = io.StringIO()  # not a terminal: no bars, so a log holds no redraws
+    tiny_learner(callbacks=[ProgressCallback(file=piped)]).fit(dl_train, 1)
+    assert piped.getvalue() == ""
     default = tiny_learner(show_progress=True)
     assert default.get_callback(ProgressCallback) is not None
 
