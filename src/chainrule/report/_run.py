@@ -268,7 +268,7 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
     from chainrule.train import LRFinderCallback
 
-    finder = LRFinderCallback(1e-5, 10.0, min(100, 4 * len(dl_train)))
+    finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)
     try:
         suggested = finder.suggestion().valley
