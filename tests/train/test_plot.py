@@ -131,6 +131,8 @@ def test_legends_never_cover_the_plotting_area(trained):
                 assert not _overlaps(box, ax.get_window_extent(renderer)), f"{name}: legend on axes"
     legend = [t.get_text() for t in figures["loss"].axes[0].get_legend().get_texts()]
     assert "best epoch (2)" in legend
+    label = "mse loss (target standardised)"
+    assert plot.loss_curves(loss, ylabel=label).axes[0].get_ylabel() == label
 
 
 def test_lr_finder_markers_lie_inside_the_axes(trained):

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback
+from chainrule.train import Callback, EarlyStoppingCallback
 
 from ._data import Split, Table, data_name, load_table, split
 from ._files import RunError, prepare_out_dir, unique_dir
@@ -46,6 +46,9 @@ class Options:
     epochs: int = 20
     batch_size: int = 32
     schedule: str = "one-cycle"
+    weight_decay: float | None = None  # None: the optimiser's own default
+    dropout: float = 0.0
+    patience: int | None = None
     seed: int = 0
     out: Path | None = None
     resume: Path | None = None
@@ -71,6 +74,7 @@ class Run:
     finder: Any = None
     schedule: Any = None
     resumed_at: int | None = None
+    best_epoch: int | None = None  # the epoch whose weights early stopping restored
     fit_seconds: float = 0.0
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
@@ -128,6 +132,7 @@ def prepare(options: Options) -> Run:
         list(table.classes),
         options.data,
         list(options.command),
+        options.dropout,
     )
     cr.manual_seed(options.seed)
     lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
@@ -147,7 +152,7 @@ def _learner(
     )
 
     model = card.build(options.seed)
-    optimizer = make_optimizer(options.optimizer, model.parameters(), lr)
+    optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
     every = max(1, n_iter // TELEMETRY_RECORDS)
     telemetry = {
@@ -157,13 +162,11 @@ def _learner(
         "parameters": TrainParametersCallback(every_n=every),
     }
     metric = "accuracy" if card.task == "classification" else "r2"
+    callbacks = [*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()]
+    if options.patience is not None:
+        callbacks.append(EarlyStop(patience=options.patience))
     learner = Learner(
-        model,
-        optimizer,
-        make_loss(card.loss),
-        callbacks=[*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()],
-        save_dir=out,
-        metrics=[metric],
+        model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )
     return learner, telemetry
 
@@ -179,7 +182,7 @@ def _check_resume(path: Path, table: Table, options: Options, loss: str) -> None
         raise RunError(f"checkpoint {path} does not exist")
     n_out = len(table.classes) if loss == "cross-entropy" else 1
     sizes = [table.X.shape[1], *options.hidden, n_out]
-    model = build_mlp(sizes, options.activation, options.seed)
+    model = build_mlp(sizes, options.activation, options.seed, options.dropout)
     what = f"the MLP {'-'.join(map(str, sizes))} that --data and --hidden give"
     check_architecture(path, read_checkpoint(path)[0], model, what)
 
@@ -261,6 +264,15 @@ def fit(run: Run, say: Any = print) -> None:
         raise RunError(f"training diverged: {reason}; the last good checkpoint is {last}") from err
     finally:
         run.fit_seconds = time.perf_counter() - start
+    stopper = learner.get_callback(EarlyStop)
+    if stopper is not None and stopper.stopped_epoch is not None:
+        run.best_epoch = stopper.best_epoch
+        say(
+            f"early stopping: the validation loss did not improve for {stopper.patience} "
+            f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
+            f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
+            f"{stopper.best_epoch + 1}"
+        )
     run.checkpoint = learner.save(CHECKPOINT_NAME)
 
 
@@ -332,6 +344,14 @@ class EpochLines(Callback):
             f"({time.perf_counter() - self._start:.1f} s)"
         )
         tqdm.write(line, file=sys.stdout)
+
+
+class EarlyStop(EarlyStoppingCallback):
+    """``--patience N``: early stopping on the validation loss, restoring the best epoch's
+    weights; it runs after the epoch's line and checkpoint, so the last epoch is shown and
+    saved before the fit stops."""
+
+    order = 95
 
 
 class EpochCheckpoint(Callback):
