@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from chainrule.report import load_model
+from chainrule.report import RunError, load_model
 from chainrule.report._model import scores
 
 from ._helpers import run_cli, write_csv
@@ -99,6 +99,12 @@ def test_patience_dropout_and_weight_decay(tmp_path):
     assert "<td>best, restored</td>" in page and "regularisation" in page
     card, model, _ = load_model(tmp_path / "run")
     assert card.dropout == 0.2 and "Dropout" in repr(model)
+    path = tmp_path / "run" / "model.json"
+    old = json.loads(path.read_text())
+    assert old.pop("dropout") == 0.2
+    path.write_text(json.dumps(old))  # a card written before --dropout existed: none
+    with pytest.raises(RunError, match="from another architecture"):
+        load_model(tmp_path / "run")
     X = np.random.default_rng(0).normal(size=(5, 64)).astype(np.float32)
     np.testing.assert_array_equal(scores(model, X), scores(model, X)), "no dropout at predict"
 

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 class LRSuggestion(NamedTuple):
-    """Suggested learning rates: where the smoothed loss falls fastest (``steep``), and the
-    middle of the longest stretch over which it keeps falling (``valley``, fastai's default)."""
+    """Suggested learning rates: where the smoothed loss falls fastest (``steep``), and halfway
+    along the longest valley, the longest run over which it keeps falling (``valley``, fastai's
+    default rule; see :func:`valley`)."""
 
     steep: float
     valley: float
