@@ -18,9 +18,11 @@ import traceback
 from pathlib import Path
 
 TRAIN_EPILOG = """data sets: digits, iris, breast-cancer, wine, diabetes (regression), blobs,
-moons (2-D, with a decision boundary), mnist:PATH (IDX folder or .npz), csv:PATH (a header
-row, numeric features, --target COL; a target written with decimals is a regression).
-Writes DIR/report.html, DIR/metrics.json, DIR/checkpoint.npz and DIR/model.json."""
+moons (2-D, with a decision boundary), mnist:PATH (IDX folder or .npz), csv:PATH or
+parquet:PATH (a table with a header row; the target column is --target COL, default 'target').
+Numeric columns are imputed (median) and standardised; text, true/false and --categorical
+columns are one-hot encoded (--max-categories per column, rarer ones grouped). {rules} Writes
+DIR/report.html, DIR/metrics.json, DIR/checkpoint.npz and DIR/model.json."""
 
 
 def train(args: argparse.Namespace) -> int:
@@ -31,6 +33,12 @@ def train(args: argparse.Namespace) -> int:
     options = Options(
         data=args.data,
         target=args.target,
+        task=args.task,
+        categorical=list(args.categorical),
+        drop=list(args.drop),
+        impute=args.impute,
+        drop_missing_target=args.drop_missing_target,
+        max_categories=args.max_categories,
         hidden=list(args.hidden),
         activation=args.activation,
         loss=args.loss,
@@ -115,18 +123,59 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from chainrule.report import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+    from chainrule.report import (
+        ACTIVATIONS,
+        IMPUTE,
+        LOSSES,
+        OPTIMIZERS,
+        SCHEDULES,
+        TASK_RULES,
+        TASKS,
+    )
 
     p = sub.add_parser(
         "train",
         help="train an MLP with a report, next to scikit-learn",
         description="Train an MLP with a Learner and write an HTML report, metrics.json "
         "and a checkpoint.",
-        epilog=TRAIN_EPILOG,
+        epilog=TRAIN_EPILOG.format(rules=" ".join(TASK_RULES.split())),
         allow_abbrev=False,  # the resume hint rebuilds the command line from full names
     )
     p.add_argument("--data", default="digits", metavar="DATA", help="data set (default: digits)")
-    p.add_argument("--target", metavar="COL", help="target column of csv:PATH data")
+    p.add_argument("--target", metavar="COL", help="target column of a table file")
+    p.add_argument(
+        "--task",
+        choices=TASKS,
+        default="auto",
+        help="classification or regression; auto decides from the target column (see below)",
+    )
+    p.add_argument(
+        "--categorical",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="treat these numeric-looking columns as categories",
+    )
+    p.add_argument("--drop", nargs="+", default=[], metavar="COL", help="leave these columns out")
+    p.add_argument(
+        "--impute",
+        choices=IMPUTE,
+        default="median",
+        help="fill a missing numeric cell with the training rows' median or mean; none makes "
+        "a missing cell an error (default: median; categories use the most frequent one)",
+    )
+    p.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="drop rows whose target is missing or not a finite number, instead of stopping",
+    )
+    p.add_argument(
+        "--max-categories",
+        type=_positive_int,
+        default=50,
+        metavar="N",
+        help="one-hot columns per categorical column; rarer categories share one (default: 50)",
+    )
     p.add_argument(
         "--hidden",
         type=_positive_int,
@@ -202,9 +251,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
-        help="predict the rows of a CSV file with a trained run",
-        description="Predict the rows of a CSV file with the model of a chainrule train run "
-        "(its checkpoint.npz and model.json).",
+        help="predict the rows of a table file with a trained run",
+        description="Predict the rows of a CSV or Parquet file with the model of a chainrule "
+        "train run (its checkpoint.npz and model.json), with the preprocessing fitted in "
+        "training.",
     )
     p.add_argument(
         "--model",
@@ -214,7 +264,10 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         help="checkpoint.npz of a run (or the run's folder)",
     )
     p.add_argument(
-        "--data", required=True, metavar="csv:PATH", help="rows with the model's feature columns"
+        "--data",
+        required=True,
+        metavar="csv:PATH",
+        help="rows with the model's feature columns (csv:PATH or parquet:PATH)",
     )
     p.add_argument("--out", type=Path, required=True, metavar="PRED.csv", help="predictions")
     _debug_option(p)

@@ -62,6 +62,8 @@ def test_a_499_class_target_is_too_many_classes_and_no_better_than_the_baseline(
         f"csv:{data}",
         "--target",
         "price",
+        "--task",
+        "classification",  # 499 whole numbers: regression unless asked, as a user may
         "--epochs",
         "2",
         "--hidden",

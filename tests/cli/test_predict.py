@@ -41,7 +41,7 @@ def test_predict_classes_and_probabilities(moons_run, tmp_path):
     proba = np.array([[float(v) for v in row[1:]] for row in rows])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     card, model, _ = load_model(run)
-    expected = probabilities(card.loss, scores(model, card.scaling.transform(points)))
+    expected = probabilities(card.loss, scores(model, card.preprocessing.transform(points)))
     np.testing.assert_allclose(proba, expected, rtol=1e-4, atol=1e-6)
     assert [int(r[0]) for r in rows] == expected.argmax(axis=1).tolist()
     assert not list(tmp_path.glob(".*.tmp")), "written atomically, no temporary file left"

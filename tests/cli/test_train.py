@@ -12,7 +12,6 @@ import pytest
 from chainrule import nn, optim
 from chainrule.report import Options, Run
 from chainrule.report import _run as run_module
-from chainrule.report._csv import parse_target
 
 from ._helpers import run_cli
 from .conftest import FEATURES, TARGET
@@ -53,7 +52,7 @@ def test_moons_writes_metrics_checkpoint_and_model_card(moons_run):
     assert sum(metrics["split"].values()) == 600
     card = json.loads((out / "model.json").read_text())
     assert card["features"] == ["x1", "x2"] and card["hidden"] == [64, 64]
-    assert len(card["scaling"]["mean"]) == 2 and card["classes"] == [0, 1]
+    assert len(card["preprocessing"]["mean"]) == 2 and card["classes"] == [0, 1]
     assert (out / "checkpoint.npz").read_bytes()[:2] == b"PK"
     assert not list(out.glob(".*.tmp")), "no temporary files left behind"
 
@@ -100,21 +99,6 @@ def test_report_escapes_column_names(regression_run):
     assert "age &amp; sex" in page
     card = json.loads((regression_run[0] / "model.json").read_text())
     assert card["features"] == FEATURES and card["target"] == TARGET
-
-
-@pytest.mark.parametrize(
-    ("cells", "task", "labels"),
-    [
-        (["1", "0", "2", "1"], "classification", [0, 1, 2]),
-        (["1.5", "0", "2e3", "-1"], "regression", []),
-        (["cat", "dog", "cat", "7"], "classification", ["7", "cat", "dog"]),
-    ],
-    ids=["integers", "decimals", "words"],
-)
-def test_csv_target_decides_the_task(cells, task, labels):
-    found, y, classes = parse_target("t.csv", "t", cells)
-    assert (found, classes) == (task, labels)
-    assert len(y) == len(cells)
 
 
 def test_options_reach_model_optimizer_schedule_and_loader(tmp_path):
@@ -194,4 +178,5 @@ def test_mnist_npz_keeps_its_own_test_set(tmp_path):
     assert table.X.shape == (60, 16) and table.features[-1] == "pixel_15"
     parts = run_module.split(table, seed=0)
     assert len(parts.test[1]) == 20 and len(parts.valid[1]) == 9 and len(parts.train[1]) == 51
-    np.testing.assert_allclose(parts.test[0], arrays["x_test"].reshape(20, 16) / 255, rtol=1e-6)
+    np.testing.assert_allclose(table.test[0], arrays["x_test"].reshape(20, 16) / 255, rtol=1e-6)
+    np.testing.assert_array_equal(parts.test[0], parts.preprocessing.transform(table.test[0]))

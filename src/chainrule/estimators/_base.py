@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .. import export
 from .._random import Generator
 from .._tensor import Tensor, no_grad
 from . import _solver
@@ -244,6 +245,33 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
                 p.grad = g
             self.model_.train(was_training)
         return value, coef_grads, intercept_grads
+
+    def to_onnx(
+        self,
+        path: Any = None,
+        *,
+        dtype: Any = None,
+        opset: int | None = None,
+        preprocessing: Any = None,
+        target_scaling: Any = None,
+    ) -> Any:
+        """The fitted network and its output activation as a checked ONNX graph.
+
+        Input ``'input'`` of shape (batch, n_features_in_). Outputs, plain tensors: a
+        classifier's ``'label'`` (batch,) and ``'probabilities'`` (batch, n_classes), as
+        ``predict`` and ``predict_proba``; a regressor's ``'predictions'``. ``preprocessing``
+        (a fitted StandardScaler, or ``{'mean': ..., 'scale': ...}``) goes into the graph.
+        See ``chainrule.export.to_onnx`` for the arguments; returns an ``onnx.ModelProto``
+        and writes it to ``path`` when given.
+        """
+        return export.to_onnx(
+            self,
+            path=path,
+            dtype=dtype,
+            opset=opset,
+            preprocessing=preprocessing,
+            target_scaling=target_scaling,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

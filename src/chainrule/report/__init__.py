@@ -7,29 +7,36 @@ the model card, and the self-contained HTML report.
 
 Files of a run folder: ``report.html`` (one page, figures inline), ``metrics.json``,
 ``checkpoint.npz`` (the Learner's checkpoint, saved after every epoch) and ``model.json`` (the
-architecture, feature names and order, scaling and classes that ``predict`` rebuilds it from).
+architecture, input columns and order, fitted preprocessing and classes that ``predict``
+rebuilds it from, as JSON: nothing is pickled).
 Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.
 """
 
-from ._data import BUNDLED, Scaling, Split, Table, load_table, split
+from ._data import BUNDLED, Reading, Split, Table, load_table, split
 from ._files import RunError
 from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
 from ._predict import predict
+from ._preprocess import IMPUTE, Preprocessing
 from ._run import Interrupted, Options, Run
+from ._table import TASK_RULES, TASKS
 from ._train import train
 
 __all__ = [
     "ACTIVATIONS",
     "BUNDLED",
+    "IMPUTE",
     "LOSSES",
     "OPTIMIZERS",
     "SCHEDULES",
+    "TASKS",
+    "TASK_RULES",
     "Interrupted",
     "ModelCard",
     "Options",
     "Run",
     "RunError",
-    "Scaling",
+    "Preprocessing",
+    "Reading",
     "Split",
     "Table",
     "load_model",

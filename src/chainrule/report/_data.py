@@ -1,5 +1,5 @@
 """The data sources of ``chainrule train`` (``--data``), the seeded train/validation/test split
-and the feature scaling that the run, the report and ``chainrule predict`` share."""
+and the preprocessing that the run, the report and ``chainrule predict`` share."""
 
 from __future__ import annotations
 
@@ -9,11 +9,22 @@ from typing import Any
 
 import numpy as np
 
-from ._csv import numeric_columns, parse_target, read_csv
 from ._files import RunError
+from ._preprocess import Preprocessing
+from ._table import (
+    WIDE,
+    as_labels,
+    check_numbers,
+    decode_target,
+    is_categorical,
+    read_columns,
+    read_header,
+    spreadsheet_rows,
+)
 
 BUNDLED = ("digits", "iris", "breast-cancer", "wine", "diabetes", "blobs", "moons")
-"""Data sets named by ``--data`` alone; ``mnist:PATH`` and ``csv:PATH`` name files."""
+"""Data sets named by ``--data`` alone; ``mnist:PATH``, ``csv:PATH`` and ``parquet:PATH``
+name files."""
 
 VALID_FRACTION = TEST_FRACTION = 0.15
 MIN_ROWS = 20
@@ -21,51 +32,93 @@ MIN_ROWS = 20
 
 @dataclass
 class Table:
-    """A data set: ``X`` (n_samples, n_features) float32, ``y`` class indices (int64) or
-    values (float64), the names of the features, the target and the classes, and a test set
-    when the source comes with one (MNIST)."""
+    """A data set: ``X`` (n_samples, n_features) as a float array, or for a table file a
+    pandas DataFrame of its feature columns (categorical ones as strings), handed over to
+    ``split`` (None after it); ``y`` class indices
+    (int64) or values (float64); the names of the features, the target and the classes; the
+    categorical columns; a test set when the source comes with one (MNIST); and notes on how
+    it was read (the task chosen and why, rows or columns dropped)."""
 
     name: str
-    X: np.ndarray
+    X: Any
     y: np.ndarray
     features: list[str]
     task: str  # "classification" or "regression"
     target: str = "target"
     classes: list[Any] = field(default_factory=list)
     test: tuple[np.ndarray, np.ndarray] | None = None
+    categorical: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (column, why)
+
+
+@dataclass
+class Reading:
+    """How ``--data`` files are read: ``--target``, ``--task``, ``--categorical``, ``--drop``,
+    ``--impute``, ``--drop-missing-target`` (the bundled data sets take none of these)."""
+
+    target: str | None = None
+    task: str = "auto"
+    categorical: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    impute: str = "median"
+    drop_missing_target: bool = False
+    max_categories: int = 50
+
+
+FILE_KINDS = ("csv", "parquet")
 
 
 def data_name(spec: str) -> str:
     """The short name of a ``--data`` value, used in the output folder's name."""
     kind, _, path = spec.partition(":")
-    if kind == "csv" and path:
-        return Path(path).stem or "csv"
+    if kind in FILE_KINDS and path:
+        return Path(path).stem or kind
     return kind
 
 
-def check_spec(spec: str, target: str | None) -> None:
-    """Raises ``RunError`` for a ``--data`` value that names no source."""
+def check_spec(spec: str, reading: Reading | None = None) -> None:
+    """Raises ``RunError`` for a ``--data`` value that names no source, or table options given
+    for a source that is not a table file."""
     kind, colon, path = spec.partition(":")
-    if kind in ("mnist", "csv") and colon:
+    if kind in ("mnist", *FILE_KINDS) and colon:
         if not path:
             raise RunError(f"--data {spec}: give a path after '{kind}:', e.g. {kind}:data/")
     elif spec not in BUNDLED:
         raise RunError(
-            f"unknown data set {spec!r}; expected one of {', '.join(BUNDLED)}, mnist:PATH or "
-            f"csv:PATH"
+            f"unknown data set {spec!r}; expected one of {', '.join(BUNDLED)}, mnist:PATH, "
+            f"csv:PATH or parquet:PATH"
         )
-    if target is not None and kind != "csv":
-        raise RunError(f"--target COL applies to csv:PATH data, not to --data {spec}")
+    if reading is not None and kind not in FILE_KINDS:
+        given = [
+            flag
+            for flag, value, default in (
+                ("--target COL", reading.target, None),
+                ("--task", reading.task, "auto"),
+                ("--categorical", reading.categorical, []),
+                ("--drop", reading.drop, []),
+                ("--impute", reading.impute, "median"),
+                ("--drop-missing-target", reading.drop_missing_target, False),
+                ("--max-categories", reading.max_categories, 50),
+            )
+            if value != default
+        ]
+        if given:
+            raise RunError(
+                f"{', '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to csv:PATH and "
+                f"parquet:PATH data, not to --data {spec}"
+            )
 
 
-def load_table(spec: str, target: str | None = None, seed: int = 0) -> Table:
-    """The data set named by ``spec`` (see ``BUNDLED``, ``mnist:PATH``, ``csv:PATH``)."""
+def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Table:
+    """The data set named by ``spec`` (see ``BUNDLED``, ``mnist:PATH``, ``csv:PATH``,
+    ``parquet:PATH``)."""
     from .. import data
 
-    check_spec(spec, target)
+    check_spec(spec, reading)
     kind, _, path = spec.partition(":")
-    if kind == "csv":
-        return load_csv(path, target)
+    if kind in FILE_KINDS:
+        return load_file(kind, path, reading or Reading())
     if kind == "mnist":
         return _load_mnist(path)
     if spec in ("blobs", "moons"):
@@ -111,120 +164,137 @@ def _load_mnist(path: str) -> Table:
     return Table("mnist", X, y, pixels, "classification", "digit", list(range(10)), test)
 
 
-def load_csv(path: str, target: str | None) -> Table:
-    """A CSV file with a header: the ``target`` column (default: one named ``target``) and
-    numeric feature columns (all the others)."""
-    header, rows = read_csv(path)
-    if target is None:
-        if "target" not in header:
-            raise RunError(
-                f"data file {path} has no column named 'target'; choose the target with "
-                f"--target COL (columns: {', '.join(header[:12])})"
-            )
-        target = "target"
+def load_file(kind: str, path: str, reading: Reading) -> Table:
+    """A table file with a header: the target column (``--target``, default: one named
+    ``target``) and feature columns (all others but ``--drop``); text, bool and
+    ``--categorical`` columns are categorical, the rest numeric."""
+    header = read_header(kind, path)
+    target = reading.target or "target"
     if target not in header:
-        raise RunError(
-            f"data file {path} has no target column {target!r} (columns: "
-            f"{', '.join(header[:12])}{' ...' if len(header) > 12 else ''})"
-        )
-    features = [h for h in header if h != target]
+        hint = "" if reading.target else "; choose the target with --target COL"
+        raise RunError(f"data file {path} has no target column {target!r}{hint} (columns: "
+                       f"{_listing(header)})")  # fmt: skip
+    for flag, names in (("--drop", reading.drop), ("--categorical", reading.categorical)):
+        unknown = [n for n in names if n not in header]
+        if unknown:
+            raise RunError(f"{flag}: data file {path} has no column {_listing(unknown)} (it has "
+                           f"{_listing(header)})")  # fmt: skip
+        if target in names:
+            raise RunError(f"{flag} {target}: that column is the target")
+    features = [h for h in header if h != target and h not in reading.drop]
     if not features:
         raise RunError(f"data file {path} has no feature columns besides the target {target!r}")
-    if len(rows) < MIN_ROWS:
-        raise RunError(f"data file {path} has {len(rows)} data rows; training needs {MIN_ROWS}")
-    X = numeric_columns(path, header, rows, features).astype(np.float32)
-    col = header.index(target)
-    task, y, classes = parse_target(path, target, [row[col] for row in rows])
+    frame = read_columns(kind, path, header, [*features, target], [target, *reading.categorical])
+    if len(frame) < MIN_ROWS:
+        raise RunError(f"data file {path} has {len(frame)} data rows; training needs {MIN_ROWS}")
+    if frame.shape[1] >= WIDE:  # one block per dtype: whole-table steps stay linear
+        frame = frame.copy()
+    decoded = decode_target(path, target, frame.pop(target), reading.task,
+                            reading.drop_missing_target)  # fmt: skip
+    notes = [f"task: {decoded.reason}; override with --task"]
+    if decoded.keep is not None:
+        notes.append(f"dropped {len(frame) - len(decoded.keep)} rows whose target is missing")
+        frame = frame.iloc[decoded.keep].reset_index(drop=True)
+    kinds, forced = frame.dtypes, set(reading.categorical)
+    categorical = [n for n in features if n in forced or is_categorical(kinds[n])]
+    numeric = [n for n in features if n not in set(categorical)]
+    for name in categorical:
+        frame[name] = as_labels(frame[name])
+    missing = dict(zip(numeric, check_numbers(path, frame, numeric).tolist()))
+    missing.update({n: int(frame[n].isna().sum()) for n in categorical})
+    empty = [n for n in features if missing[n] == len(frame)]
+    dropped = [(n, "--drop") for n in reading.drop] + [(n, "every cell is empty") for n in empty]
+    if empty:
+        frame = frame.drop(columns=empty)
+        features = [n for n in features if n not in set(empty)]
+        categorical = [n for n in categorical if n not in set(empty)]
+    if not features:
+        raise RunError(f"data file {path} has no feature column with values")
+    holes = [n for n in features if missing[n]]
+    if reading.impute == "none" and holes:
+        rows = np.flatnonzero(frame[holes[0]].isna().to_numpy())
+        raise RunError(
+            f"data file {path}: the column {holes[0]!r} has missing cells in "
+            f"{spreadsheet_rows(rows)} and --impute none was given; fill them or use "
+            f"--impute median"
+        )
+    task, classes = decoded.task, decoded.classes
     if task == "classification" and len(classes) < 2:
         raise RunError(f"data file {path}: the target {target!r} has a single class {classes}")
-    return Table(Path(path).stem, X, y, features, task, target, classes)
+    return Table(Path(path).stem, frame, decoded.y, features, task, target, classes,
+                 categorical=categorical, notes=notes, dropped=dropped)  # fmt: skip
 
 
-@dataclass
-class Scaling:
-    """Standardisation fitted on the training rows: x' = (x − mean) / scale (scale 1 for a
-    constant feature), and the same for a regression target."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    y_mean: float = 0.0
-    y_scale: float = 1.0
-
-    @classmethod
-    def fit(cls, X: np.ndarray, y: np.ndarray, task: str) -> Scaling:
-        X = np.asarray(X, dtype=np.float64)
-        scale = X.std(axis=0)
-        scale[scale < 1e-12] = 1.0
-        if task == "regression":
-            y_scale = float(np.std(y)) or 1.0
-            return cls(X.mean(axis=0), scale, float(np.mean(y)), y_scale)
-        return cls(X.mean(axis=0), scale)
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return ((np.asarray(X, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
-
-    def target(self, y: np.ndarray) -> np.ndarray:
-        return (np.asarray(y, dtype=np.float64) - self.y_mean) / self.y_scale
-
-    def untarget(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y, dtype=np.float64) * self.y_scale + self.y_mean
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "target_mean": self.y_mean,
-            "target_scale": self.y_scale,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Scaling:
-        return cls(
-            np.asarray(d["mean"], dtype=np.float64),
-            np.asarray(d["scale"], dtype=np.float64),
-            float(d["target_mean"]),
-            float(d["target_scale"]),
-        )
+def _listing(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 @dataclass
 class Split:
-    """Raw (unscaled) features and targets of the three parts, and the scaling fitted on the
+    """The three parts as the network's inputs (float32, preprocessed) with their targets
+    (class indices, or values in the data's units), and the preprocessing fitted on the
     training part."""
 
     train: tuple[np.ndarray, np.ndarray]
     valid: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
-    scaling: Scaling
+    preprocessing: Preprocessing
 
     def scaled(self, part: str) -> tuple[np.ndarray, np.ndarray]:
-        """``part``'s scaled features (float32) and targets (class indices, or scaled values
-        as float32 for regression)."""
+        """``part``'s inputs and targets as the loss sees them: class indices, or the
+        standardised values as float32 for regression."""
         X, y = getattr(self, part)
         if y.dtype.kind == "f":
-            return self.scaling.transform(X), self.scaling.target(y).astype(np.float32)
-        return self.scaling.transform(X), y
+            return X, self.preprocessing.target(y).astype(np.float32)
+        return X, y
 
 
-def split(table: Table, seed: int) -> Split:
+def split(table: Table, seed: int, impute: str = "median", max_categories: int = 50) -> Split:
     """A seeded split, stratified by class when every class has enough samples: 70/15/15, or
-    the source's own test set and 15% of its training rows for validation."""
+    the source's own test set and 15% of its training rows for validation; the preprocessing
+    is fitted on the training part and applied to all three.
+
+    The table's rows are handed over: ``table.X`` is None afterwards, so that a large table is
+    held once (its rows reordered train, validation, test, each part a slice), not twice.
+    """
     from sklearn.model_selection import train_test_split
 
-    def cut(X: np.ndarray, y: np.ndarray, size: float) -> list[np.ndarray]:
+    def cut(index: np.ndarray, size: float) -> list[np.ndarray]:
+        y = table.y[index]
         strata = y if table.task == "classification" and np.bincount(y).min() >= 2 else None
         try:
-            return train_test_split(X, y, test_size=size, random_state=seed, stratify=strata)
+            return train_test_split(index, test_size=size, random_state=seed, stratify=strata)
         except ValueError:  # a class too small for the test part: split without strata
-            return train_test_split(X, y, test_size=size, random_state=seed)
+            return train_test_split(index, test_size=size, random_state=seed)
 
-    if table.test is not None:
-        X_train, X_valid, y_train, y_valid = cut(table.X, table.y, VALID_FRACTION)
-        test = table.test
+    rows = np.arange(len(table.y))
+    if table.test is None:
+        rest, test = cut(rows, TEST_FRACTION)
+        train, valid = cut(rest, VALID_FRACTION / (1 - TEST_FRACTION))
+        order = [train, valid, test]
     else:
-        X_rest, X_test, y_rest, y_test = cut(table.X, table.y, TEST_FRACTION)
-        share = VALID_FRACTION / (1 - TEST_FRACTION)
-        X_train, X_valid, y_train, y_valid = cut(X_rest, y_rest, share)
-        test = (X_test, y_test)
-    scaling = Scaling.fit(X_train, y_train, table.task)
-    return Split((X_train, y_train), (X_valid, y_valid), test, scaling)
+        train, valid = cut(rows, VALID_FRACTION)
+        order = [train, valid]
+    X, table.X = table.X, None
+    X = _rows(X, np.concatenate(order))  # the old rows are freed here
+    ends = np.cumsum([len(part) for part in order])
+    slices = [_rows(X, slice(a, b)) for a, b in zip([0, *ends[:-1]], ends)]
+    targets = [table.y[part] for part in order]
+    prep = Preprocessing.fit(
+        slices[0],
+        table.features,
+        table.categorical,
+        targets[0] if table.task == "regression" else None,
+        impute,
+        max_categories,
+    )
+    parts = [(prep.transform(x), y) for x, y in zip(slices, targets)]
+    del X, slices
+    if table.test is not None:
+        parts.append((prep.transform(table.test[0]), table.test[1]))
+    return Split(*parts, prep)
+
+
+def _rows(X: Any, index: np.ndarray | slice) -> Any:
+    return X.iloc[index] if hasattr(X, "iloc") else X[index]

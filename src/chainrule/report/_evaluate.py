@@ -42,7 +42,7 @@ def predictions(run: Run, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray 
     if run.card.task == "classification":
         proba = probabilities(run.card.loss, raw)
         return proba.argmax(axis=1), proba
-    return run.parts.scaling.untarget(raw[:, 0]), None
+    return run.parts.preprocessing.untarget(raw[:, 0]), None
 
 
 def evaluate(run: Run) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def compare_sklearn(run: Run) -> dict[str, Any]:
     X_test, _ = run.parts.scaled("test")
     pred = np.full(len(X_test), np.nan) if model is None else model.predict(X_test)
     if card.task == "regression":
-        pred = run.parts.scaling.untarget(pred)
+        pred = run.parts.preprocessing.untarget(pred)
     result = {
         "fit_seconds": seconds,
         **_metrics(card.task, run.parts.test[1], pred),
@@ -150,7 +150,7 @@ def baseline(run: Run) -> dict[str, Any]:
     else:
         strategy = "median" if run.card.loss == "l1" else "mean"
         model = DummyRegressor(strategy=strategy).fit(X, y)
-        pred = run.parts.scaling.untarget(model.predict(X_test))
+        pred = run.parts.preprocessing.untarget(model.predict(X_test))
         raw = np.full((len(y), 1), float(model.constant_[0, 0]))
         name = f"the {strategy} of the training targets"
     target = cr.tensor(targets_for(run.card.loss, y))

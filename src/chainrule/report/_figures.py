@@ -100,16 +100,16 @@ def curves(run: Run) -> Any:
 
 
 def decision_boundary(run: Run) -> Any:
-    """The classifier's decision boundary over every row, in the data's own units."""
+    """The classifier's decision boundary over every row, in the data's own units (two
+    numeric features standardised one for one, undone for the axes)."""
     from chainrule import plot
 
-    model, scaling = run.learner.model, run.parts.scaling
-    parts = (run.parts.train, run.parts.valid, run.parts.test)
-    X = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
+    model, prep, parts = run.learner.model, run.parts.preprocessing, run.parts
+    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
+    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
     return plot.decision_boundary(
-        lambda points: scores(model, scaling.transform(points)),
-        X,
+        lambda points: scores(model, prep.transform(points)),
+        X.astype(np.float64) * prep.scale + prep.mean,
         y,
         resolution=120,
         title=f"decision boundary ({len(X)} rows)",
@@ -128,7 +128,7 @@ def figures(run: Run) -> dict[str, str | Exception]:
         makers["lr_finder"] = run.finder.plot
     if task == "classification":
         makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.card.classes)
-        if run.card.n_features == 2:
+        if run.card.n_features == 2 and run.parts.preprocessing.plain:
             makers["boundary"] = lambda: decision_boundary(run)
     else:
         makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)

@@ -91,6 +91,22 @@ def comparison(run: Run) -> str:
     )
 
 
+def preprocessing(run: Run) -> list[tuple[str, Any]]:
+    """The task decision and each column's treatment, columns treated alike grouped."""
+    groups: dict[str, list[str]] = {}
+    for name, how in run.parts.preprocessing.treatments():
+        groups.setdefault(how, []).append(name)
+    for name, why in run.table.dropped:
+        groups.setdefault(f"dropped ({why})", []).append(name)
+    rows: list[tuple[str, Any]] = [("reading", note) for note in run.table.notes]
+    for how, names in groups.items():
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        rows.append(("columns", f"{shown}: {how}"))
+    if run.card.task == "regression":
+        rows.append(("target", "standardised for training; reported in its own units"))
+    return rows
+
+
 def settings(run: Run) -> str:
     o, card, parts = run.options, run.card, run.parts
     classes = ", ".join(map(str, card.classes[:12])) + (" ..." if len(card.classes) > 12 else "")
@@ -111,7 +127,7 @@ def settings(run: Run) -> str:
             f"{len(parts.train[1])} train / {len(parts.valid[1])} validation / "
             f"{len(parts.test[1])} test",
         ),
-        ("preprocessing", "features standardised with the training rows' mean and deviation"),
+        *preprocessing(run),
         ("model", f"{card.describe()}, {n_params:,} parameters"),
         ("loss", card.loss),
         ("optimizer", o.optimizer),

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ._data import Scaling
 from ._files import RunError, write_json
+from ._preprocess import Preprocessing
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky-relu", "elu")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -20,14 +20,15 @@ LOSSES = {
     "classification": ("cross-entropy", "bce"),
     "regression": ("mse", "l1", "huber"),
 }
-CARD_FORMAT, CARD_VERSION = "chainrule-model", 1
+CARD_FORMAT, CARD_VERSION = "chainrule-model", 2
 CARD_NAME, CHECKPOINT_NAME = "model.json", "checkpoint.npz"
 
 
 @dataclass
 class ModelCard:
-    """What rebuilds a trained model and its preprocessing: the architecture, the feature
-    names in input order, their scaling, and the classes (or the target's scaling)."""
+    """What rebuilds a trained model and its preprocessing: the architecture (``n_features``
+    is the network's input width), the input columns in order, the fitted preprocessing of
+    the features and target, and the classes."""
 
     task: str
     n_features: int
@@ -36,7 +37,7 @@ class ModelCard:
     n_outputs: int
     loss: str
     features: list[str]
-    scaling: Scaling
+    preprocessing: Preprocessing
     target: str = "target"
     classes: list[Any] = field(default_factory=list)
     data: str = ""
@@ -57,7 +58,7 @@ class ModelCard:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        d["scaling"] = self.scaling.to_json()
+        d["preprocessing"] = self.preprocessing.to_json()
         return {"format": CARD_FORMAT, "format_version": CARD_VERSION, **d}
 
     def save(self, folder: Path) -> Path:
@@ -80,14 +81,17 @@ class ModelCard:
         if d.pop("format_version", None) != CARD_VERSION:
             raise RunError(f"{path} has an unsupported format version")
         try:
-            d["scaling"] = Scaling.from_json(d["scaling"])
+            d["preprocessing"] = Preprocessing.from_json(d["preprocessing"])
             card = cls(**d)
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise RunError(
                 f"{path} is a malformed model card ({type(err).__name__}: {err})"
             ) from err
-        if len(card.features) != card.n_features or len(card.scaling.mean) != card.n_features:
-            raise RunError(f"{path}: the feature names and scaling do not match n_features")
+        prep = card.preprocessing
+        if card.features != prep.names or prep.n_outputs != card.n_features:
+            raise RunError(
+                f"{path}: the feature columns and their preprocessing do not match n_features"
+            )
         return card
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from chainrule.train import Callback, EarlyStoppingCallback
 
-from ._data import Split, Table, data_name, load_table, split
+from ._data import Reading, Split, Table, data_name, load_table, split
 from ._files import RunError, prepare_out_dir, unique_dir
 from ._model import (
     CHECKPOINT_NAME,
@@ -37,6 +37,12 @@ class Options:
 
     data: str = "digits"
     target: str | None = None
+    task: str = "auto"
+    categorical: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    impute: str = "median"
+    drop_missing_target: bool = False
+    max_categories: int = 50
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: str = "relu"
     loss: str | None = None
@@ -53,6 +59,18 @@ class Options:
     out: Path | None = None
     resume: Path | None = None
     command: list[str] = field(default_factory=list)
+
+    def reading(self) -> Reading:
+        """How a table file is read (``--target``, ``--task`` and the column options)."""
+        return Reading(
+            self.target,
+            self.task,
+            list(self.categorical),
+            list(self.drop),
+            self.impute,
+            self.drop_missing_target,
+            self.max_categories,
+        )
 
 
 class Interrupted(Exception):
@@ -89,9 +107,12 @@ def _loss_name(options: Options, table: Table) -> str:
     allowed = LOSSES[table.task]
     name = options.loss or allowed[0]
     if name not in allowed:
+        other = next(task for task, losses in LOSSES.items() if name in losses)
+        how = "was asked with --task" if options.task != "auto" else "was read by --task auto"
         raise RunError(
-            f"--loss {name} does not fit {table.name}, a {table.task} task; use one of "
-            f"{', '.join(allowed)}"
+            f"--loss {name} fits a {other} task, but {table.name} {how} as a {table.task} "
+            f"task; give --task {other} to train it as a {other}, or use --loss "
+            f"{' or '.join(allowed)}"
         )
     if name == "bce" and len(table.classes) != 2:
         raise RunError(f"--loss bce needs two classes, {table.name} has {len(table.classes)}")
@@ -112,28 +133,28 @@ def prepare(options: Options) -> Run:
     output folder, and builds the model and the learner (nothing is trained yet)."""
     import chainrule as cr
 
-    table = load_table(options.data, options.target, options.seed)
+    table = load_table(options.data, options.reading(), options.seed)
     loss = _loss_name(options, table)
-    if options.resume is not None:
-        _check_resume(Path(options.resume), table, options, loss)
-    out = _out_dir(options)
-    parts = split(table, options.seed)
+    parts = split(table, options.seed, options.impute, options.max_categories)
     n_out = len(table.classes) if loss == "cross-entropy" else 1
     card = ModelCard(
         table.task,
-        table.X.shape[1],
+        parts.preprocessing.n_outputs,
         list(options.hidden),
         options.activation,
         n_out,
         loss,
         list(table.features),
-        parts.scaling,
+        parts.preprocessing,
         table.target,
         list(table.classes),
         options.data,
         list(options.command),
         options.dropout,
     )
+    if options.resume is not None:
+        _check_resume(Path(options.resume), card)
+    out = _out_dir(options)
     cr.manual_seed(options.seed)
     lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
     learner, telemetry = _learner(options, card, out, lr, len(parts.train[0]))
@@ -171,20 +192,17 @@ def _learner(
     return learner, telemetry
 
 
-def _check_resume(path: Path, table: Table, options: Options, loss: str) -> None:
+def _check_resume(path: Path, card: ModelCard) -> None:
     """Fails early (before any folder is made) when ``--resume`` names no checkpoint of this
     architecture."""
     from chainrule.train import read_checkpoint
 
-    from ._model import build_mlp, check_architecture
+    from ._model import check_architecture
 
     if not path.is_file():
         raise RunError(f"checkpoint {path} does not exist")
-    n_out = len(table.classes) if loss == "cross-entropy" else 1
-    sizes = [table.X.shape[1], *options.hidden, n_out]
-    model = build_mlp(sizes, options.activation, options.seed, options.dropout)
-    what = f"the MLP {'-'.join(map(str, sizes))} that --data and --hidden give"
-    check_architecture(path, read_checkpoint(path)[0], model, what)
+    what = f"the MLP {'-'.join(map(str, card.sizes))} that --data and --hidden give"
+    check_architecture(path, read_checkpoint(path)[0], card.build(), what)
 
 
 def _resume(run: Run, path: Path, total: int, say: Any) -> None:

@@ -59,8 +59,10 @@ def _introduce(run: Run, say: Any) -> None:
     say(
         f"chainrule train: {o.data} ({t.task}, {kind}), {len(parts.train[1])} train / "
         f"{len(parts.valid[1])} validation / {len(parts.test[1])} test rows, "
-        f"{card.n_features} features"
+        f"{len(card.features)} feature columns, {card.n_features} network inputs"
     )
+    for note in t.notes:
+        say(note)
     n_params = sum(p.size for p in run.learner.model.parameters())
     say(
         f"model: {card.describe()}, {n_params:,} parameters; {card.loss} loss, {o.optimizer} "
@@ -131,6 +133,11 @@ def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
         "task": card.task,
         "classes": card.classes,
         "split": {k: len(getattr(run.parts, k)[1]) for k in ("train", "valid", "test")},
+        "reading": {
+            "notes": run.table.notes,
+            "columns": dict(run.parts.preprocessing.treatments()),
+            "dropped": dict(run.table.dropped),
+        },
         "settings": {
             "hidden": card.hidden,
             "activation": o.activation,

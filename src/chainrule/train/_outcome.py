@@ -50,8 +50,8 @@ def outcome_findings(
                 f"per class; at least {MIN_ROWS_PER_CLASS} per class are needed to learn "
                 f"anything about each)",
                 "if the target is a quantity (a price, a count, an age), train a regression "
-                "on it instead of a classification; otherwise merge rare classes or gather "
-                "more rows",
+                "on it instead of a classification (chainrule train --task regression); "
+                "otherwise merge rare classes or gather more rows",
             )
         )
     need = baseline + BASELINE_MARGIN * (1 - baseline) if math.isfinite(baseline) else math.inf

@@ -1,0 +1,286 @@
+"""The preprocessing of a run's features and target: fitted by scikit-learn, kept as plain data.
+
+scikit-learn fits one ``ColumnTransformer`` on the training rows:
+
+* numeric columns: ``SimpleImputer(strategy=median|mean, add_indicator=True)`` then
+  ``StandardScaler`` (the missing-value indicators are standardised with the values);
+* categorical columns: ``SimpleImputer(strategy="most_frequent")`` then
+  ``OneHotEncoder(handle_unknown="ignore", max_categories=N)`` (rarer categories share one
+  "infrequent" column; a category never seen in training is all zeros).
+
+Its learned values (fill values, means, scales, category lists) are read out into a
+``Preprocessing`` that is saved as JSON in the model card, never pickled, and that applies the
+transformation itself, in the same float64 operations and order as scikit-learn, so training,
+the report and ``chainrule predict`` transform rows identically (tested bit for bit against the
+fitted ``ColumnTransformer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._files import RunError
+from ._table import spreadsheet_rows
+
+IMPUTE = ("median", "mean", "none")
+NUMERIC_GROUPS = 8
+
+
+@dataclass
+class Column:
+    """One input column's treatment: numeric (``fill`` for a missing cell, and whether a
+    missing-value indicator column follows the numeric block) or categorical (the fill label,
+    the categories with a column of their own, and those grouped as infrequent)."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    fill: Any = None  # None: a missing cell is an error (--impute none)
+    indicator: bool = False
+    categories: list[str] = field(default_factory=list)
+    infrequent: list[str] = field(default_factory=list)
+    missing: int = 0  # missing cells in the training rows
+
+
+@dataclass
+class Preprocessing:
+    """Fitted feature preprocessing and the regression target's standardisation
+    (y' = (y − y_mean) / y_scale; 0 and 1 for classification)."""
+
+    columns: list[Column]
+    mean: np.ndarray  # of the numeric block: per group, its values, then its indicators
+    scale: np.ndarray
+    groups: list[int] = field(default_factory=list)  # numeric columns per group, in order
+    y_mean: float = 0.0
+    y_scale: float = 1.0
+
+    @property
+    def numeric(self) -> list[Column]:
+        return [c for c in self.columns if c.kind == "numeric"]
+
+    @property
+    def categorical(self) -> list[Column]:
+        return [c for c in self.columns if c.kind == "categorical"]
+
+    @property
+    def names(self) -> list[str]:
+        """The input columns, in the order ``transform`` reads an array's columns."""
+        return [c.name for c in self.columns]
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the transformed rows (the network's input size)."""
+        return len(self.mean) + sum(
+            len(c.categories) + bool(c.infrequent) for c in self.categorical
+        )
+
+    @property
+    def plain(self) -> bool:
+        """True when the output columns are the inputs standardised one for one."""
+        return not self.categorical and not any(c.indicator for c in self.columns)
+
+    # -- fitting ---------------------------------------------------------------------------
+    @classmethod
+    def fit(
+        cls,
+        X: Any,
+        columns: list[str],
+        categorical: list[str],
+        y: np.ndarray | None = None,
+        impute: str = "median",
+        max_categories: int = 50,
+    ) -> Preprocessing:
+        """Fits scikit-learn's ``ColumnTransformer`` on the training rows ``X`` (a DataFrame,
+        categorical columns as from ``as_labels``, or a numeric array whose columns are
+        ``columns``) and reads out what it learned; ``y``: a regression target to standardise.
+        """
+        ct = column_transformer(X, columns, categorical, impute, max_categories)
+        ct.fit(X)
+        out: dict[str, Column] = {}
+        means, scales, groups = [np.zeros(0)], [np.ones(0)], []
+        for name, pipeline, group in ct.transformers_:
+            if not name.startswith("numeric"):
+                continue
+            imputer, scaler = pipeline.named_steps.values()
+            group = [columns[j] for j in group] if not isinstance(group[0], str) else group
+            flagged = set(imputer.indicator_.features_) if imputer.indicator_ is not None else ()
+            for j, column in enumerate(group):
+                fill = float(np.nan_to_num(imputer.statistics_[j])) if impute != "none" else None
+                out[column] = Column(column, "numeric", fill, j in flagged)
+            means.append(scaler.mean_.astype(np.float64))
+            scales.append(scaler.scale_.astype(np.float64))
+            groups.append(len(group))
+        mean, scale = np.concatenate(means), np.concatenate(scales)
+        if "categorical" in ct.named_transformers_:
+            imputer, encoder = ct.named_transformers_["categorical"].named_steps.values()
+            rare = getattr(encoder, "infrequent_categories_", None) or [None] * len(categorical)
+            for j, name in enumerate(categorical):
+                grouped = [] if rare[j] is None else [str(c) for c in rare[j]]
+                frequent = [str(c) for c in encoder.categories_[j] if str(c) not in grouped]
+                out[name] = Column(name, "categorical", str(imputer.statistics_[j]), False,
+                                   frequent, grouped)  # fmt: skip
+        prep = cls([out[n] for n in columns], mean, scale, groups)
+        for c in prep.columns:
+            c.missing = int(_missing(_column(X, columns, c.name)).sum())
+        if y is not None:
+            prep.y_mean, prep.y_scale = float(np.mean(y)), float(np.std(y)) or 1.0
+        return prep
+
+    # -- applying --------------------------------------------------------------------------
+    def transform(self, X: Any, first_row: int = 0) -> np.ndarray:
+        """Rows ``X`` (a DataFrame with the input columns by name, or an array with them in
+        ``names`` order) as the network's float32 inputs (n, n_outputs); ``first_row`` counts
+        the rows before them in their file, for the error that a missing cell raises when the
+        model was trained with ``--impute none``."""
+        names, n = self.names, len(X)
+        out = np.empty((n, self.n_outputs), dtype=np.float64)
+        numeric, at = self.numeric, 0
+        for size in self.groups:  # ColumnTransformer's order: a group's values, its indicators
+            group, numeric = numeric[:size], numeric[size:]
+            block = out[:, at : at + size]
+            block[...] = _numbers(X, names, [c.name for c in group])
+            missing = np.isnan(block)
+            flags = [j for j, c in enumerate(group) if c.indicator]
+            out[:, at + size : at + size + len(flags)] = missing[:, flags]
+            for j in np.flatnonzero(missing.any(axis=0)):
+                if group[j].fill is None:
+                    raise RunError(_missing_error(group[j].name, missing[:, j], first_row))
+                block[missing[:, j], j] = group[j].fill
+            at += size + len(flags)
+        out[:, :at] -= self.mean
+        out[:, :at] /= self.scale
+        for c in self.categorical:
+            labels = _column(X, names, c.name)
+            missing = _missing(labels)
+            if missing.any():
+                if c.fill is None:
+                    raise RunError(_missing_error(c.name, missing, first_row))
+                labels = np.where(missing, c.fill, labels)
+            index = {cat: k for k, cat in enumerate(c.categories)}
+            other = len(c.categories) if c.infrequent else -1
+            index.update(dict.fromkeys(c.infrequent, other))
+            codes = np.fromiter((index.get(v, -1) for v in labels), dtype=np.int64, count=n)
+            width = len(c.categories) + bool(c.infrequent)
+            onehot = out[:, at : at + width]
+            onehot[...] = 0.0
+            seen = np.flatnonzero(codes >= 0)
+            onehot[seen, codes[seen]] = 1.0
+            at += width
+        return out.astype(np.float32)
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, dtype=np.float64) - self.y_mean) / self.y_scale
+
+    def untarget(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64) * self.y_scale + self.y_mean
+
+    # -- describing and saving -------------------------------------------------------------
+    def treatments(self) -> list[tuple[str, str]]:
+        """(column, how it is treated) for the report's settings."""
+        rows = []
+        for c in self.columns:
+            if c.kind == "numeric":
+                how = "numeric, standardised"
+            else:
+                rare = f" + {len(c.infrequent)} infrequent grouped" if c.infrequent else ""
+                how = f"categorical, {len(c.categories)} categories{rare}, one-hot"
+            if c.missing:
+                shown = f"{c.fill:.4g}" if isinstance(c.fill, float) else repr(c.fill)
+                how += f"; {c.missing} missing cells in the training rows, imputed with {shown}"
+                how += " (and a missing-value indicator)" if c.indicator else ""
+            rows.append((c.name, how))
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "groups": list(self.groups),
+            "target_mean": self.y_mean,
+            "target_scale": self.y_scale,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Preprocessing:
+        columns = [Column(**c) for c in d["columns"]]
+        for c in columns:
+            if c.kind not in ("numeric", "categorical") or not isinstance(c.name, str):
+                raise ValueError(f"column {c.name!r} has an unknown kind {c.kind!r}")
+        prep = cls(
+            columns,
+            np.asarray(d["mean"], dtype=np.float64),
+            np.asarray(d["scale"], dtype=np.float64),
+            [int(k) for k in d["groups"]],
+            float(d["target_mean"]),
+            float(d["target_scale"]),
+        )
+        n_block = len(prep.numeric) + sum(c.indicator for c in prep.numeric)
+        if prep.mean.shape != (n_block,) or prep.scale.shape != (n_block,):
+            raise ValueError(f"the numeric block has {n_block} columns, its scaling does not")
+        if sum(prep.groups) != len(prep.numeric) or min(prep.groups, default=1) < 1:
+            raise ValueError(f"groups {prep.groups} do not cover {len(prep.numeric)} columns")
+        return prep
+
+
+def column_transformer(
+    X: Any, columns: list[str], categorical: list[str], impute: str, max_categories: int
+) -> Any:
+    """The unfitted ``ColumnTransformer`` of the module docstring."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    by_name = hasattr(X, "columns")
+    pick = (lambda names: names) if by_name else (lambda names: [columns.index(n) for n in names])
+    numeric = [n for n in columns if n not in categorical]
+    strategy = "median" if impute == "none" else impute  # 'none' has no missing cell to fill
+    steps = []
+    # numeric columns in up to NUMERIC_GROUPS groups: the imputer's median works on masked
+    # copies of its whole input, so fitting a group at a time keeps the peak memory low
+    groups = np.array_split(numeric, min(NUMERIC_GROUPS, len(numeric))) if numeric else []
+    for k, group in enumerate(groups):
+        imputer = SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+        pipeline = Pipeline([("impute", imputer), ("scale", StandardScaler())])
+        steps.append((f"numeric-{k}", pipeline, pick(group.tolist())))
+    if categorical:
+        encoder = OneHotEncoder(
+            handle_unknown="ignore", max_categories=max_categories, sparse_output=False
+        )
+        imputer = SimpleImputer(strategy="most_frequent", keep_empty_features=True)
+        steps.append(
+            ("categorical", Pipeline([("impute", imputer), ("encode", encoder)]),
+             pick(categorical))
+        )  # fmt: skip
+    return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
+
+
+def _numbers(X: Any, names: list[str], group: list[str]) -> np.ndarray:
+    """The ``group`` columns of ``X`` (a DataFrame, or an array with columns ``names``)."""
+    if hasattr(X, "columns"):
+        return X[group].to_numpy(dtype=np.float64, na_value=np.nan)
+    position = {name: j for j, name in enumerate(names)}
+    return np.asarray(X)[:, [position[n] for n in group]]
+
+
+def _column(X: Any, names: list[str], name: str) -> np.ndarray:
+    if hasattr(X, "columns"):
+        return X[name].to_numpy()
+    return np.asarray(X)[:, names.index(name)]
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.fromiter((v is None or v != v for v in values), dtype=bool, count=len(values))
+
+
+def _missing_error(name: str, missing: np.ndarray, first_row: int) -> str:
+    return (
+        f"the column {name!r} has {int(missing.sum())} missing cell(s) in "
+        f"{spreadsheet_rows(np.flatnonzero(missing), first_row)}, and the model was trained "
+        f"with --impute none"
+    )
