@@ -22,7 +22,7 @@ from chainrule.report._run import fit, prepare
 TOLERANCE = 0.01
 
 
-def test_metric(data: str, seed: int, lr_find: bool, out: Path) -> tuple[float, float]:
+def run_metric(data: str, seed: int, lr_find: bool, out: Path) -> tuple[float, float]:
     """(test metric, rate used) of one quiet run."""
     options = Options(data=data, seed=seed, lr_find=lr_find, out=out)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for data in args.data:
             for seed in args.seeds:
-                base, base_lr = test_metric(data, seed, False, Path(tmp) / f"{data}-{seed}-d")
-                found, lr = test_metric(data, seed, True, Path(tmp) / f"{data}-{seed}-f")
+                base, base_lr = run_metric(data, seed, False, Path(tmp) / f"{data}-{seed}-d")
+                found, lr = run_metric(data, seed, True, Path(tmp) / f"{data}-{seed}-f")
                 flag = "" if found >= base - TOLERANCE else "  WORSE"
                 worse += bool(flag)
                 print(
