@@ -64,7 +64,9 @@ def numeric_csv(folder: Path, megabytes: float, n_features: int = 50) -> Path:
         for start in range(0, n_rows, 100_000):
             X = rng.normal(size=(min(100_000, n_rows - start), n_features))
             y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
-            np.savetxt(f, np.column_stack([X, y]), fmt=["%.6f"] * n_features + ["%d"], delimiter=",")
+            np.savetxt(
+                f, np.column_stack([X, y]), fmt=["%.6f"] * n_features + ["%d"], delimiter=","
+            )
     return path
 
 
@@ -77,7 +79,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"header of {args.columns:,} columns read in {wide_header(folder, args.columns):.2f} s")
+        print(
+            f"header of {args.columns:,} columns read in {wide_header(folder, args.columns):.2f} s"
+        )
         path = numeric_csv(folder, args.megabytes)
         size = path.stat().st_size
         print(f"numeric CSV: {size / 1e6:.0f} MB")

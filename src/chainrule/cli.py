@@ -68,6 +68,14 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    """Writes a trained run as an ONNX file; 0 on success."""
+    from chainrule.report import export as run_export
+
+    run_export(args.model, args.out, args.dtype)
+    return 0
+
+
 def gradcheck(args: argparse.Namespace) -> int:
     """Checks every registered primitive (or those named) and prints a table; 1 on failure."""
     from chainrule.testing import run_gradcheck
@@ -274,11 +282,32 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=predict)
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a trained run as an ONNX file, its preprocessing included",
+        description="Write the model of a chainrule train run as one ONNX graph with the "
+        "preprocessing fitted in training. Its inputs are 'numeric' (floats, NaN where a cell "
+        "is missing) and 'categorical' (strings, empty where a cell is missing), in the order "
+        "of model.json's columns; its outputs are 'label' and 'probabilities', or 'output'.",
+    )
+    p.add_argument(
+        "--model", type=Path, required=True, metavar="RUN", help="a run folder or its checkpoint"
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx", help="the ONNX file")
+    p.add_argument(
+        "--dtype", choices=("float32", "float64"), default="float32", help="default: float32"
+    )
+    _debug_option(p)
+    p.set_defaults(func=export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_predict(sub)
+    _add_export(sub)
     g = sub.add_parser(
         "gradcheck", help="check every primitive's rules against finite differences and PyTorch"
     )

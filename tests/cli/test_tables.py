@@ -317,3 +317,46 @@ def test_header_reading_time_is_linear_in_columns(tmp_path):
     small, large = min(timed(1000) for _ in range(2)), min(timed(10_000) for _ in range(2))
     # quadratic reading would take ~100x longer for 10x the columns; linear ~10x
     assert large < 40 * small + 0.5, (small, large)
+
+
+def _readme_train_commands():
+    """The README's ``chainrule train --data csv:...`` commands (continuation lines joined)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text().replace("\\\n", " ")
+    lines = [line.split("#")[0].split() for line in text.splitlines()]
+    return [
+        words[1:]
+        for words in lines
+        if words[:2] == ["chainrule", "train"]
+        and any(w.startswith("csv:") for w in words)
+        and "--resume" not in words
+    ]
+
+
+@pytest.mark.parametrize("argv", _readme_train_commands(), ids=lambda a: " ".join(a[1:5]))
+def test_every_readme_csv_command_runs_on_a_real_world_table(argv, tmp_path, monkeypatch):
+    """Each README command on a table it names: whole-number targets, a text column, missing
+    cells, plus the columns its options name (dropped, categorical)."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / argv[argv.index("--data") + 1].removeprefix("csv:")
+    target = argv[argv.index("--target") + 1]
+    extra = [argv[i + 1] for i, a in enumerate(argv) if a in ("--drop", "--categorical")]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(150):
+        size = rng.uniform(10, 100)
+        label = int(size * 40 + rng.normal(0, 50)) if i % 3 else int(size // 50)
+        rows.append(
+            [
+                "" if i % 9 == 4 else f"{size:.2f}",
+                ["red", "green", "blue", ""][i % 4],
+                *[str(10000 + i % 7 * 11) for _ in extra],
+                "" if "--drop-missing-target" in argv and i == 5 else label,
+            ]
+        )
+    write_csv(path, ["size", "colour", *extra, target], rows)
+    out = tmp_path / "run"
+    result = run_cli([*argv, "--epochs", "1", "--hidden", "4", "--out", out])
+    assert result.code == 0, result.err
+    assert "task: regression" in result.out and (out / "report.html").is_file()

@@ -108,7 +108,7 @@ def test_same_error_and_message_as_sklearn(case):
 
 def test_invalid_parameter_names_the_parameter():
     with pytest.raises(InvalidParameterError, match="The 'solver' parameter of MLPClassifier"):
-        MLPClassifier(solver="lbfgs").fit(X, Y_CLASS)
+        MLPClassifier(solver="newton").fit(X, Y_CLASS)
     with pytest.raises(InvalidParameterError, match="The 'dropout' parameter of MLPRegressor"):
         MLPRegressor(dropout=1.0).fit(X, Y_REG)
     with pytest.raises(InvalidParameterError, match="'early_stopping_monitor' parameter"):

@@ -177,7 +177,7 @@ def test_diagnose_finds_a_learning_rate_too_high(iris):
 
 
 # -- order, the cancel exceptions and teardown --------------------------------------------------
-def test_callbacks_run_in_order_after_the_nan_guard(iris):
+def test_callbacks_run_in_order(iris):
     X, y = iris
     seen: list[str] = []
 
@@ -190,7 +190,7 @@ def test_callbacks_run_in_order_after_the_nan_guard(iris):
     clf = quiet_fit(MLPClassifier((4,), max_iter=1, callbacks=cbs), X, y)
     assert seen == ["a", "d", "b", "c"], "by order; ties in the order given"
     kinds = [type(cb).__name__ for cb in clf.learner_.callbacks]
-    assert kinds == ["TerminateOnNaNCallback", "Ca", "Cd", "Cb", "Cc"]
+    assert kinds == ["Ca", "Cd", "Cb", "Cc"], "no NaN guard unless given (scikit-learn's way)"
     assert all(cb.learner is clf.learner_ for cb in clf.learner_.callbacks)
 
 
@@ -347,27 +347,33 @@ def test_ctrl_c_from_a_callback_keeps_the_best_weights_and_tears_down(iris):
     assert_same_weights(weights(clf), clf._best_params, "the best loss's weights")
 
 
-def test_a_non_finite_loss_stops_before_the_step_with_a_value_error(rng):
+def test_a_given_nan_guard_stops_before_the_step_with_a_value_error(rng):
     X = rng.standard_normal((50, 3))
     y = X @ [1.0, 2.0, 3.0]
     loss = TrainLossCallback()
     reg = MLPRegressor(
         hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=10.0, max_iter=50
-    ).set_params(random_state=0, callbacks=[loss])
-    with pytest.raises(ValueError, match="MLPRegressor stopped at the first non-finite training"):
+    ).set_params(random_state=0, callbacks=[loss, TerminateOnNaNCallback()])
+    with pytest.raises(
+        ValueError, match="MLPRegressor stopped at the first non-finite training"
+    ) as info:
         with np.errstate(all="ignore"):
             reg.fit(X, y)
+    assert isinstance(info.value.__cause__, NonFiniteLossError), "the guard's error as cause"
     assert np.all(np.isfinite(loss.losses)), "the non-finite loss stopped it before recording"
     assert all(np.isfinite(p.data).all() for p in reg.model_.parameters()), "no step on it"
-    assert reg.n_iter_ == len(reg.loss_curve_) == len(loss.losses), "whole epochs recorded"
+    assert reg.n_iter_ == len(reg.loss_curve_) == len(loss.losses) < 50, "whole epochs recorded"
     with np.errstate(all="ignore"):  # huge weights, but finite
         assert reg.predict(X).shape == (50,)
-    with pytest.raises(ValueError) as info, np.errstate(all="ignore"):
-        reg.set_params(callbacks=None).fit(X, y)
-    assert isinstance(info.value.__cause__, NonFiniteLossError), "guarded without callbacks too"
+    with pytest.raises(ValueError, match="Solver produced non-finite") as info:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.set_params(callbacks=None).fit(X, y)
+    assert info.value.__cause__ is None, "unguarded: scikit-learn's check of the final weights"
+    assert reg.n_iter_ == 50 and np.isnan(reg.loss_curve_[-1]), "ran on through NaN to max_iter"
 
 
-def test_a_given_terminate_on_nan_callback_replaces_the_default(iris):
+def test_a_given_terminate_on_nan_callback_is_the_only_guard(iris):
     X, y = iris
     guard = TerminateOnNaNCallback()
     clf = quiet_fit(MLPClassifier((4,), max_iter=1, callbacks=[guard]), X, y)
@@ -418,6 +424,6 @@ def test_a_fitted_estimator_with_callbacks_pickles(iris):
     clf = pickle.loads(pickle.dumps(quiet_fit(fitted, X, y)))
     assert diagnose(clf.learner_) == [] and clf.learner_.estimator is clf
     np.testing.assert_array_equal(clf.predict(X), fitted.predict(X))
-    assert len(clf.learner_.callbacks[1].losses) == 30
+    assert len(clf.learner_.get_callback(TrainLossCallback).losses) == 30
     assert clf.learner_.model is clf.model_ and isinstance(clf.model_, nn.Sequential)
     assert "EstimatorLearner(estimator=MLPClassifier, epoch=30" in repr(clf.learner_)

@@ -174,13 +174,14 @@ def test_convergence_warning_at_max_iter():
         MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
 
 
-def test_verbose_shows_a_progress_bar(capsys):
+def test_progress_bar_is_opt_in(capsys):
     X, y = load_iris(return_X_y=True)
-    quiet_fit(MLPClassifier((4,), max_iter=30, tol=10.0, n_iter_no_change=2, verbose=True), X, y)
-    err = capsys.readouterr()
-    text = err.err + err.out
-    assert "MLPClassifier" in text and "epoch" in text, "tqdm bar named after the estimator"
-    assert "Training loss did not improve more than tol=10.000000 for 2 consecutive" in text
+    quiet_fit(MLPClassifier((4,), max_iter=3, verbose=True), X, y)
+    assert "epoch" not in capsys.readouterr().err, "verbose alone prints lines, no bar"
+    quiet_fit(MLPClassifier((4,), max_iter=3, progress_bar=True), X, y)
+    out = capsys.readouterr()
+    assert "MLPClassifier" in out.err and "epoch" in out.err, "tqdm bar named after the estimator"
+    assert out.out == "", "the bar alone prints no lines"
 
 
 @pytest.mark.parametrize(

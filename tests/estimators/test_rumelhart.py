@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_iris, make_blobs
+from sklearn.exceptions import ConvergenceWarning
 
 from chainrule import Tensor
 from chainrule.estimators import Rumelhart1986PerceptronClassifier
@@ -45,6 +48,7 @@ def _delta_rule_gradients(layers, X, d):
     return error, grads
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 @pytest.mark.parametrize("alpha", [0.0, 0.9])
 def test_sweeps_follow_the_delta_rule_by_hand(alpha):
     """Δw(t) = −ε ∂E/∂w(t) + α Δw(t − 1), once per sweep, from the gradient summed over all
@@ -70,6 +74,7 @@ def test_sweeps_follow_the_delta_rule_by_hand(alpha):
         np.testing.assert_allclose(clf.intercepts_[k], b, rtol=1e-12, err_msg=f"b{k + 1}")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_sigmoid_derivative_stays_finite_for_huge_inputs():
     """The seed computed σ'(z) = e⁻ᶻ/(1 + e⁻ᶻ)², which is inf/inf = NaN at z = −1e4."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -97,6 +102,7 @@ def test_learns_xor_with_momentum():
     assert len(clf.errors_) == clf.n_iter_ == 1500
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_output_units_and_probabilities():
     X, y = load_iris(return_X_y=True)
     clf = Rumelhart1986PerceptronClassifier(epochs=200, eps=0.01, alpha=0.9).fit(X, y)
@@ -111,21 +117,79 @@ def test_output_units_and_probabilities():
     assert set(binary.predict(X_XOR)) <= {"no", "yes"}
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_seed_defaults_and_progress_bar(capsys):
     clf = Rumelhart1986PerceptronClassifier(verbose=True)
     assert clf.get_params() == dict(
         n_hidden=(10, 5),
         eps=0.1,
         alpha=0.0,
-        epochs=10,
+        epochs=100,
         random_state=42,
         verbose=True,
         init_range=0.3,
+        tol=1e-4,
     )
-    clf.fit(X_XOR, Y_XOR)
+    with pytest.warns(ConvergenceWarning):  # 100 sweeps of eps=0.1 do not learn XOR
+        clf.fit(X_XOR, Y_XOR)
     assert "Rumelhart1986PerceptronClassifier" in capsys.readouterr().err, "tqdm bar"
-    assert len(clf.errors_) == 10
+    assert len(clf.errors_) == 100
     still = Rumelhart1986PerceptronClassifier(epochs=1, eps=1e-12).fit(X_XOR, Y_XOR)
     for a in still.coefs_ + still.intercepts_:
         assert np.abs(a).max() <= 0.3, "initial weights from U(−0.3, 0.3)"
     assert [W.shape for W in still.coefs_] == [(2, 10), (10, 5), (5, 1)], "n_hidden=(10, 5)"
+
+
+# -- saying when it has not learned ----------------------------------------------------------
+def _blobs():
+    X, y = make_blobs(800, centers=2, random_state=0)
+    return X.astype(np.float32), y
+
+
+def test_the_seeds_call_warns_that_it_has_not_learned():
+    """The seed's arguments on 800 blob points: E 100.5 → 100.2 in 10 sweeps, outputs all
+    about 0.49: the warning names the unseparated classes and suggests the remedies."""
+    X, y = _blobs()
+    clf = Rumelhart1986PerceptronClassifier(n_hidden=(10, 5), epochs=10, eps=1e-3, alpha=1e-3)
+    with pytest.warns(ConvergenceWarning, match="do not separate the classes") as caught:
+        clf.fit(X, y)
+    (warning,) = [w for w in caught if w.category is ConvergenceWarning]
+    text = str(warning.message)
+    assert "after 10 sweeps" in text and "more epochs or a larger eps" in text, text
+    assert "summed over the 800 samples" in text, text
+    assert "E fell by less" not in text, "E still falls by more than tol per sweep"
+    assert len(clf.errors_) == 10, "the seed's call still works as written"
+
+
+def test_a_stalled_error_warns_even_when_separated():
+    X, y = _blobs()
+    clf = Rumelhart1986PerceptronClassifier(epochs=150, tol=0.05)  # E falls by < 5% per sweep
+    with pytest.warns(ConvergenceWarning, match=r"E fell by less than tol=0.05 per sweep") as w:
+        clf.fit(X, y)
+    assert "do not separate" not in str(w[0].message), "the classes are separated"
+    assert clf.score(X, y) > 0.9
+
+
+@pytest.mark.parametrize(
+    "eps, why", [(0.5, "E rose: 199.52 to 199.67"), (2.0, "the output units are saturated")]
+)
+def test_a_rising_error_or_saturated_units_suggest_a_smaller_eps(eps, why):
+    X, y = _blobs()
+    clf = Rumelhart1986PerceptronClassifier(epochs=12, eps=eps, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Try a smaller eps") as caught:
+        clf.fit(X, y)
+    text = str(caught[0].message)
+    if eps == 2.0:
+        assert "output units are saturated" in text, text
+        assert clf.errors_[-1] == clf.errors_[-11], "E stuck at the saturated value"
+    else:
+        assert clf.errors_[-1] > clf.errors_[-11], why
+
+
+def test_a_fit_that_learned_does_not_warn():
+    X, y = _blobs()
+    clf = Rumelhart1986PerceptronClassifier(n_hidden=(4,), eps=0.005, alpha=0.9, epochs=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X, y) > 0.9

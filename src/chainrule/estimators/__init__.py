@@ -1,9 +1,10 @@
 """scikit-learn estimators built on chainrule's engine.
 
 ``MLPClassifier`` and ``MLPRegressor`` follow scikit-learn's MLP estimators step for step (the
-same initial weights, batches, gradients and updates for the same ``random_state``) and add
-dropout, class weights, more activations and regression losses, early stopping on the loss,
-optimiser state kept across warm starts and a progress bar. ``Rumelhart1986PerceptronClassifier``
+same initial weights, batches, gradients and updates for the same ``random_state``; for
+``solver='lbfgs'`` SciPy's L-BFGS-B on the same objective and gradient) and add dropout, class
+weights, more activations and regression losses, early stopping on the loss, optimiser state
+kept across warm starts and an opt-in progress bar. ``Rumelhart1986PerceptronClassifier``
 is the network of Rumelhart, Hinton and Williams (1986): logistic units, squared error, one
 weight change per sweep with the generalised delta rule.
 

@@ -20,6 +20,7 @@ from .. import export
 from .._random import Generator
 from .._tensor import Tensor, no_grad
 from . import _solver
+from ._lbfgs import LBFGSSolver
 from ._learner import EstimatorLearner, check_callbacks
 from ._network import (
     HIDDEN_ACTIVATIONS,
@@ -41,13 +42,13 @@ from ._validation import (
 _PREDICT_CHUNK = 8192  # rows per forward pass at prediction time for sparse input
 
 
-class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
+class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
     """Base of the MLP estimators; use MLPClassifier or MLPRegressor."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -70,7 +71,9 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "progress_bar": ["boolean"],
         "early_stopping_monitor": [StrOptions({"score", "loss"})],
         "callbacks": [list, None],
         "dtype": [
@@ -85,6 +88,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
         """fit (``incremental=False``) and partial_fit, after the parameters were checked."""
         sizes = hidden_sizes(self.hidden_layer_sizes)
         callbacks = check_callbacks(type(self).__name__, self.callbacks)
+        self._check_lbfgs_settings(callbacks)
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         dtype = model_dtype(X, self.dtype) if first_pass else self._dtype()
         X, Y, w = self._checked_data(X, y, sample_weight, incremental, first_pass, dtype)
@@ -98,17 +102,39 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
                 f"whose layer sizes are {self._layer_units()}; the data and hidden_layer_sizes "
                 f"now give {layer_units}. Set warm_start=False to fit a new network"
             )
-        self._prepare_optimizer(incremental)
-        if first_pass or not hasattr(self, "learner_"):
-            self.learner_ = EstimatorLearner(self)
-        self.learner_.attach(callbacks)
-        self._train(self._start_run(X, Y, w, incremental), incremental)
+        if self.solver == "lbfgs":
+            self._optimizer = None  # a later stochastic warm start begins a new one
+            self._fit_lbfgs(X, Y, w)
+        else:
+            if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
+                self._start_records()
+            self._prepare_optimizer(incremental)
+            if first_pass or not hasattr(self, "learner_"):
+                self.learner_ = EstimatorLearner(self)
+            self.learner_.attach(callbacks)
+            self._train(self._start_run(X, Y, w, incremental), incremental)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
                 "values and need to be preprocessed."
             )
         return self
+
+    def _check_lbfgs_settings(self, callbacks: list) -> None:
+        """What L-BFGS cannot do: it needs a deterministic objective and has no batches."""
+        if self.solver != "lbfgs":
+            return
+        name = type(self).__name__
+        if self.dropout:
+            raise ValueError(
+                f"{name}: solver='lbfgs' needs a deterministic objective, got "
+                f"dropout={self.dropout!r}; use dropout=0.0 or solver='adam' / 'sgd'"
+            )
+        if callbacks:
+            raise ValueError(
+                f"{name}: callbacks run at the training events of solver='adam' and 'sgd'; "
+                f"solver='lbfgs' (SciPy's L-BFGS-B) has none, got {len(callbacks)} callback(s)"
+            )
 
     def _checked_data(self, X, y, sample_weight, incremental, reset, dtype, evaluate=False):
         """X, the targets as a 2-D array and the sample weights (times the class weights),
@@ -137,6 +163,11 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
             masks.manual_seed(int(self._random_state.randint(np.iinfo(np.int32).max)))
         self._best_params = [p.data.copy() for p in self.model_.parameters()]
         self._optimizer = None
+        if self.solver != "lbfgs":  # scikit-learn keeps no curve or best loss for lbfgs
+            self._start_records()
+
+    def _start_records(self) -> None:
+        """The stochastic solvers' records: loss curve, best loss or validation scores."""
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self.validation_loss_curve_ = [] if self.early_stopping else None
@@ -224,7 +255,6 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         X, Y, w = self._checked_data(X, y, sample_weight, True, False, self._dtype(), True)
-        total_weight = float(X.shape[0] if w is None else w.sum())
         params = list(self.model_.parameters())
         saved = [p.grad for p in params]
         was_training = self.model_.training
@@ -232,12 +262,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, BaseEstimator):
         try:
             for p in params:
                 p.grad = None
-            z = self.model_(Tensor._wrap(dense_rows(X, slice(None))))
-            targets = self._objective.targets(Y, self._dtype())
-            loss, value = self._batch_loss(z, targets, w, total_weight)
-            loss.backward()
-            scratch = [np.empty_like(a) for a in self.coefs_]
-            self._add_penalty_gradient(scratch, total_weight)
+            value = self._full_objective(X, self._objective.targets(Y, self._dtype()), w)
             coef_grads = [m.weight.grad.data.copy() for m in self._linear]
             intercept_grads = [m.bias.grad.data.copy() for m in self._linear]
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..train import Callback, TerminateOnNaNCallback
+from ..train import Callback
 from ..train._dispatch import CallbackHost
 
 
@@ -56,8 +56,9 @@ class EstimatorLearner(CallbackHost):
     optimizer : optim.SGD or optim.Adam
         The estimator's optimiser.
     callbacks : list of Callback
-        In the order they run: the estimator's ``callbacks`` and, unless one of them is one, a
-        ``TerminateOnNaNCallback`` (as a ``Learner`` attaches).
+        The estimator's ``callbacks``, in the order they run. Unlike a ``Learner``, no
+        ``TerminateOnNaNCallback`` is added: a non-finite loss goes on as in scikit-learn
+        (the estimator's docstring); pass one to stop at the first.
     epoch, iteration : int
         Epochs and training batches since the estimator's last fresh ``fit`` (they go on over
         ``warm_start`` fits and ``partial_fit`` calls, as over a Learner's fits).
@@ -81,7 +82,6 @@ class EstimatorLearner(CallbackHost):
         self.model: Any = estimator.model_
         self.optimizer: Any = None
         self.callbacks: list[Callback] = []
-        self._handlers: dict[str, list] = {}
         self.epoch = self.iteration = 0
         self.training = self.in_fit = False
         self.xb: tuple = ()
@@ -93,18 +93,16 @@ class EstimatorLearner(CallbackHost):
         self.event: str | None = None
         self.dataloader = self.dataloader_train = self.dataloader_valid = None
         self.save_dir = None
-        self._nan_guard = self.add_callback(TerminateOnNaNCallback())
+        self._sort_callbacks()  # the (empty) handler table of every event
 
     def attach(self, callbacks: list[Callback]) -> None:
         """Makes ``callbacks`` (checked by ``check_callbacks``) the attached ones, taking over
         those left attached to an earlier fit's learner (this estimator's, or the original of a
         clone, whose callbacks are copies) and detaching those no longer listed."""
-        guarded = any(isinstance(cb, TerminateOnNaNCallback) for cb in callbacks)
-        keep = callbacks if guarded else [*callbacks, self._nan_guard]
         for cb in list(self.callbacks):
-            if not any(cb is k for k in keep):
+            if not any(cb is k for k in callbacks):
                 self.remove_callback(cb)
-        for cb in keep:
+        for cb in callbacks:
             if cb.learner is self:
                 continue
             if isinstance(cb.learner, EstimatorLearner) and cb in cb.learner.callbacks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import numpy as np
@@ -12,91 +11,13 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 
 from ._base import BaseMLP
+from ._docs import SHARED_ATTRIBUTES, SHARED_PARAMETERS
 from ._objectives import REGRESSION, objective
 from ._validation import validate_data
-
-_SHARED_PARAMETERS = textwrap.dedent("""\
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        Units in each hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}, default='relu'
-        Activation of the hidden layers (leaky_relu: slope 0.01; gelu: exact, with erf).
-    solver : {'sgd', 'adam'}, default='adam'
-        scikit-learn's stochastic solvers, on ``chainrule.optim.SGD`` / ``Adam`` (same updates).
-    alpha : float, default=1e-4
-        L2 penalty: the objective is data loss + α/(2·Σw)·Σ‖W‖² over the weights (not the
-        biases), Σw the batch's total sample weight (its size when unweighted).
-    batch_size : int or 'auto', default='auto'
-        min(200, n_samples) for 'auto'; clipped to n_samples with a warning.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        SGD's schedule: η₀; η₀/(t + 1)^power_t after each epoch (t = samples seen); or η
-        divided by 5 when ``n_iter_no_change`` epochs do not improve by ``tol``.
-    learning_rate_init : float, default=1e-3
-    power_t : float, default=0.5
-    max_iter : int, default=200
-        Maximum number of epochs.
-    shuffle : bool, default=True
-        Shuffle the sample order before each epoch (the same draws as scikit-learn's).
-    random_state : int, RandomState instance or None, default=None
-        Initial weights, shuffling, the validation split and dropout masks; the same seed gives
-        scikit-learn's initial weights and batch order.
-    tol : float, default=1e-4
-    verbose : bool, default=False
-        Show a progress bar over epochs (tqdm) and scikit-learn's stopping messages.
-    warm_start : bool, default=False
-        Continue from the fitted network, and from the optimiser's state (momenta, Adam's
-        moments and step count), where scikit-learn starts a new optimiser.
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data; stop when the monitored quantity has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best weights.
-    validation_fraction : float, default=0.1
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        Adam's decay rates and ε (scikit-learn's placement of ε).
-    n_iter_no_change : int, default=10
-    dropout : float, default=0.0
-        Dropout probability after each hidden activation (inverted dropout, training only).
-    early_stopping_monitor : {'score', 'loss'}, default='score'
-        What early stopping watches: the validation score (scikit-learn's rule) or the
-        validation loss.
-    callbacks : list of chainrule.train.Callback or None, default=None
-        Run at the training events of every fit and partial_fit as under a ``Learner``
-        (``order``, the ``Cancel*Exception``s, ``teardown``), with ``learner_`` as their
-        ``learner``: telemetry records as under a Learner, and
-        ``chainrule.train.diagnose(est.learner_)`` reads it after the fit.
-        ``CancelFitException`` ends the fit normally (an epoch in progress is not recorded).
-        A ``TerminateOnNaNCallback`` runs in any case: a non-finite training loss stops the
-        fit before its backward pass and step, with scikit-learn's ValueError (whose cause is
-        the ``NonFiniteLossError``). Callbacks keep their records over fits; pass new
-        instances to record a fit apart.
-    dtype : {'float32', 'float64'}, numpy float type or None, default=None
-        The network's dtype. None: float64 input is kept in float64, anything else in float32.
-""")
-
-_SHARED_ATTRIBUTES = textwrap.dedent("""\
-    coefs_ : list of ndarray
-        ``coefs_[i]`` of shape (n_units[i], n_units[i + 1]): the network's own weight arrays
-        (``model_``'s ``Linear.weight``), so ``coefs_[0][:] = ...`` changes the network.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` of shape (n_units[i + 1],), the network's own bias arrays.
-    model_ : chainrule.nn.Sequential
-        The network, from X to the output layer's pre-activation (the logits).
-    n_iter_, t_, loss_, loss_curve_, best_loss_ : as scikit-learn's
-        Epochs run by the last call, samples seen, last epoch's loss, loss per epoch, best loss.
-    validation_scores_, best_validation_score_ : as scikit-learn's (with early stopping).
-    validation_loss_curve_ : list of float or None
-        Loss on the validation set per epoch (with early stopping).
-    n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_ : as
-        scikit-learn's.
-    learner_ : EstimatorLearner
-        The training loop's state under ``chainrule.train.Learner``'s names (``model``,
-        ``optimizer``, ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...): the
-        ``learner`` of the callbacks, and what ``chainrule.train.diagnose`` takes. A new one
-        at each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
-""")
 
 
 def _mlp_init(est: BaseMLP, params: dict[str, Any]) -> None:
@@ -104,6 +25,16 @@ def _mlp_init(est: BaseMLP, params: dict[str, Any]) -> None:
     for name, value in params.items():
         if name not in ("self", "__class__"):
             setattr(est, name, value)
+
+
+def _stochastic_solver(est: BaseMLP) -> bool:
+    """partial_fit's condition (scikit-learn's ``available_if``, with its message)."""
+    if est.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {est.solver} is not "
+            "stochastic."
+        )
+    return True
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -137,7 +68,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         dropout=0.0,
+        progress_bar=False,
         class_weight=None,
         early_stopping_monitor="score",
         callbacks=None,
@@ -150,6 +83,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> MLPClassifier:
@@ -277,7 +211,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         dropout=0.0,
+        progress_bar=False,
         early_stopping_monitor="score",
         callbacks=None,
         dtype=None,
@@ -289,6 +225,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self._validate_params()
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_stochastic_solver)
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over X, y, continuing the network and the optimiser's state."""
         self._validate_params()
@@ -347,19 +284,20 @@ trained by chainrule's engine.
 
 Log loss on logistic outputs (binary, multilabel) or a softmax output (multiclass), with the
 same initial weights, batches, gradients and updates as scikit-learn's for the same
-``random_state``, plus dropout, class weights, early stopping on the loss, other hidden
-activations, optimiser state kept across warm starts, Ctrl-C that stops cleanly with the best
-weights, and a progress bar.
+``random_state`` (with ``solver='lbfgs'``, SciPy's L-BFGS-B on the same objective), plus
+dropout, class weights, early stopping on the loss, other hidden activations, optimiser state
+kept across warm starts, Ctrl-C that stops cleanly with the best weights, and an opt-in
+progress bar.
 
 Parameters
 ----------
-{_SHARED_PARAMETERS}class_weight : dict, 'balanced' or None, default=None
+{SHARED_PARAMETERS}class_weight : dict, 'balanced' or None, default=None
     Weights of the classes, multiplied into the sample weights.
 
 Attributes
 ----------
 classes_ : ndarray of shape (n_classes,)
-{_SHARED_ATTRIBUTES}
+{SHARED_ATTRIBUTES}
 Examples
 --------
 >>> from chainrule.estimators import MLPClassifier
@@ -383,10 +321,10 @@ Parameters
 loss : {{'squared_error', 'absolute_error', 'huber', 'poisson'}}, default='squared_error'
     squared_error is scikit-learn's half squared error; huber uses δ = 1; poisson is the
     half Poisson deviance with a log link (predictions exp(z), y ≥ 0 required).
-{_SHARED_PARAMETERS}
+{SHARED_PARAMETERS}
 Attributes
 ----------
-{_SHARED_ATTRIBUTES}
+{SHARED_ATTRIBUTES}
 Examples
 --------
 >>> from chainrule.estimators import MLPRegressor

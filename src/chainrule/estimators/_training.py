@@ -123,7 +123,9 @@ class TrainingLoop:
 
     def _train(self, run: _Run, incremental: bool) -> None:
         """The fit stage: epochs until convergence, ``max_iter``, ``CancelFitException`` or
-        Ctrl-C (which keeps the best weights); a non-finite loss stops it with a ValueError."""
+        Ctrl-C (which keeps the best weights). A non-finite loss goes on as in scikit-learn
+        (NaN losses count as no worse, ``fit`` checks the weights at the end), unless a
+        ``TerminateOnNaNCallback`` stops it at once, with scikit-learn's ValueError."""
         learner = self.learner_
         self.n_iter_ = 0
         bar = self._progress_bar(incremental)
@@ -180,7 +182,7 @@ class TrainingLoop:
             self._restore_best()
 
     def _progress_bar(self, incremental: bool) -> Any:
-        if not self.verbose:
+        if not self.progress_bar:
             return None
         from tqdm.auto import tqdm
 
@@ -197,10 +199,9 @@ class TrainingLoop:
         bar.update(1)
 
     def _say(self, message: str) -> None:
+        """scikit-learn's verbose output: a line on stdout."""
         if self.verbose:
-            from tqdm.auto import tqdm
-
-            tqdm.write(message)
+            print(message)
 
     # -- one epoch ---------------------------------------------------------------------------
     def _fit_epoch(self, run: _Run) -> None:
@@ -241,9 +242,11 @@ class TrainingLoop:
         self.loss_ = run.loss_sum / run.n_seen
         self.t_ += run.n_seen
         self.loss_curve_.append(self.loss_)
+        self._say(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
         if self.early_stopping:
             self.validation_loss_curve_.append(run.val_loss)
             self.validation_scores_.append(run.val_score)
+            self._say(f"Validation score: {run.val_score:f}")
         self._update_no_improvement_count()
         _solver.end_of_epoch(self._optimizer, self, self.t_)
         run.stop = self._on_plateau()

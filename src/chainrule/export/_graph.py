@@ -10,6 +10,10 @@ OPSET = 17
 """The ONNX opset of exported graphs (17: the first with ``LayerNormalization``; ONNX Runtime
 has run it since 1.14)."""
 
+ML_OPSET = 3
+"""The ``ai.onnx.ml`` opset of a graph that encodes categories (``LabelEncoder`` with string
+keys and int64 values)."""
+
 BATCH = "batch"
 """The name of the dynamic first axis of every exported input and output."""
 
@@ -29,6 +33,7 @@ class Graph:
         self.initializers: list[Any] = []
         self._taken: set[str] = set(reserved)  # the graph's input and output names
         self._scalars: dict[tuple[str, float], str] = {}
+        self.domains: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
         """A name not used yet in this graph, ``base`` itself when free."""
@@ -59,13 +64,24 @@ class Graph:
         return self._scalars[key]
 
     def op(
-        self, op_type: str, inputs: list[str], base: str, *, exact: bool = False, **attrs: Any
+        self,
+        op_type: str,
+        inputs: list[str],
+        base: str,
+        *,
+        exact: bool = False,
+        domain: str = "",
+        **attrs: Any,
     ) -> str:
         """Appends one node and returns the name of its (single) output: ``base`` made unique,
-        or ``base`` itself with ``exact`` (a reserved graph output name)."""
+        or ``base`` itself with ``exact`` (a reserved graph output name). An operator of another
+        ``domain`` than ONNX's own (``ai.onnx.ml``) adds that domain's opset to the model."""
         from onnx import helper
 
         out = base if exact else self.fresh(base)
+        if domain:
+            self.domains.setdefault(domain, ML_OPSET)
+            attrs["domain"] = domain
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
@@ -81,7 +97,10 @@ class Graph:
         )
         model = helper.make_model(
             graph,
-            opset_imports=[helper.make_opsetid("", self.opset)],
+            opset_imports=[
+                helper.make_opsetid("", self.opset),
+                *(helper.make_opsetid(d, v) for d, v in self.domains.items()),
+            ],
             producer_name="chainrule",
             producer_version=__version__,
         )

@@ -14,6 +14,7 @@ from ._graph import OPSET, Graph, tensor_info
 from ._heads import head_for, head_outputs
 from ._layers import export_module
 from ._scaling import apply_scaling
+from ._tables import CATEGORICAL, NUMERIC, is_table, table_inputs, table_nodes
 
 
 def to_onnx(
@@ -54,10 +55,14 @@ def to_onnx(
         The graph's float type; weights are cast to it explicitly. Default: the model's.
     opset : int, optional
         The ONNX opset to declare, at least 17 (``chainrule.export.OPSET``, the default).
-    preprocessing : StandardScaler, mapping or object with ``mean`` and ``scale``, optional
+    preprocessing : StandardScaler, mapping, object with ``mean`` and ``scale``, or a table's
+        preprocessing, optional
         Standard scaling put in front of the model: x' = (x − mean) / scale, each of shape
         ``(n_features,)`` or scalar (a fitted ``StandardScaler``'s ``mean_``/``scale_``, either
-        of which may be None; or ``{'mean': ..., 'scale': ...}``).
+        of which may be None; or ``{'mean': ..., 'scale': ...}``). A ``chainrule train`` run's
+        ``Preprocessing`` (imputation, indicators, scaling, one-hot categories) goes into the
+        graph whole; its inputs are then ``'numeric'`` and ``'categorical'`` (see
+        ``chainrule.export._tables``).
     target_scaling : mapping or object with ``mean`` and ``scale``, optional
         Undoes a regression target's scaling after the model: y = y'·scale + mean.
     output_activation : {'identity', 'logistic', 'softmax', 'exp'}, optional
@@ -94,20 +99,27 @@ def to_onnx(
     names = [input_name, *head.names]
     if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
         raise ValueError(f"to_onnx: input and output names must be distinct strings, got {names}")
+    table = is_table(preprocessing)
+    if table:
+        names = [NUMERIC, CATEGORICAL, *head.names]
+        _check_width(preprocessing, shape)
     g = Graph(dt, opset, reserved=names)
-    x = input_name
-    for scaling in [*steps, preprocessing]:
-        x = apply_scaling(g, x, scaling, "preprocessing", shape[-1], inverse=False)
+    if table:
+        inputs, x = table_inputs(preprocessing, dt), table_nodes(g, preprocessing)
+    else:
+        inputs, x = [tensor_info(input_name, dt, shape)], input_name
+        for scaling in [*steps, preprocessing]:
+            x = apply_scaling(g, x, scaling, "preprocessing", shape[-1], inverse=False)
     z, out_shape = export_module(g, network, x, shape)
     outputs = head_outputs(g, head, z, out_shape, target_scaling)
     mode = ", eval mode" if network is model else ""
-    doc = f"chainrule {type(model).__name__}{mode}: {', '.join(names[1:])}"
+    doc = f"chainrule {type(model).__name__}{mode}: {', '.join(head.names)}"
     # each output leaves through an Identity that carries the name users read
-    for name, (tensor, _, _) in zip(names[1:], outputs):
+    for name, (tensor, _, _) in zip(head.names, outputs):
         g.op("Identity", [tensor], name, exact=True)
     onnx_model = g.model(
-        [tensor_info(input_name, dt, shape)],
-        [tensor_info(n, odt, oshape) for n, (_, odt, oshape) in zip(names[1:], outputs)],
+        inputs,
+        [tensor_info(n, odt, oshape) for n, (_, odt, oshape) in zip(head.names, outputs)],
         f"chainrule_{type(model).__name__}",
         doc,
     )
@@ -116,6 +128,16 @@ def to_onnx(
 
         onnx.save(onnx_model, os.fspath(path))
     return onnx_model
+
+
+def _check_width(prep: Any, shape: tuple) -> None:
+    width = len(prep.mean) + sum(
+        len(c.categories) + bool(c.infrequent) for c in prep.columns if c.kind == "categorical"
+    )
+    if shape != (None, width):
+        raise ValueError(
+            f"to_onnx: the table's preprocessing makes {width} inputs, the model takes {shape}"
+        )
 
 
 def _is_estimator(model: Any) -> bool:

@@ -10,6 +10,7 @@ Every optimiser works on any leaf ``chainrule.Tensor`` with ``requires_grad=True
 from . import lr_scheduler
 from ._adam import Adam, AdamW
 from ._adaptive import Adagrad, RMSprop
+from ._lbfgs import LBFGS
 from ._line_search import GradientDescent
 from ._optimizer import Optimizer, ParamsT
 from ._sgd import SGD
@@ -20,6 +21,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "GradientDescent",
+    "LBFGS",
     "Optimizer",
     "ParamsT",
     "RMSprop",

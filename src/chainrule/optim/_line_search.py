@@ -89,6 +89,11 @@ class GradientDescent(Optimizer):
                 f"together and needs a single parameter group, got {len(self.param_groups)}"
             )
 
+    @property
+    def needs_closure(self) -> bool:  # type: ignore[override]
+        """A line search re-evaluates the loss through the closure."""
+        return self.param_groups[0]["line_search"] is not None
+
     def _check_hyper(self, options: dict[str, Any]) -> None:
         name = "GradientDescent"
         if options["line_search"] not in _SEARCHES:

@@ -82,6 +82,9 @@ class Optimizer:
         The hyper-parameters given to the constructor.
     """
 
+    #: Whether ``step`` needs a closure that re-evaluates the loss (the ``Learner`` passes one).
+    needs_closure: bool = False
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self._check_hyper(self.defaults)
@@ -296,13 +299,20 @@ class Optimizer:
         self._work.clear()
         self._flat.clear()
 
+    def state_shape(self, p: Tensor, key: str) -> tuple[int, ...]:
+        """The shape of the array ``state[p][key]``: the parameter's (subclasses that keep other
+        shapes say so; ``load_state_dict`` and checkpoints check against it)."""
+        return p.shape
+
     def _cast_state(self, p: Tensor, index: int, key: str, value: Any) -> Any:
         if not isinstance(value, np.ndarray):
             return _copy_value(value)
-        if value.ndim and value.shape != p.shape:
+        shape = self.state_shape(p, key)
+        if value.ndim and value.shape != shape:
+            want = "the parameter has" if shape == p.shape else "it must have"
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict: state[{index}]['{key}'] "
-                f"has shape {value.shape}, the parameter has shape {p.shape}"
+                f"has shape {value.shape}, {want} shape {shape}"
             )
         if value.dtype.kind == "f":
             return value.astype(p.data.dtype, copy=True)

@@ -13,6 +13,7 @@ Errors a user can fix raise ``RunError``; the command prints them as one line an
 """
 
 from ._data import BUNDLED, Reading, Split, Table, load_table, split
+from ._export import export
 from ._files import RunError
 from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
 from ._predict import predict
@@ -39,6 +40,7 @@ __all__ = [
     "Reading",
     "Split",
     "Table",
+    "export",
     "load_model",
     "load_table",
     "predict",

@@ -56,7 +56,9 @@ class Learner(CallbackHost):
     model : nn.Module
         Maps a batch's inputs to predictions.
     optimizer : optim.Optimizer
-        Updates the model's parameters from their gradients.
+        Updates the model's parameters from their gradients. One that ``needs_closure``
+        (``optim.LBFGS``, a line search) is stepped with a closure that recomputes the
+        batch's loss and gradients.
     loss_func : callable
         ``loss_func(pred, target) -> Tensor`` (a scalar), e.g. ``nn.BCEWithLogitsLoss()``.
     callbacks : sequence of Callback, optional
@@ -300,7 +302,22 @@ class Learner(CallbackHost):
         if not self.training:
             return
         self._with_events(self.loss.backward, "backward", CancelBackwardException)
-        self._with_events(self.optimizer.step, "step", CancelStepException)
+        self._with_events(self._step, "step", CancelStepException)
+
+    def _step(self) -> None:
+        """``optimizer.step()``, or ``step(closure)`` for optimisers that re-evaluate the loss
+        (``LBFGS``), the closure recomputing this batch's loss and gradients."""
+        if not getattr(self.optimizer, "needs_closure", False):
+            self.optimizer.step()
+            return
+
+        def closure() -> Any:
+            self.optimizer.zero_grad()
+            loss = self.loss_func(self.model(*self.xb), *self.yb)
+            loss.backward()
+            return loss
+
+        self.optimizer.step(closure)
 
     # -- evaluation -----------------------------------------------------------------------------
     def validate(self, dataloader: Iterable[Any]) -> dict[str, float]:

@@ -133,9 +133,10 @@ def _check_optimizer_state(optimizer: Any, state: Any) -> None:
         if p is None:
             raise CheckpointError(f"optimizer state for parameter {key}, which no group lists")
         for name, v in values.items():
-            if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+            shape = optimizer.state_shape(p, name)  # the parameter's, or LBFGS's flat (n,)
+            if isinstance(v, np.ndarray) and v.ndim and v.shape != shape:
                 raise CheckpointError(
-                    f"optimizer state[{key}][{name!r}] has shape {v.shape}, the parameter {p.shape}"
+                    f"optimizer state[{key}][{name!r}] has shape {v.shape}, expected {shape}"
                 )
 
 
