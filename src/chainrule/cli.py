@@ -48,6 +48,9 @@ def train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         schedule=args.schedule,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        patience=args.patience,
         seed=args.seed,
         out=args.out,
         resume=args.resume,
@@ -104,6 +107,20 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
     return value
 
 
@@ -199,6 +216,27 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         choices=SCHEDULES,
         default="one-cycle",
         help="stepped after every batch (default: one-cycle)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        metavar="W",
+        help="weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw) (default: the "
+        "optimizer's own, 0.01 for adamw, else 0)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="dropout probability after each hidden layer while training (default: 0)",
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive_int,
+        metavar="N",
+        help="stop when the validation loss has not improved for N epochs, and keep the best "
+        "epoch's weights (default: no early stopping)",
     )
     p.add_argument("--seed", type=int, default=0, help="data split, initialisation, shuffling")
     p.add_argument(

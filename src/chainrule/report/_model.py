@@ -42,6 +42,7 @@ class ModelCard:
     classes: list[Any] = field(default_factory=list)
     data: str = ""
     command: list[str] = field(default_factory=list)
+    dropout: float = 0.0  # training only: predict runs in eval mode, where dropout is identity
 
     @property
     def sizes(self) -> list[int]:
@@ -53,7 +54,7 @@ class ModelCard:
 
     def build(self, seed: int = 0) -> Any:
         """A freshly initialised ``nn.Sequential`` of this architecture (float32)."""
-        return build_mlp(self.sizes, self.activation, seed)
+        return build_mlp(self.sizes, self.activation, seed, self.dropout)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -94,10 +95,12 @@ class ModelCard:
         return card
 
 
-def build_mlp(sizes: list[int], activation: str, seed: int) -> Any:
+def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0) -> Any:
     """Linear layers of ``sizes`` with ``activation`` between them, seeded; weights drawn
     with variance 2/fan_in for the ReLU family (He) and Glorot's for tanh and sigmoid, so the
-    signal keeps its scale with depth; biases zero."""
+    signal keeps its scale with depth; biases zero. With ``dropout`` > 0, an ``nn.Dropout``
+    follows each hidden activation (none at p = 0, so the parameter names stay those of the
+    plain MLP)."""
     import chainrule as cr
     from chainrule import nn
     from chainrule.nn import init
@@ -115,6 +118,8 @@ def build_mlp(sizes: list[int], activation: str, seed: int) -> Any:
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if i:
             layers.append(act())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
         layer = nn.Linear(fan_in, fan_out, generator=gen)
         if activation in ("tanh", "sigmoid"):
             init.xavier_uniform_(layer.weight, init.calculate_gain(activation), generator=gen)
@@ -137,12 +142,15 @@ def make_loss(name: str) -> Any:
     }[name]()
 
 
-def make_optimizer(name: str, params: Any, lr: float) -> Any:
+def make_optimizer(name: str, params: Any, lr: float, weight_decay: float | None = None) -> Any:
+    """The optimiser; ``weight_decay`` None keeps its own default (AdamW's 0.01, else 0)."""
     from chainrule import optim
 
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    return {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name](params, lr=lr)
+        return optim.SGD(params, lr=lr, momentum=0.9, **decay)
+    kind = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name]
+    return kind(params, lr=lr, **decay)
 
 
 def make_schedule(name: str, optimizer: Any, lr: float, total_steps: int) -> Any:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback
+from chainrule.train import Callback, EarlyStoppingCallback
 
 from ._data import Reading, Split, Table, data_name, load_table, split
 from ._files import RunError, prepare_out_dir, unique_dir
@@ -52,6 +52,9 @@ class Options:
     epochs: int = 20
     batch_size: int = 32
     schedule: str = "one-cycle"
+    weight_decay: float | None = None  # None: the optimiser's own default
+    dropout: float = 0.0
+    patience: int | None = None
     seed: int = 0
     out: Path | None = None
     resume: Path | None = None
@@ -89,6 +92,7 @@ class Run:
     finder: Any = None
     schedule: Any = None
     resumed_at: int | None = None
+    best_epoch: int | None = None  # the epoch whose weights early stopping restored
     fit_seconds: float = 0.0
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
@@ -146,6 +150,7 @@ def prepare(options: Options) -> Run:
         list(table.classes),
         options.data,
         list(options.command),
+        options.dropout,
     )
     if options.resume is not None:
         _check_resume(Path(options.resume), card)
@@ -168,7 +173,7 @@ def _learner(
     )
 
     model = card.build(options.seed)
-    optimizer = make_optimizer(options.optimizer, model.parameters(), lr)
+    optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
     every = max(1, n_iter // TELEMETRY_RECORDS)
     telemetry = {
@@ -178,13 +183,11 @@ def _learner(
         "parameters": TrainParametersCallback(every_n=every),
     }
     metric = "accuracy" if card.task == "classification" else "r2"
+    callbacks = [*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()]
+    if options.patience is not None:
+        callbacks.append(EarlyStop(patience=options.patience))
     learner = Learner(
-        model,
-        optimizer,
-        make_loss(card.loss),
-        callbacks=[*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()],
-        save_dir=out,
-        metrics=[metric],
+        model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )
     return learner, telemetry
 
@@ -279,6 +282,15 @@ def fit(run: Run, say: Any = print) -> None:
         raise RunError(f"training diverged: {reason}; the last good checkpoint is {last}") from err
     finally:
         run.fit_seconds = time.perf_counter() - start
+    stopper = learner.get_callback(EarlyStop)
+    if stopper is not None and stopper.stopped_epoch is not None:
+        run.best_epoch = stopper.best_epoch
+        say(
+            f"early stopping: the validation loss did not improve for {stopper.patience} "
+            f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
+            f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
+            f"{stopper.best_epoch + 1}"
+        )
     run.checkpoint = learner.save(CHECKPOINT_NAME)
 
 
@@ -286,7 +298,7 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
     from chainrule.train import LRFinderCallback
 
-    finder = LRFinderCallback(1e-5, 10.0, min(100, 4 * len(dl_train)))
+    finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)
     try:
         suggested = finder.suggestion().valley
@@ -355,6 +367,14 @@ class EpochLines(Callback):
 def _duration(seconds: float) -> str:
     """'0.42 s' reads as nothing happened; below a second, milliseconds."""
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+class EarlyStop(EarlyStoppingCallback):
+    """``--patience N``: early stopping on the validation loss, restoring the best epoch's
+    weights; it runs after the epoch's line and checkpoint, so the last epoch is shown and
+    saved before the fit stops."""
+
+    order = 95
 
 
 class EpochCheckpoint(Callback):

@@ -44,6 +44,7 @@ from ._metrics import (
     r2_score,
     root_mean_squared_error,
 )
+from ._outcome import outcome_findings
 from ._progress import ProgressCallback, progress_bar
 from ._saving import CheckpointCallback, CSVLogger
 from ._schedules import EveryBatchSchedulerCallback, ReduceLROnPlateauCallback
@@ -96,6 +97,7 @@ __all__ = [
     "TrainParametersCallback",
     "accuracy",
     "diagnose",
+    "outcome_findings",
     "f1_score",
     "mean_absolute_error",
     "mean_squared_error",
