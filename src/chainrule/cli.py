@@ -130,6 +130,12 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", type=Path, required=True, metavar="RUN", help="a run folder or its checkpoint"
+    )
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from chainrule.report import (
         ACTIVATIONS,
@@ -264,13 +270,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "train run (its checkpoint.npz and model.json), with the preprocessing fitted in "
         "training.",
     )
-    p.add_argument(
-        "--model",
-        type=Path,
-        required=True,
-        metavar="CKPT",
-        help="checkpoint.npz of a run (or the run's folder)",
-    )
+    _model_option(p)
     p.add_argument(
         "--data",
         required=True,
@@ -291,9 +291,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "is missing) and 'categorical' (strings, empty where a cell is missing), in the order "
         "of model.json's columns; its outputs are 'label' and 'probabilities', or 'output'.",
     )
-    p.add_argument(
-        "--model", type=Path, required=True, metavar="RUN", help="a run folder or its checkpoint"
-    )
+    _model_option(p)
     p.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx", help="the ONNX file")
     p.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="default: float32"

@@ -3,11 +3,12 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 
 from __future__ import annotations
 
+import copy
 import shlex
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,11 @@ RUNS_DIR = Path("chainrule-runs")
 
 
 @dataclass
-class Options:
-    """The options of ``chainrule train`` (see ``chainrule train --help``)."""
+class Options(Reading):
+    """The options of ``chainrule train`` (see ``chainrule train --help``): how a table file is
+    read (``Reading``'s fields), and the model and its training."""
 
     data: str = "digits"
-    target: str | None = None
-    task: str = "auto"
-    categorical: list[str] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    impute: str = "median"
-    drop_missing_target: bool = False
-    max_categories: int = 50
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: str = "relu"
     loss: str | None = None
@@ -62,15 +57,7 @@ class Options:
 
     def reading(self) -> Reading:
         """How a table file is read (``--target``, ``--task`` and the column options)."""
-        return Reading(
-            self.target,
-            self.task,
-            list(self.categorical),
-            list(self.drop),
-            self.impute,
-            self.drop_missing_target,
-            self.max_categories,
-        )
+        return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
 
 
 class Interrupted(Exception):
