@@ -354,10 +354,16 @@ def _array_function(self, func, types, args, kwargs):
     fn = _FUNCTIONS.get(func)
     if fn is None:
         raise TypeError(
-            f"np.{func.__name__} has no differentiable rule in chainrule; "
+            f"{_numpy_name(func)} has no differentiable rule in chainrule; "
             f"use a chainrule op or apply it to t.detach().numpy()"
         )
     return fn(*args, **kwargs)
+
+
+def _numpy_name(func) -> str:
+    """The name users type: ``np.linalg.inv``, ``np.mean`` (private submodules left out)."""
+    parts = [p for p in (func.__module__ or "numpy").split(".") if not p.startswith("_")]
+    return ".".join(["np", *parts[1:], func.__name__])
 
 
 Tensor.__array_ufunc__ = _array_ufunc

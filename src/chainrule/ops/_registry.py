@@ -195,7 +195,9 @@ def _make_unary(op: Op) -> Callable:
 
     def apply(x, **kw):
         if not isinstance(x, Tensor):
-            x = Tensor._wrap(_to_array(x, None, copy=False))
+            x = _constant(x)
+            if not isinstance(x, Tensor):
+                x = Tensor._wrap(_to_array(x, None, copy=False))
         xd = x.data
         try:
             out = forward(xd, **kw) if kw else forward(xd)
@@ -226,17 +228,21 @@ def _make_binary(op: Op) -> Callable:
     forward = op.forward
 
     def apply(a, b, **kw):
+        if not isinstance(a, Tensor):
+            a = _constant(a)
         if isinstance(a, Tensor):
             ad = a.data
             pa = a if a.requires_grad else None
         else:
-            ad = _constant(a)
+            ad = a
             pa = None
+        if not isinstance(b, Tensor):
+            b = _constant(b)
         if isinstance(b, Tensor):
             bd = b.data
             pb = b if b.requires_grad else None
         else:
-            bd = _constant(b)
+            bd = b
             pb = None
         try:
             out = forward(ad, bd, **kw) if kw else forward(ad, bd)
@@ -271,6 +277,8 @@ def _make_nary(op: Op) -> Callable:
         parents = []
         record = False
         for a in args:
+            if not isinstance(a, Tensor):
+                a = _constant(a)
             if isinstance(a, Tensor):
                 inputs.append(a.data)
                 if a.requires_grad:
@@ -279,7 +287,7 @@ def _make_nary(op: Op) -> Callable:
                 else:
                     parents.append(None)
             else:
-                inputs.append(_constant(a))
+                inputs.append(a)
                 parents.append(None)
         try:
             out = forward(*inputs, **kw)
@@ -308,10 +316,22 @@ def _make_nary(op: Op) -> Callable:
 
 def _constant(a: Any) -> Any:
     """A non-tensor operand: Python scalars stay scalars (NumPy treats them as weakly typed,
-    so ``x * 2.0`` keeps float32); anything else follows ``tensor()``'s dtype policy."""
+    so ``x * 2.0`` keeps float32); a list or tuple holding tensors is stacked with the
+    differentiable ``stack`` op (as ``np.mean([x, y])`` stacks), so no graph is dropped;
+    anything else follows ``tensor()``'s dtype policy."""
     if a is None or type(a) in (float, int, bool) or isinstance(a, np.ndarray):
         return a
+    if isinstance(a, (list, tuple)) and _holds_tensor(a):
+        return REGISTRY["stack"].fn(*a, axis=0)
     return _to_array(a, None, copy=False)
+
+
+def _holds_tensor(seq: list | tuple) -> bool:
+    """Whether a (nested) list or tuple holds a tensor anywhere."""
+    for item in seq:
+        if isinstance(item, Tensor) or (isinstance(item, (list, tuple)) and _holds_tensor(item)):
+            return True
+    return False
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:

@@ -27,9 +27,14 @@ neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
 # fmt: on
 
 
-# y = aᵇ:  ā = ḡ·b·aᵇ⁻¹,   b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0, as torch does)
+# y = aᵇ:  ā = ḡ·b·aᵇ⁻¹ (0 where b = 0, even at a = 0 where aᵇ⁻¹ is infinite),
+#          b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0), as torch does.
+# Where b = 0 the exponent b − 1 is replaced by 1 (b·a¹ = 0), so no 0·∞ appears in this rule
+# or in its own derivative.
 def _pow_vjp_a(g, out, a, b):
-    return g * b * a ** (b - 1)
+    if type(b) in (int, float):
+        return g * b * a ** (b - 1) if b else np.zeros_like(g)
+    return g * b * a ** np.where(b == 0, 1, b - 1)
 
 
 def _pow_vjp_b(g, out, a, b):
