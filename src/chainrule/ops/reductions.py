@@ -142,3 +142,44 @@ def _log_softmax_jvp(t, out, x, *, axis=-1):
 
 
 log_softmax = defop("log_softmax", _log_softmax, vjp=_log_softmax_vjp, jvp=_log_softmax_jvp)
+
+
+# prod: ∂y/∂xᵢ = Π_{j≠i} xⱼ (over the reduced axes). Without zeros that is y/xᵢ; with zeros it
+# is computed directly, as torch and autograd do, so a single zero still gets its gradient.
+def _prod_slope(out, x, axis, keepdims):
+    if not np.any(x == 0):
+        return _expand(out, x, axis, keepdims) / x
+    return _others_product(x, axis)
+
+
+def _others_product(x, axis):
+    """Π_{j≠i} xⱼ over ``axis`` for every entry i: each entry's row of K values with itself
+    replaced by 1, multiplied out (K² work per row; used only where a zero makes y/xᵢ fail)."""
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else tuple(a % nd for a in np.atleast_1d(axis))
+    rest = tuple(i for i in range(nd) if i not in axes)
+    perm = rest + axes
+    moved = np.transpose(x, perm)
+    k = 1
+    for a in axes:
+        k *= x.shape[a]
+    rows = np.reshape(moved, moved.shape[: len(rest)] + (k,))
+    others = np.prod(np.where(np.eye(k, dtype=bool), 1, rows[..., None, :]), axis=-1)
+    return np.transpose(np.reshape(others, moved.shape), np.argsort(perm))
+
+
+def _prod_vjp(g, out, x, *, axis=None, keepdims=False):
+    return _expand(g, x, axis, keepdims) * _prod_slope(out, x, axis, keepdims)
+
+
+def _prod_jvp(t, out, x, *, axis=None, keepdims=False):
+    return (t * _prod_slope(out, x, axis, keepdims)).sum(axis=axis, keepdims=keepdims)
+
+
+prod = defop("prod", np.prod, vjp=_prod_vjp, jvp=_prod_jvp)
+
+
+def std(x, *, axis=None, correction=1, keepdims=False):
+    """The standard deviation √var over ``axis`` (``correction=1``: unbiased, torch's default;
+    ``np.std`` is ``correction=0``). Its gradient at zero spread is infinite, as torch's."""
+    return np.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))

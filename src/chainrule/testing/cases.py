@@ -529,3 +529,7 @@ for _red in ("mean", "sum", "none"):
         reduction=_red,
     )
 _bce_case("scalar", shape=())
+
+
+# NumPy's functions and linear algebra, in their own tables (they add to CASES on import)
+from . import cases_linalg, cases_numpy  # noqa: E402,F401

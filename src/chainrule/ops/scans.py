@@ -1,0 +1,91 @@
+"""Scans and differences along an axis: cumsum, cumprod, diff (``axis=None``: the flattened
+array, as NumPy). Their reverse rules run the scan backwards along the same axis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import LINEAR, defop, either
+from .shape import broadcast_to, concatenate, pad
+
+
+def _backwards(x, axis):
+    """``x`` reversed along ``axis`` (a slice, so it is differentiable on tensors)."""
+    return x[(slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)]
+
+
+# y = cumsum(x):  x̄ᵢ = Σ_{j≥i} ȳⱼ, a cumulative sum run from the end
+def _cumsum_vjp(g, out, x, *, axis=None):
+    if axis is None:
+        return np.reshape(_backwards(np.cumsum(_backwards(g, 0)), 0), x.shape)
+    return _backwards(np.cumsum(_backwards(g, axis), axis=axis), axis)
+
+
+cumsum = defop("cumsum", lambda x, *, axis=None: np.cumsum(x, axis=axis), vjp=_cumsum_vjp,
+               jvp=LINEAR)  # fmt: skip
+
+
+# y = cumprod(x):  ∂yⱼ/∂xᵢ = Π_{k≤j, k≠i} x_k for i ≤ j. Without zeros that is yⱼ/xᵢ, so
+# x̄ = (Σ_{j≥i} ȳⱼyⱼ)/xᵢ and ẏ = y·cumsum(ẋ/x); with zeros the matrix C[i, j] of those
+# products is built directly (K² per row, as torch falls back to as well).
+def _cumprod_matrix(x):
+    """C[..., i, j] = Π_{k≤j, k≠i} x_k for j ≥ i, else 0, along the last axis of ``x``."""
+    k = x.shape[-1]
+    ones_at_i = np.where(np.eye(k, dtype=bool), 1, x[..., None, :])
+    return np.cumprod(ones_at_i, axis=-1) * np.triu(np.ones((k, k), dtype=bool))
+
+
+def _cumprod_vjp(g, out, x, *, axis=None):
+    if axis is None:
+        flat = _cumprod_vjp(g, out, np.reshape(x, (-1,)), axis=0)
+        return np.reshape(flat, x.shape)
+    if not np.any(x == 0):
+        return _backwards(np.cumsum(_backwards(g * out, axis), axis=axis), axis) / x
+    xm, gm = np.swapaxes(x, axis, -1), np.swapaxes(g, axis, -1)
+    return np.swapaxes((_cumprod_matrix(xm) * gm[..., None, :]).sum(axis=-1), axis, -1)
+
+
+def _cumprod_jvp(t, out, x, *, axis=None):
+    if axis is None:
+        return _cumprod_jvp(np.reshape(t, (-1,)), out, np.reshape(x, (-1,)), axis=0)
+    if not np.any(x == 0):
+        return out * np.cumsum(t / x, axis=axis)
+    xm, tm = np.swapaxes(x, axis, -1), np.swapaxes(t, axis, -1)
+    return np.swapaxes((_cumprod_matrix(xm) * tm[..., :, None]).sum(axis=-2), axis, -1)
+
+
+cumprod = defop("cumprod", lambda x, *, axis=None: np.cumprod(x, axis=axis), vjp=_cumprod_vjp,
+                jvp=_cumprod_jvp)  # fmt: skip
+
+_pad = either(pad)
+
+
+# y = diff(x, n): n first differences yᵢ = x_{i+1} − xᵢ. The adjoint of one difference is
+# minus the difference of ȳ padded with one zero at each end: x̄ = −diff([0, ȳ, 0]).
+def _diff_vjp(g, out, x, *, n=1, axis=-1):
+    widths = [(0, 0)] * x.ndim
+    widths[axis % x.ndim] = (1, 1)
+    for _ in range(n):
+        g = -np.diff(_pad(g, pad_width=widths), axis=axis)
+    return g
+
+
+_diff = defop("diff", lambda x, *, n=1, axis=-1: np.diff(x, n=n, axis=axis), vjp=_diff_vjp,
+              jvp=LINEAR)  # fmt: skip
+
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """The n-th differences along ``axis`` (``np.diff``), after joining ``prepend`` and
+    ``append`` (scalars are broadcast to one slice); shape shrinks by n along ``axis``."""
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    if prepend is not None or append is not None:
+        shape = list(np.shape(a))
+        shape[axis] = 1
+        parts = [a]
+        if prepend is not None:
+            parts.insert(0, prepend if np.ndim(prepend) else broadcast_to(prepend, shape=shape))
+        if append is not None:
+            parts.append(append if np.ndim(append) else broadcast_to(append, shape=shape))
+        a = concatenate(*parts, axis=axis)
+    return _diff(a, n=n, axis=axis) if n else a
