@@ -356,12 +356,14 @@ def _describe(x: Any) -> str:
 
 
 def _shape_error(op: Op, inputs, kw, err: ValueError) -> ValueError:
+    """The forward's error restated with the op's name and the inputs' shapes, of the same
+    type (``numpy.linalg.LinAlgError`` stays one)."""
     if op.explain is not None:
         why = op.explain(*inputs, **kw)
         if why:
-            return ValueError(f"{op.name}: {why}")
+            return type(err)(f"{op.name}: {why}")
     shapes = " and ".join(_describe(x) for x in inputs if x is not None)
-    return ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {err}")
+    return type(err)(f"{op.name}: inputs of shapes {shapes} do not fit: {err}")
 
 
 def _check_finite(op: Op, where: str, arr: Any) -> None:

@@ -1,0 +1,291 @@
+"""NumPy's functions on tensors: every spelling (``np.f(t)``, ``cr.f(t)``, ``t.method()``) gives
+the same values and gradients with its model's semantics; zeros in products; the linear-algebra
+degenerate points; and the errors. The op-by-op gradient checks are the meta-tests reading
+``chainrule/testing/cases*.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _grad(f, x, v=None):
+    """f(x) and d⟨v, f⟩/dx for a float64 leaf made from ``x``."""
+    t = cr.tensor(np.asarray(x, dtype=float), requires_grad=True)
+    out = f(t)
+    out.backward(grad=np.ones(out.shape) if v is None else v)
+    return out.data, t.grad.data
+
+
+def _torch_grad(f, x, v=None):
+    t = torch.tensor(np.asarray(x, dtype=float), requires_grad=True)
+    out = f(t)
+    (out * torch.as_tensor(np.ones(tuple(out.shape)) if v is None else v)).sum().backward()
+    return out.detach().numpy(), t.grad.numpy()
+
+
+# --- worked examples ---------------------------------------------------------------------------
+def test_prod_with_one_zero_gives_the_product_of_the_others():
+    # d/dx (x0·x1·x2) at (2, 0, 3) = (x1·x2, x0·x2, x0·x1) = (0, 6, 0)
+    value, grad = _grad(lambda x: x.prod(), [2.0, 0.0, 3.0])
+    assert value == 0.0
+    np.testing.assert_array_equal(grad, [0.0, 6.0, 0.0])
+
+
+def test_det_gradient_is_the_cofactor_matrix():
+    # det [[a, b], [c, d]] = ad − bc: gradient [[d, −c], [−b, a]]
+    value, grad = _grad(np.linalg.det, [[1.0, 2.0], [3.0, 4.0]])
+    assert value == pytest.approx(-2.0)
+    np.testing.assert_allclose(grad, [[4.0, -3.0], [-2.0, 1.0]], rtol=1e-12)
+
+
+def test_trace_gradient_is_the_identity():
+    _, grad = _grad(np.trace, np.arange(9.0).reshape(3, 3))
+    np.testing.assert_array_equal(grad, np.eye(3))
+
+
+# --- zeros in products and scans, against torch -------------------------------------------
+ZEROS = [[2.0, 0.0, 3.0, -1.5], [0.0, 0.0, 3.0, 2.0], [1.5, -2.0, 0.5, 0.0]]
+
+
+@pytest.mark.parametrize("x", ZEROS, ids=["one-zero", "two-zeros", "zero-last"])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda x: x.prod(), lambda x: x.prod()),
+        (lambda x: x.reshape(2, 2).prod(axis=1), lambda x: x.reshape(2, 2).prod(1)),
+        (lambda x: np.cumprod(x), lambda x: x.cumprod(0)),
+        (lambda x: x.reshape(2, 2).cumprod(0), lambda x: x.reshape(2, 2).cumprod(0)),
+    ],
+    ids=["prod", "prod-axis", "cumprod", "cumprod-axis"],
+)
+def test_products_with_zeros_match_torch_to_second_order(x, ours, theirs):
+    rng = np.random.default_rng(0)
+    t = cr.tensor(np.array(x), requires_grad=True)
+    out = ours(t)
+    v = rng.standard_normal(out.shape)
+    out.backward(grad=v, create_graph=True)
+    tt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tout = theirs(tt)
+    (tg,) = torch.autograd.grad((tout * torch.as_tensor(v)).sum(), tt, create_graph=True)
+    np.testing.assert_allclose(t.grad.data, tg.detach().numpy(), rtol=1e-12, atol=1e-14)
+    u = rng.standard_normal(4)
+    g, t.grad = t.grad, None
+    (g * cr.tensor(u)).sum().backward()
+    (tg2,) = torch.autograd.grad((tg * torch.as_tensor(u)).sum(), tt)
+    np.testing.assert_allclose(t.grad.data, tg2.numpy(), rtol=1e-12, atol=1e-14)
+    _, tangent = cr.jvp(ours, (cr.tensor(np.array(x)),), (u,))
+    _, ttangent = torch.func.jvp(
+        theirs, (torch.tensor(x, dtype=torch.float64),), (torch.as_tensor(u),)
+    )
+    np.testing.assert_allclose(tangent.data, ttangent.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --- NumPy's and PyTorch's semantics under their own spellings ---------------------------------
+X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda x: np.var(x), lambda x: x.var(correction=0)),  # NumPy: ddof=0
+        (lambda x: np.std(x), lambda x: x.std(correction=0)),
+        (lambda x: np.std(x, axis=1, ddof=1), lambda x: x.std(1, correction=1)),
+        (lambda x: x.var(), lambda x: x.var()),  # torch: correction=1
+        (lambda x: x.std(), lambda x: x.std()),
+        (lambda x: x.std(dim=0, keepdim=True), lambda x: x.std(dim=0, keepdim=True)),
+        (lambda x: x.std(1, unbiased=False), lambda x: x.std(1, unbiased=False)),
+        (lambda x: x.var(dim=(0, 1), correction=2), lambda x: x.var(dim=(0, 1), correction=2)),
+        (lambda x: cr.std(x, axis=0), lambda x: torch.std(x, dim=0)),
+        (lambda x: x.prod(dim=1, keepdim=True), lambda x: x.prod(dim=1, keepdim=True)),
+        (lambda x: x.cumsum(1), lambda x: x.cumsum(1)),
+        (lambda x: np.cumsum(x), lambda x: x.reshape(-1).cumsum(0)),
+        (lambda x: x.diff(dim=0), lambda x: x.diff(dim=0)),
+        (lambda x: x.amax(1), lambda x: x.amax(1)),
+        (lambda x: np.amin(x, axis=0), lambda x: x.amin(0)),
+        (lambda x: x.norm(), lambda x: x.norm()),
+        (lambda x: x.norm(p=1, dim=1), lambda x: x.norm(p=1, dim=1)),
+        (lambda x: x.trace(), lambda x: x.trace()),
+        (lambda x: np.linalg.norm(x, "fro"), lambda x: torch.linalg.norm(x, "fro")),
+        (lambda x: cr.linalg.norm(x, 2, axis=0), lambda x: torch.linalg.norm(x, 2, dim=0)),
+        (lambda x: x.tan(), lambda x: x.tan()),
+        (lambda x: x.atan2(x + 1), lambda x: x.atan2(x + 1)),
+        (lambda x: x % 0.7, lambda x: x % 0.7),
+        (lambda x: x.fmod(-0.7), lambda x: x.fmod(-0.7)),
+        (lambda x: x.square().reciprocal(), lambda x: x.square().reciprocal()),
+        (lambda x: x.flip(0, 1), lambda x: x.flip(0, 1)),
+        (lambda x: x.roll(1, 0), lambda x: x.roll(1, 0)),
+        (lambda x: x.repeat_interleave(2, dim=1), lambda x: x.repeat_interleave(2, dim=1)),
+        (lambda x: x.tile(2, 1), lambda x: x.tile(2, 1)),
+        (lambda x: x.movedim(0, 1), lambda x: x.movedim(0, 1)),
+        (lambda x: x.tril(1), lambda x: x.tril(1)),
+        (lambda x: x.triu(-1), lambda x: x.triu(-1)),
+        (lambda x: x.diagonal(1), lambda x: x.diagonal(1)),
+        (lambda x: x.sort(dim=1, descending=True)[0], lambda x: x.sort(1, descending=True)[0]),
+        (lambda x: x.rot90(1, (0, 1)), lambda x: x.rot90(1, (0, 1))),
+        (lambda x: x[0].dot(x[1]), lambda x: x[0].dot(x[1])),
+        (lambda x: x.outer(x[0]), lambda x: torch.outer(x.reshape(-1), x[0])),
+        (lambda x: x.inner(x), lambda x: x.inner(x)),
+        (lambda x: x.kron(x), lambda x: x.kron(x)),
+        (lambda x: x[:, :3].cross(x[:, 1:], dim=1), lambda x: x[:, :3].cross(x[:, 1:], dim=1)),
+        (
+            lambda x: x[:, :3].cross(x[:, 1:]),
+            lambda x: torch.linalg.cross(x[:, :3], x[:, 1:], dim=0),
+        ),
+        (lambda x: cr.einsum("ij,kj", x, x), lambda x: torch.einsum("ij,kj", x, x)),
+        (lambda x: cr.einsum("ij,kj->", [x, x]), lambda x: torch.einsum("ij,kj->", [x, x])),
+        (lambda x: (x @ x.T).inverse(), lambda x: (x @ x.T + 0).inverse()),
+        (lambda x: (x @ x.T).det(), lambda x: (x @ x.T).det()),
+        (lambda x: (x @ x.T).matrix_power(2), lambda x: (x @ x.T).matrix_power(2)),
+        (lambda x: x.pinverse(), lambda x: x.pinverse()),
+        (lambda x: (x @ x.T + 1e3).cholesky(), lambda x: torch.linalg.cholesky(x @ x.T + 1e3)),
+    ],
+)
+def test_spellings_follow_their_model(ours, theirs):
+    rng = np.random.default_rng(0)
+    value, _ = _grad(ours, X)
+    v = rng.standard_normal(value.shape)
+    value, grad = _grad(ours, X, v)
+    tvalue, tgrad = _torch_grad(theirs, X, v)
+    np.testing.assert_allclose(value, tvalue, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("square", ()),
+        ("tan", ()),
+        ("arcsinh", ()),
+        ("prod", ()),
+        ("cumsum", ()),
+        ("diff", ()),
+        ("trace", ()),
+        ("ravel", ()),
+        ("flip", ()),
+        ("fliplr", ()),
+        ("tril", ()),
+        ("diagonal", ()),
+        ("outer", (X[0],)),
+        ("kron", (X,)),
+        ("inner", (X,)),
+        ("dot", (X.T,)),
+        ("logaddexp2", (X,)),
+        ("hypot", (X,)),
+    ],
+)
+def test_cr_and_np_spellings_agree(name, args):
+    """``cr.f`` and ``np.f`` on a tensor are the same op: equal values and gradients."""
+    ours = _grad(lambda x: getattr(cr, name)(x, *args), X)
+    via_numpy = _grad(lambda x: getattr(np, name)(x, *args), X)
+    expected = getattr(np, name)(X, *args)
+    for a, b in zip(ours, via_numpy):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    np.testing.assert_allclose(ours[0], expected, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("inv", lambda a: np.linalg.inv(a)),
+        ("solve", lambda a: np.linalg.solve(a, np.ones(3))),
+        ("det", lambda a: np.linalg.det(a)),
+        ("slogdet", lambda a: np.linalg.slogdet(a)[1]),
+        ("pinv", lambda a: np.linalg.pinv(a)),
+        ("svdvals", lambda a: np.linalg.svdvals(a)),
+        ("eigvalsh", lambda a: np.linalg.eigvalsh(a + a.mT)),
+        ("matrix_norm", lambda a: np.linalg.matrix_norm(a, ord="nuc")),
+        ("vector_norm", lambda a: np.linalg.vector_norm(a, ord=3, axis=1)),
+        ("matrix_power", lambda a: np.linalg.matrix_power(a, -1)),
+    ],
+)
+def test_np_linalg_dispatches_to_cr_linalg(name, call):
+    a = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.5, 0.0, 4.0]])
+    value, _ = _grad(call, a)
+    expected = call(a)
+    np.testing.assert_allclose(value, expected, rtol=1e-12, err_msg=f"np.linalg.{name}")
+
+
+def test_slogdet_sign_is_a_constant_and_logabsdet_differentiable():
+    a = cr.tensor([[0.0, 2.0], [1.0, 0.0]], dtype=cr.float64, requires_grad=True)
+    sign, logabsdet = cr.linalg.slogdet(a)
+    assert sign.item() == -1.0 and not sign.requires_grad
+    logabsdet.backward()
+    # d log|det A| / dA = A⁻ᵀ
+    np.testing.assert_allclose(a.grad.data, np.linalg.inv(a.data).T, rtol=1e-12)
+
+
+def test_result_tuples_carry_numpys_field_names():
+    a = cr.tensor(np.eye(3) * [1.0, 2.0, 3.0] + 0.1)
+    assert cr.linalg.eigh(a).eigenvalues.shape == (3,)
+    assert cr.linalg.svd(a).Vh.shape == (3, 3)
+    assert cr.linalg.qr(a).R.shape == (3, 3)
+    assert cr.linalg.slogdet(a).logabsdet.shape == ()
+    np.testing.assert_allclose(cr.linalg.qr(a, mode="r").data, np.linalg.qr(a.data, mode="r"))
+
+
+# --- degenerate points: what torch does, documented -----------------------------------------------
+def test_eigenvalues_stay_differentiable_at_repeated_eigenvalues():
+    a = cr.tensor(np.eye(3), dtype=cr.float64, requires_grad=True)
+    cr.linalg.eigvalsh(a).sum().backward()  # Σλ = trace: gradient I
+    np.testing.assert_allclose(a.grad.data, np.eye(3), atol=1e-12)
+    a.grad = None
+    np.linalg.norm(a, "nuc").backward()  # Σσ of I: gradient I too (svdvals, not svd)
+    np.testing.assert_allclose(a.grad.data, np.eye(3), atol=1e-12)
+
+
+def test_eigenvector_gradient_at_repeated_eigenvalues_is_not_finite_as_in_torch():
+    a = cr.tensor(np.eye(3), dtype=cr.float64, requires_grad=True)
+    _, v = cr.linalg.eigh(a)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 1/(λⱼ − λᵢ) with λⱼ = λᵢ
+        (v * cr.tensor(np.arange(9.0).reshape(3, 3))).sum().backward()
+    ta = torch.eye(3, dtype=torch.float64, requires_grad=True)
+    (torch.linalg.eigh(ta)[1] * torch.arange(9.0).reshape(3, 3)).sum().backward()
+    assert not np.isfinite(a.grad.data).all()
+    assert not torch.isfinite(ta.grad).all()
+
+
+def test_singular_matrices_raise_like_torch():
+    singular = cr.tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
+    with pytest.raises(np.linalg.LinAlgError):
+        cr.linalg.inv(singular)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.solve(singular, np.ones(2))
+    with pytest.raises(np.linalg.LinAlgError):  # det is 0; its gradient needs A⁻¹
+        np.linalg.det(singular).backward()
+
+
+# --- errors -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda x: cr.einsum("ij,jk", x), ValueError, "name 2 operands, got 1"),
+        (lambda x: cr.einsum("ijk", x), ValueError, "3 indices for an operand with 2"),
+        (lambda x: cr.cross(x, x), ValueError, "size 3 along axis -1"),
+        (lambda x: cr.split(x, 3, axis=1), ValueError, "does not divide into 3"),
+        (lambda x: cr.array_split(x, 0), ValueError, "number of sections must be > 0"),
+        (lambda x: cr.linalg.solve(x, x), ValueError, r"square matrices.*\(3, 4\)"),
+        (lambda x: cr.linalg.det(x), np.linalg.LinAlgError, r"det: .*\(3, 4\).*square"),
+        (lambda x: cr.linalg.svd(x), NotImplementedError, "full_matrices=False"),
+        (lambda x: cr.linalg.qr(x.T, mode="complete"), NotImplementedError, "'reduced'"),
+        (lambda x: cr.linalg.qr(x, mode="full"), ValueError, "mode must be"),
+        (lambda x: cr.linalg.eigh(x[:, :3], UPLO="X"), ValueError, "UPLO must be"),
+        (lambda x: cr.linalg.matrix_power(x[:, :3], 1.5), TypeError, "n must be an integer"),
+        (lambda x: cr.linalg.norm(x, "nuc", axis=0), ValueError, "invalid norm order"),
+        (lambda x: cr.linalg.norm(x, "max"), ValueError, "invalid norm order"),
+        (lambda x: cr.linalg.vector_norm(x, -1), ValueError, "ord must be positive"),
+        (lambda x: cr.diff(x, n=-1), ValueError, "non-negative"),
+        (lambda x: cr.diag(x[None]), ValueError, "1-D or 2-D"),
+        (lambda x: cr.select([x.data > 0], [x, x]), ValueError, "1 conditions but 2 choices"),
+        (lambda x: cr.gradient(x, np.arange(3.0)), NotImplementedError, "scalar spacing"),
+        (lambda x: cr.tensordot(x, x, ([0], [0, 1])), ValueError, "pair 1 with 2"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, error, match):
+    x = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    with pytest.raises(error, match=match):
+        call(x)
