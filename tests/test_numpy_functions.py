@@ -289,3 +289,80 @@ def test_bad_arguments_raise_clear_errors(call, error, match):
     x = cr.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
     with pytest.raises(error, match=match):
         call(x)
+
+
+# --- the remaining spellings: values as NumPy's, gradients by finite differences -------------
+@pytest.mark.parametrize(
+    "f",
+    [
+        np.fabs,
+        np.radians,
+        np.degrees,
+        np.rint,
+        lambda x: np.mod(x, 0.65),
+        lambda x: np.round(x, 1),
+        np.real,
+        np.conj,
+        np.atleast_1d,
+        np.atleast_2d,
+        lambda x: np.vsplit(x, 2)[1],
+        lambda x: np.hsplit(x, [1, 2])[2],
+        lambda x: np.dsplit(x[..., None] * np.ones(2), 2)[0],
+        lambda x: cr.row_stack([x, x]) if isinstance(x, cr.Tensor) else np.vstack([x, x]),
+        lambda x: np.linspace(x[0, 0], x[1], 5, endpoint=False, axis=1),
+        lambda x: np.linalg.trace(x[:, :2] * x[:, 1:]),
+        lambda x: np.linalg.diagonal(x[:, :2] + 1),
+        lambda x: np.sort(x, axis=None),
+        lambda x: np.take_along_axis(x, np.array([[1], [0]]), axis=1),
+    ],
+    ids=[
+        "fabs", "radians", "degrees", "rint", "mod", "round-decimals", "real", "conj",
+        "atleast_1d", "atleast_2d", "vsplit", "hsplit", "dsplit", "row_stack",
+        "linspace-axis", "linalg.trace", "linalg.diagonal", "sort-flat", "take_along_axis",
+    ],
+)  # fmt: skip
+def test_numpy_spellings_values_and_gradients(f):
+    from chainrule.testing import check_grads
+
+    x = np.array([[0.33, -1.23, 2.14], [1.71, 0.46, -0.82]])
+    np.testing.assert_allclose(f(cr.tensor(x)).data, f(x), rtol=1e-12)
+    check_grads(lambda t: f(t), (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_imag_of_a_real_tensor_is_a_zero_constant():
+    out = np.imag(cr.tensor([1.0, 2.0], requires_grad=True))
+    np.testing.assert_array_equal(out.data, [0.0, 0.0])
+    assert not out.requires_grad
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, make",
+    [
+        (lambda a: _eigh_sum(cr.linalg.eigh(a)), lambda a: _eigh_sum(torch.linalg.eigh(a)),
+         lambda x: x + x.T),
+        (cr.linalg.cholesky, torch.linalg.cholesky, lambda x: x @ x.T + 3 * np.eye(3)),
+    ],
+    ids=["eigh", "cholesky"],
+)  # fmt: skip
+def test_symmetric_decompositions_give_torchs_symmetric_gradient(ours, theirs, make):
+    """On a symmetric input given directly (not built symmetric), the gradient is torch's
+    symmetric one, and the forward rule agrees with it for any tangent."""
+    rng = np.random.default_rng(0)
+    a = make(rng.standard_normal((3, 3)))
+    v = rng.standard_normal(ours(cr.tensor(a)).shape)
+    _, grad = _grad(ours, a, v)
+    _, tgrad = _torch_grad(theirs, a, v)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(grad, grad.T, rtol=1e-12, atol=1e-14)
+    u = rng.standard_normal((3, 3))  # not symmetric
+    _, tangent = cr.jvp(ours, (cr.tensor(a),), (u,))
+    assert float(np.sum(tangent.data * v)) == pytest.approx(float(np.sum(grad * u)), rel=1e-9)
+
+
+def _eigh_sum(wv):
+    """A sign-invariant function of eigenvalues and eigenvectors."""
+    w, v = wv
+    weights = np.arange(1.0, 10.0).reshape(3, 3)
+    if isinstance(v, torch.Tensor):
+        weights = torch.as_tensor(weights)
+    return (v * v * weights).sum() + (w * w).sum()

@@ -107,10 +107,12 @@ def flip(x, axis=None):
 
 
 def flipud(x):
+    """Reverses the rows (axis 0)."""
     return flip(x, 0)
 
 
 def fliplr(x):
+    """Reverses the columns (axis 1)."""
     return flip(x, 1)
 
 
@@ -192,20 +194,33 @@ def append(arr, values, axis=None):
     return concatenate(arr, values, axis=axis)
 
 
-def vstack(tup):
+def _no_dtype(name: str, dtype) -> None:
+    if dtype is not None:
+        raise TypeError(f"{name}: dtype= is not supported for tensors; cast with .astype()")
+
+
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    """Joins along axis 0, 1-D inputs as rows (1, N)."""
+    _no_dtype("vstack", dtype)
     return concatenate(*[atleast_2d(x) for x in tup], axis=0)
 
 
-def hstack(tup):
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    """Joins along axis 1 (axis 0 for 1-D inputs)."""
+    _no_dtype("hstack", dtype)
     xs = [atleast_1d(x) for x in tup]
     return concatenate(*xs, axis=0 if _nd(xs[0]) == 1 else 1)
 
 
-def dstack(tup):
+def dstack(tup, *, dtype=None, casting="same_kind"):
+    """Joins along axis 2, inputs made at least 3-D ((N,) → (1, N, 1), (M, N) → (M, N, 1))."""
+    _no_dtype("dstack", dtype)
     return concatenate(*[atleast_3d(x) for x in tup], axis=2)
 
 
-def column_stack(tup):
+def column_stack(tup, *, dtype=None, casting="same_kind"):
+    """Joins 1-D inputs as columns (N, 1) and 2-D ones as they are, along axis 1."""
+    _no_dtype("column_stack", dtype)
     cols = [reshape(x, shape=(-1, 1)) if _nd(x) < 2 else x for x in tup]
     return concatenate(*cols, axis=1)
 
@@ -244,14 +259,17 @@ def split(x, indices_or_sections, axis=0):
 
 
 def vsplit(x, sections):
+    """``split`` along axis 0."""
     return split(x, sections, 0)
 
 
 def hsplit(x, sections):
+    """``split`` along axis 1 (axis 0 for 1-D inputs)."""
     return split(x, sections, 1 if _nd(x) > 1 else 0)
 
 
 def dsplit(x, sections):
+    """``split`` along axis 2."""
     return split(x, sections, 2)
 
 

@@ -43,6 +43,11 @@ def _diag_part(x):
     return (x * _eye(x.shape[-1], x)).sum(axis=-1)
 
 
+def _sym(x):
+    """The symmetric part ½(x + xᵀ) of the last two axes."""
+    return 0.5 * (x + _mT(x))
+
+
 def _trace_prod(a, b):
     """tr(a b) over the last two axes, without forming the product."""
     return (_mT(a) * b).sum(axis=(-2, -1))
@@ -102,8 +107,9 @@ logabsdet = defop(
 )
 
 
-# A = LLᵀ (A symmetric positive definite, lower triangle read), as torch:
-#   P = tril(Lᵀ L̄),  S = ½(P + tril(P, −1)ᵀ),  Ā = L⁻ᵀ S L⁻¹;   L̇ = L Φ(L⁻¹ Ȧ L⁻ᵀ)
+# A = LLᵀ (A symmetric positive definite, lower triangle read), as torch (a symmetric
+# gradient, so a tangent counts through its symmetric part):
+#   P = tril(Lᵀ L̄),  S = ½(P + tril(P, −1)ᵀ),  Ā = L⁻ᵀ S L⁻¹;   L̇ = L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ)
 #   with Φ(X) = the lower triangle of X with its diagonal halved.
 def _cholesky_vjp(g, out, a):
     p = np.tril(_mT(out) @ g)
@@ -114,7 +120,7 @@ def _cholesky_vjp(g, out, a):
 
 def _cholesky_jvp(t, out, a):
     li = np.linalg.inv(out)
-    x = li @ t @ _mT(li)
+    x = li @ _sym(t) @ _mT(li)
     return out @ (np.tril(x) - 0.5 * x * _eye(x.shape[-1], x))
 
 
@@ -153,19 +159,21 @@ def _eigh(a, *, UPLO="L"):  # noqa: N803 - NumPy's name
     return pack(a.shape[:-2], w, v)
 
 
-# A = V diag(w) Vᵀ (symmetric):  Ā = V (diag(w̄) + F ∘ VᵀV̄) Vᵀ;  ẇ = diag(VᵀȦV), V̇ = V (F ∘ VᵀȦV)
+# A = V diag(w) Vᵀ (symmetric; torch's convention: the gradient is symmetric, so a tangent
+# counts through its symmetric part):
+#   Ā = sym(V (diag(w̄) + F ∘ VᵀV̄) Vᵀ);   ẇ = diag(Vᵀ sym(Ȧ) V),  V̇ = V (F ∘ Vᵀ sym(Ȧ) V)
 def _eigh_vjp(g, out, a, *, UPLO="L"):  # noqa: N803
     n = a.shape[-1]
     w, v = _eigh_parts(out, n)
     gw, gv = _eigh_parts(g, n)
     inner = _gaps(w) * (_mT(v) @ gv) + _col(gw) * _eye(n, gw)
-    return v @ inner @ _mT(v)
+    return _sym(v @ inner @ _mT(v))
 
 
 def _eigh_jvp(t, out, a, *, UPLO="L"):  # noqa: N803
     n = a.shape[-1]
     w, v = _eigh_parts(out, n)
-    p = _mT(v) @ t @ v
+    p = _mT(v) @ _sym(t) @ v
     return pack(a.shape[:-2], _diag_part(p), v @ (_gaps(w) * p))
 
 
