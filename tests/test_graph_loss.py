@@ -125,3 +125,15 @@ def test_power_rule_at_zero_with_a_tensor_exponent():
     np.testing.assert_array_equal(a.grad.data, [0.0, 0.0, 0.0])
     # ∂/∂b aᵇ = aᵇ log a, taken as 0 at a = 0
     np.testing.assert_allclose(b.grad.data, [0.0, 0.0, np.log(2.0)], rtol=1e-6)
+
+
+def test_metrics_read_a_model_output_that_requires_grad():
+    """Value-only library code reads a tensor's numbers through .detach(), not np.asarray."""
+    from chainrule.train import accuracy, f1_score, r2_score
+
+    logits = cr.tensor([[2.0, 0.1], [0.3, 1.5], [1.0, -1.0]], requires_grad=True) * 1.0
+    target = np.array([0, 1, 1])
+    assert accuracy(logits, target) == pytest.approx(2 / 3)
+    assert f1_score(logits, target) == f1_score(logits.detach().numpy(), target)
+    assert r2_score(logits, logits.detach().numpy()) == 1.0
+    assert logits.requires_grad, "reading the metric must not change the tensor"

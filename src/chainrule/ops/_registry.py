@@ -228,22 +228,16 @@ def _make_binary(op: Op) -> Callable:
     forward = op.forward
 
     def apply(a, b, **kw):
-        if not isinstance(a, Tensor):
-            a = _constant(a)
         if isinstance(a, Tensor):
             ad = a.data
             pa = a if a.requires_grad else None
         else:
-            ad = a
-            pa = None
-        if not isinstance(b, Tensor):
-            b = _constant(b)
+            ad, pa = _operand(a)
         if isinstance(b, Tensor):
             bd = b.data
             pb = b if b.requires_grad else None
         else:
-            bd = b
-            pb = None
+            bd, pb = _operand(b)
         try:
             out = forward(ad, bd, **kw) if kw else forward(ad, bd)
         except ValueError as e:
@@ -277,8 +271,6 @@ def _make_nary(op: Op) -> Callable:
         parents = []
         record = False
         for a in args:
-            if not isinstance(a, Tensor):
-                a = _constant(a)
             if isinstance(a, Tensor):
                 inputs.append(a.data)
                 if a.requires_grad:
@@ -287,8 +279,10 @@ def _make_nary(op: Op) -> Callable:
                 else:
                     parents.append(None)
             else:
-                inputs.append(a)
-                parents.append(None)
+                data, parent = _operand(a)
+                inputs.append(data)
+                parents.append(parent)
+                record = record or parent is not None
         try:
             out = forward(*inputs, **kw)
         except ValueError as e:
@@ -312,6 +306,17 @@ def _make_nary(op: Op) -> Callable:
         return t
 
     return apply
+
+
+def _operand(a: Any) -> tuple[Any, Tensor | None]:
+    """A non-tensor operand's data, and the tensor to record as its parent (a list holding
+    tensors becomes one, stacked) or None."""
+    if a is None or type(a) in (float, int, bool) or isinstance(a, np.ndarray):
+        return a, None  # the common case first: one call per constant, as before
+    a = _constant(a)
+    if isinstance(a, Tensor):
+        return a.data, (a if a.requires_grad else None)
+    return a, None
 
 
 def _constant(a: Any) -> Any:
