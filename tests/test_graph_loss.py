@@ -137,3 +137,10 @@ def test_metrics_read_a_model_output_that_requires_grad():
     assert f1_score(logits, target) == f1_score(logits.detach().numpy(), target)
     assert r2_score(logits, logits.detach().numpy()) == 1.0
     assert logits.requires_grad, "reading the metric must not change the tensor"
+
+
+def test_every_exported_name_exists():
+    missing = [n for n in cr.__all__ if not hasattr(cr, n)]
+    assert not missing, f"chainrule.__all__ names missing from the package: {missing}"
+    missing = [n for n in cr.linalg.__all__ if not hasattr(cr.linalg, n)]
+    assert not missing, f"chainrule.linalg.__all__ names missing: {missing}"

@@ -280,6 +280,9 @@ from .ops import (
     partition as partition,
 )
 from .ops import (
+    permute as permute,
+)
+from .ops import (
     pow as pow,
 )
 from .ops import (
@@ -493,6 +496,5 @@ __all__ = [
     "tensor",
     "zeros",
     "zeros_like",
-    "permute",
     "linalg",
 ] + list(ops.FUNCTIONS)

@@ -166,6 +166,7 @@ _FUNCTIONS = {
     np.cumsum: lambda x, axis=None, dtype=None, out=None: ops.cumsum(x, axis=axis),
     np.cumprod: lambda x, axis=None, dtype=None, out=None: ops.cumprod(x, axis=axis),
     np.diff: ops.diff,
+    np.gradient: ops.gradient,
     np.einsum: products.einsum,
     np.linalg.norm: linalg.norm,
     np.linalg.matrix_power: linalg.matrix_power,

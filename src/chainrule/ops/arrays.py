@@ -13,7 +13,7 @@ import numpy as np
 
 from .arithmetic import add, mul, sub, where
 from .reductions import sum as _sum
-from .shape import concatenate, getitem, index_add, permute, reshape
+from .shape import _along, concatenate, getitem, index_add, permute, reshape
 
 __all__ = [
     "append",
@@ -29,7 +29,6 @@ __all__ = [
     "flip",
     "fliplr",
     "flipud",
-    "gradient",
     "hsplit",
     "hstack",
     "linspace",
@@ -56,11 +55,6 @@ __all__ = [
 
 def _nd(x: Any) -> int:
     return np.ndim(x)
-
-
-def _along(axis: int, nd: int, index: Any) -> tuple:
-    """An index applying ``index`` to ``axis`` and taking everything elsewhere."""
-    return (slice(None),) * (axis % nd) + (index,)
 
 
 def ravel(x):
@@ -375,37 +369,3 @@ def linspace(start, stop, num=50, endpoint=True, axis=0):
         last[-1] = True
         out = where(last, stop, out)
     return out if axis == 0 else moveaxis(out, 0, axis)
-
-
-def gradient(f, *varargs, axis=None, edge_order=1):
-    """``np.gradient`` with uniform spacing: central differences inside, one-sided at the
-    edges (first or second order); one result per axis (a tuple when several)."""
-    nd = _nd(f)
-    axes = list(range(nd)) if axis is None else [a % nd for a in np.atleast_1d(axis)]
-    spacing = list(varargs) or [1.0]
-    if len(spacing) == 1:
-        spacing = spacing * len(axes)
-    if len(spacing) != len(axes) or any(np.ndim(h) for h in spacing):
-        raise NotImplementedError("gradient: only one scalar spacing per axis is supported")
-    out = [_gradient_1(f, a, float(h), edge_order, nd) for a, h in zip(axes, spacing)]
-    return out[0] if len(out) == 1 else tuple(out)
-
-
-def _gradient_1(f, axis, h, edge_order, nd):
-    n = np.shape(f)[axis]
-    if n < edge_order + 1:
-        raise ValueError(f"gradient: an axis of length {n} needs at least {edge_order + 1}")
-
-    def at(i):
-        return getitem(f, index=_along(axis, nd, slice(i, None if i == -1 else i + 1)))
-
-    inner = (
-        getitem(f, index=_along(axis, nd, slice(2, None)))
-        - getitem(f, index=_along(axis, nd, slice(None, -2)))
-    ) / (2 * h)
-    if edge_order == 1:
-        first, last = (at(1) - at(0)) / h, (at(-1) - at(-2)) / h
-    else:
-        first = (-1.5 * at(0) + 2 * at(1) - 0.5 * at(2)) / h
-        last = (1.5 * at(-1) - 2 * at(-2) + 0.5 * at(-3)) / h
-    return concatenate(first, inner, last, axis=axis)

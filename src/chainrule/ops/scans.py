@@ -1,17 +1,18 @@
 """Scans and differences along an axis: cumsum, cumprod, diff (``axis=None``: the flattened
-array, as NumPy). Their reverse rules run the scan backwards along the same axis."""
+array, as NumPy). Their reverse rules run the scan backwards along the same axis.
+``gradient`` (NumPy's finite-difference derivative) is a composition of slices."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ._registry import LINEAR, defop, either
-from .shape import broadcast_to, concatenate, pad
+from .shape import _along, broadcast_to, concatenate, getitem, pad
 
 
 def _backwards(x, axis):
     """``x`` reversed along ``axis`` (a slice, so it is differentiable on tensors)."""
-    return x[(slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)]
+    return x[_along(axis, x.ndim, slice(None, None, -1))]
 
 
 # y = cumsum(x):  x̄ᵢ = Σ_{j≥i} ȳⱼ, a cumulative sum run from the end
@@ -89,3 +90,37 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
             parts.append(append if np.ndim(append) else broadcast_to(append, shape=shape))
         a = concatenate(*parts, axis=axis)
     return _diff(a, n=n, axis=axis) if n else a
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """``np.gradient`` with uniform spacing: central differences inside, one-sided at the
+    edges (first or second order); one result per axis (a tuple when several)."""
+    nd = np.ndim(f)
+    axes = list(range(nd)) if axis is None else [a % nd for a in np.atleast_1d(axis)]
+    spacing = list(varargs) or [1.0]
+    if len(spacing) == 1:
+        spacing = spacing * len(axes)
+    if len(spacing) != len(axes) or any(np.ndim(h) for h in spacing):
+        raise NotImplementedError("gradient: only one scalar spacing per axis is supported")
+    out = [_gradient_1(f, a, float(h), edge_order, nd) for a, h in zip(axes, spacing)]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _gradient_1(f, axis, h, edge_order, nd):
+    n = np.shape(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError(f"gradient: an axis of length {n} needs at least {edge_order + 1}")
+
+    def at(i):
+        return getitem(f, index=_along(axis, nd, slice(i, None if i == -1 else i + 1)))
+
+    inner = (
+        getitem(f, index=_along(axis, nd, slice(2, None)))
+        - getitem(f, index=_along(axis, nd, slice(None, -2)))
+    ) / (2 * h)
+    if edge_order == 1:
+        first, last = (at(1) - at(0)) / h, (at(-1) - at(-2)) / h
+    else:
+        first = (-1.5 * at(0) + 2 * at(1) - 0.5 * at(2)) / h
+        last = (1.5 * at(-1) - 2 * at(-2) + 0.5 * at(-3)) / h
+    return concatenate(first, inner, last, axis=axis)
