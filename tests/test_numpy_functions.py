@@ -125,7 +125,7 @@ X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
         (lambda x: x.tril(1), lambda x: x.tril(1)),
         (lambda x: x.triu(-1), lambda x: x.triu(-1)),
         (lambda x: x.diagonal(1), lambda x: x.diagonal(1)),
-        (lambda x: x.sort(dim=1, descending=True)[0], lambda x: x.sort(1, descending=True)[0]),
+        (lambda x: x.sort(dim=1, descending=True).values, lambda x: x.sort(1, descending=True)[0]),
         (lambda x: x.rot90(1, (0, 1)), lambda x: x.rot90(1, (0, 1))),
         (lambda x: x[0].dot(x[1]), lambda x: x[0].dot(x[1])),
         (lambda x: x.outer(x[0]), lambda x: torch.outer(x.reshape(-1), x[0])),
@@ -283,6 +283,8 @@ def test_singular_matrices_raise_like_torch():
         (lambda x: cr.select([x.data > 0], [x, x]), ValueError, "1 conditions but 2 choices"),
         (lambda x: cr.gradient(x, np.arange(3.0)), NotImplementedError, "scalar spacing"),
         (lambda x: cr.tensordot(x, x, ([0], [0, 1])), ValueError, "pair 1 with 2"),
+        (lambda x: np.einsum("ij", x, out=np.zeros((3, 4))), TypeError, "out= is not supported"),
+        (lambda x: np.sort(x, order="a"), TypeError, "structured arrays"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, error, match):
@@ -327,6 +329,21 @@ def test_numpy_spellings_values_and_gradients(f):
     x = np.array([[0.33, -1.23, 2.14], [1.71, 0.46, -0.82]])
     np.testing.assert_allclose(f(cr.tensor(x)).data, f(x), rtol=1e-12)
     check_grads(lambda t: f(t), (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_sort_method_returns_torchs_named_values_and_indices():
+    x = cr.tensor([[3.0, 1.0, 2.0]], requires_grad=True)
+    result = x.sort(dim=1)
+    np.testing.assert_array_equal(result.values.data, [[1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(result.indices.data, [[1, 2, 0]])
+    (result.values * cr.tensor([[10.0, 20.0, 30.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[30.0, 10.0, 20.0]])
+
+
+def test_einsum_accepts_numpys_optimize_keyword():
+    a = np.arange(6.0).reshape(2, 3)
+    out = np.einsum("ij,kj->ik", cr.tensor(a), a, optimize=True)
+    np.testing.assert_array_equal(out.data, a @ a.T)
 
 
 def test_imag_of_a_real_tensor_is_a_zero_constant():

@@ -7,7 +7,7 @@ what lets reverse rules written with NumPy run on tensors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -111,10 +111,15 @@ def _cross(self, other, dim=None):
     return ops.cross(self, other, dim)
 
 
+class SortResult(NamedTuple):
+    values: Tensor
+    indices: Tensor
+
+
 def _sort(self, dim=-1, descending=False):
     """(values, indices) along ``dim`` (``torch.sort``); ties keep their order."""
     order = np.argsort(-self.data if descending else self.data, axis=dim, kind="stable")
-    return ops.take_along_axis(self, order, dim), Tensor._wrap(order)
+    return SortResult(ops.take_along_axis(self, order, dim), Tensor._wrap(order))
 
 
 def _movedim(self, source, destination):

@@ -313,7 +313,7 @@ def triu(x, k=0):
     return where(np.tri(n, m, k - 1, dtype=bool), 0, x)
 
 
-def take_along_axis(x, indices, axis):
+def take_along_axis(x, indices, axis=-1):
     """``np.take_along_axis`` with integer ``indices`` (a constant)."""
     shape = np.shape(indices)
     nd = len(shape)
@@ -327,15 +327,23 @@ def _data(x):
     return x.data if hasattr(x, "requires_grad") else np.asarray(x)
 
 
-def sort(x, axis=-1):
-    """The values sorted along ``axis`` (None: flattened); ties keep their order."""
+def _no_order(name: str, order) -> None:
+    if order is not None:
+        raise TypeError(f"{name}: order= applies to structured arrays, which tensors are not")
+
+
+def sort(x, axis=-1, kind=None, order=None, *, stable=None):
+    """The values sorted along ``axis`` (None: flattened); ties keep their order (a stable
+    sort, which every ``kind`` allows)."""
+    _no_order("sort", order)
     if axis is None:
         x, axis = ravel(x), 0
     return take_along_axis(x, np.argsort(_data(x), axis=axis, kind="stable"), axis)
 
 
-def partition(x, kth, axis=-1):
+def partition(x, kth, axis=-1, kind="introselect", order=None):
     """``np.partition``: the k-th value in its sorted place, smaller before, larger after."""
+    _no_order("partition", order)
     if axis is None:
         x, axis = ravel(x), 0
     return take_along_axis(x, np.argpartition(_data(x), kth, axis=axis), axis)

@@ -95,7 +95,7 @@ def _explicit(subscripts: str, ndims: list[int]) -> str:
     return ",".join(out_parts) + "->" + result
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, optimize=None, out=None):
     """Einstein summation, as ``np.einsum`` / ``torch.einsum`` (explicit, implicit, ``...``).
 
     Parameters
@@ -104,12 +104,17 @@ def einsum(subscripts, *operands):
         e.g. ``"ij,jk->ik"``, ``"ii"`` (trace), ``"...ij,...jk"`` (batched product).
     *operands : Tensor or array_like
         One per comma-separated term (a single list of operands is accepted as torch does).
+    optimize : ignored
+        Accepted for NumPy's signature; the contraction order is chosen here (NumPy's
+        optimiser for three or more operands).
 
     Returns
     -------
     Tensor
         Shape given by the output subscripts.
     """
+    if out is not None:
+        raise TypeError("einsum: out= is not supported for tensors (results are new tensors)")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ndims = [np.ndim(o) for o in operands]
