@@ -7,13 +7,21 @@ may be tensors or array-likes; settings (axes, counts, indices) are NumPy's.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .arithmetic import add, mul, sub, where
 from .reductions import sum as _sum
 from .shape import _along, concatenate, getitem, index_add, permute, reshape
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
+
+Axes = Any  # an int or a sequence of ints, as NumPy takes them
 
 __all__ = [
     "append",
@@ -57,12 +65,12 @@ def _nd(x: Any) -> int:
     return np.ndim(x)
 
 
-def ravel(x):
+def ravel(x: ArrayLike) -> Tensor:
     """The entries as a 1-D tensor, in C order."""
     return reshape(x, shape=(-1,))
 
 
-def moveaxis(x, source, destination):
+def moveaxis(x: ArrayLike, source: Axes, destination: Axes) -> Tensor:
     """Moves axes to new positions; the others keep their order (``np.moveaxis``)."""
     nd = _nd(x)
     src = [s % nd for s in np.atleast_1d(source)]
@@ -77,7 +85,7 @@ def moveaxis(x, source, destination):
     return permute(x, axes=tuple(order))
 
 
-def rollaxis(x, axis, start=0):
+def rollaxis(x: ArrayLike, axis: int, start: int = 0) -> Tensor:
     """``np.rollaxis``: moves ``axis`` to just before ``start``."""
     nd = _nd(x)
     axis = axis % nd
@@ -90,7 +98,7 @@ def rollaxis(x, axis, start=0):
     return permute(x, axes=tuple(order))
 
 
-def flip(x, axis=None):
+def flip(x: ArrayLike, axis: Axes | None = None) -> Tensor:
     """Reverses the order along ``axis`` (None: every axis)."""
     nd = _nd(x)
     axes = range(nd) if axis is None else [a % nd for a in np.atleast_1d(axis)]
@@ -100,17 +108,17 @@ def flip(x, axis=None):
     return getitem(x, index=tuple(index))
 
 
-def flipud(x):
+def flipud(x: ArrayLike) -> Tensor:
     """Reverses the rows (axis 0)."""
     return flip(x, 0)
 
 
-def fliplr(x):
+def fliplr(x: ArrayLike) -> Tensor:
     """Reverses the columns (axis 1)."""
     return flip(x, 1)
 
 
-def rot90(x, k=1, axes=(0, 1)):
+def rot90(x: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     """Rotates by 90° k times in the plane of ``axes``, from the first towards the second."""
     k %= 4
     a0, a1 = axes
@@ -125,7 +133,7 @@ def rot90(x, k=1, axes=(0, 1)):
     return flip(permute(x, axes=tuple(order)), a1)
 
 
-def roll(x, shift, axis=None):
+def roll(x: ArrayLike, shift: Axes, axis: Axes | None = None) -> Tensor:
     """Shifts entries along ``axis`` cyclically (None: over the flattened array)."""
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), shape=np.shape(x))
@@ -135,7 +143,7 @@ def roll(x, shift, axis=None):
     return x
 
 
-def repeat(x, repeats, axis=None):
+def repeat(x: ArrayLike, repeats: Any, axis: int | None = None) -> Tensor:
     """Repeats each entry ``repeats`` times along ``axis`` (None: flattened first)."""
     if axis is None:
         x, axis = ravel(x), 0
@@ -143,7 +151,7 @@ def repeat(x, repeats, axis=None):
     return getitem(x, index=_along(axis, _nd(x), np.repeat(np.arange(n), repeats)))
 
 
-def tile(x, reps):
+def tile(x: ArrayLike, reps: Axes) -> Tensor:
     """Repeats the whole array ``reps`` times along each axis (``np.tile``)."""
     reps = tuple(np.atleast_1d(reps))
     shape = np.shape(x)
@@ -181,7 +189,7 @@ def _atleast_nd(nd):
 atleast_1d, atleast_2d, atleast_3d = (_atleast_nd(n) for n in (1, 2, 3))
 
 
-def append(arr, values, axis=None):
+def append(arr: ArrayLike, values: ArrayLike, axis: int | None = None) -> Tensor:
     """``values`` joined after ``arr`` along ``axis`` (None: both flattened)."""
     if axis is None:
         return concatenate(ravel(arr), ravel(values), axis=0)
@@ -193,26 +201,28 @@ def _no_dtype(name: str, dtype) -> None:
         raise TypeError(f"{name}: dtype= is not supported for tensors; cast with .astype()")
 
 
-def vstack(tup, *, dtype=None, casting="same_kind"):
+def vstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 0, 1-D inputs as rows (1, N)."""
     _no_dtype("vstack", dtype)
     return concatenate(*[atleast_2d(x) for x in tup], axis=0)
 
 
-def hstack(tup, *, dtype=None, casting="same_kind"):
+def hstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 1 (axis 0 for 1-D inputs)."""
     _no_dtype("hstack", dtype)
     xs = [atleast_1d(x) for x in tup]
     return concatenate(*xs, axis=0 if _nd(xs[0]) == 1 else 1)
 
 
-def dstack(tup, *, dtype=None, casting="same_kind"):
+def dstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 2, inputs made at least 3-D ((N,) → (1, N, 1), (M, N) → (M, N, 1))."""
     _no_dtype("dstack", dtype)
     return concatenate(*[atleast_3d(x) for x in tup], axis=2)
 
 
-def column_stack(tup, *, dtype=None, casting="same_kind"):
+def column_stack(
+    tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind"
+) -> Tensor:
     """Joins 1-D inputs as columns (N, 1) and 2-D ones as they are, along axis 1."""
     _no_dtype("column_stack", dtype)
     cols = [reshape(x, shape=(-1, 1)) if _nd(x) < 2 else x for x in tup]
@@ -222,7 +232,7 @@ def column_stack(tup, *, dtype=None, casting="same_kind"):
 row_stack = vstack
 
 
-def array_split(x, indices_or_sections, axis=0):
+def array_split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Pieces of ``x`` along ``axis``: N nearly equal ones, or cut at the given indices."""
     n = np.shape(x)[axis]
     if np.ndim(indices_or_sections) == 0:
@@ -241,7 +251,7 @@ def array_split(x, indices_or_sections, axis=0):
     ]
 
 
-def split(x, indices_or_sections, axis=0):
+def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """As ``array_split``, but N sections must divide the axis equally (``np.split``)."""
     n = np.shape(x)[axis]
     if np.ndim(indices_or_sections) == 0 and n % int(indices_or_sections):
@@ -252,17 +262,17 @@ def split(x, indices_or_sections, axis=0):
     return array_split(x, indices_or_sections, axis)
 
 
-def vsplit(x, sections):
+def vsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 0."""
     return split(x, sections, 0)
 
 
-def hsplit(x, sections):
+def hsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 1 (axis 0 for 1-D inputs)."""
     return split(x, sections, 1 if _nd(x) > 1 else 0)
 
 
-def dsplit(x, sections):
+def dsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 2."""
     return split(x, sections, 2)
 
@@ -273,7 +283,7 @@ def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarr
     return (i, i + offset) if offset >= 0 else (i - offset, i)
 
 
-def diagonal(x, offset=0, axis1=0, axis2=1):
+def diagonal(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The diagonal of the planes (axis1, axis2), as a last axis (``np.diagonal``)."""
     nd = _nd(x)
     a1, a2 = axis1 % nd, axis2 % nd
@@ -285,12 +295,12 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return getitem(x, index=(Ellipsis, rows, cols))
 
 
-def trace(x, offset=0, axis1=0, axis2=1):
+def trace(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The sum along a diagonal (``np.trace``); ``t.trace()`` of a matrix as torch."""
     return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
-def diag(v, k=0):
+def diag(v: ArrayLike, k: int = 0) -> Tensor:
     """A 1-D input placed on the k-th diagonal of a square matrix; a 2-D input's k-th diagonal."""
     nd = _nd(v)
     if nd == 2:
@@ -301,19 +311,19 @@ def diag(v, k=0):
     return index_add(v, index=_diagonal_index(n, n, k), shape=(n, n))
 
 
-def tril(x, k=0):
+def tril(x: ArrayLike, k: int = 0) -> Tensor:
     """Entries on and below the k-th diagonal of the last two axes; zeros above."""
     n, m = np.shape(x)[-2:]
     return where(np.tri(n, m, k, dtype=bool), x, 0)
 
 
-def triu(x, k=0):
+def triu(x: ArrayLike, k: int = 0) -> Tensor:
     """Entries on and above the k-th diagonal of the last two axes; zeros below."""
     n, m = np.shape(x)[-2:]
     return where(np.tri(n, m, k - 1, dtype=bool), 0, x)
 
 
-def take_along_axis(x, indices, axis=-1):
+def take_along_axis(x: ArrayLike, indices: Any, axis: int = -1) -> Tensor:
     """``np.take_along_axis`` with integer ``indices`` (a constant)."""
     shape = np.shape(indices)
     nd = len(shape)
@@ -332,7 +342,9 @@ def _no_order(name: str, order) -> None:
         raise TypeError(f"{name}: order= applies to structured arrays, which tensors are not")
 
 
-def sort(x, axis=-1, kind=None, order=None, *, stable=None):
+def sort(
+    x: ArrayLike, axis: int | None = -1, kind: Any = None, order: Any = None, *, stable: Any = None
+) -> Tensor:
     """The values sorted along ``axis`` (None: flattened); ties keep their order (a stable
     sort, which every ``kind`` allows)."""
     _no_order("sort", order)
@@ -341,7 +353,9 @@ def sort(x, axis=-1, kind=None, order=None, *, stable=None):
     return take_along_axis(x, np.argsort(_data(x), axis=axis, kind="stable"), axis)
 
 
-def partition(x, kth, axis=-1, kind="introselect", order=None):
+def partition(
+    x: ArrayLike, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None
+) -> Tensor:
     """``np.partition``: the k-th value in its sorted place, smaller before, larger after."""
     _no_order("partition", order)
     if axis is None:
@@ -349,7 +363,7 @@ def partition(x, kth, axis=-1, kind="introselect", order=None):
     return take_along_axis(x, np.argpartition(_data(x), kth, axis=axis), axis)
 
 
-def select(condlist, choicelist, default=0):
+def select(condlist: Sequence[Any], choicelist: Sequence[ArrayLike], default: Any = 0) -> Tensor:
     """``np.select``: from the first true condition's choice, else ``default``."""
     if len(condlist) != len(choicelist):
         raise ValueError(
@@ -361,7 +375,9 @@ def select(condlist, choicelist, default=0):
     return out
 
 
-def linspace(start, stop, num=50, endpoint=True, axis=0):
+def linspace(
+    start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True, axis: int = 0
+) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop`` (tensors or numbers; the
     gradient reaches both ends), along a new axis ``axis``."""
     if num < 0:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._registry import LINEAR, defop
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
 
 _ERF_SCALE = 2 / math.sqrt(math.pi)  # erf'(x) = 2/√π · e^{−x²}
 
@@ -130,6 +136,7 @@ ceil = _flat("ceil", np.ceil)
 round = _flat("round", np.round)  # noqa: A001 - NumPy's and torch's name; halves to even
 trunc = _flat("trunc", np.trunc)
 sign = _flat("sign", np.sign)
+imag = _flat("imag", np.imag)  # of a real tensor: zeros (tensors hold real numbers only)
 
 
 # nan_to_num: finite entries pass through (gradient 1), replaced ones are constants (0)
@@ -144,22 +151,14 @@ def _nan_to_num_rule(g, out, x, *, nan=0.0, posinf=None, neginf=None):
 nan_to_num = defop("nan_to_num", _nan_to_num, vjp=_nan_to_num_rule, jvp=_nan_to_num_rule)
 
 
-def fabs(x):
+def fabs(x: ArrayLike) -> Tensor:
     """``np.fabs``: |x| (the same op as ``abs`` for real tensors)."""
     return abs(x)
 
 
-def real(x):
+def real(x: ArrayLike) -> Tensor:
     """The real part: a real tensor itself (tensors hold real numbers only)."""
     return x
 
 
 conj = real  # the conjugate of a real tensor is itself
-
-
-def imag(x):
-    """The imaginary part of a real tensor: zeros, a constant."""
-    from .._tensor import Tensor  # ops know nothing about the engine; this only builds zeros
-
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._wrap(np.zeros_like(data))

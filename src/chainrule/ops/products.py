@@ -15,12 +15,18 @@ replaced by letters (right-aligned, as NumPy broadcasts them).
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._registry import MULTILINEAR, defop, either
 from .arithmetic import matmul, mul, sub
 from .shape import getitem, permute, reshape, stack
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
 
 _LETTERS = string.ascii_letters
 __all__ = ["cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot"]
@@ -95,7 +101,7 @@ def _explicit(subscripts: str, ndims: list[int]) -> str:
     return ",".join(out_parts) + "->" + result
 
 
-def einsum(subscripts, *operands, optimize=None, out=None):
+def einsum(subscripts: str, *operands: ArrayLike, optimize: Any = None, out: Any = None) -> Tensor:
     """Einstein summation, as ``np.einsum`` / ``torch.einsum`` (explicit, implicit, ``...``).
 
     Parameters
@@ -134,7 +140,7 @@ def _axes_pair(axes, a_ndim: int, b_ndim: int) -> tuple[list[int], list[int]]:
     return [i % a_ndim for i in left], [i % b_ndim for i in right]
 
 
-def tensordot(a, b, axes=2):
+def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Tensor:
     """Sums products over ``axes`` (an int N: the last N of a with the first N of b; or two
     sequences of axes), as ``np.tensordot``; output: a's free axes then b's."""
     nda, ndb = np.ndim(a), np.ndim(b)
@@ -149,7 +155,7 @@ def tensordot(a, b, axes=2):
     return _einsum_op(a, b, subscripts=f"{sa},{sb}->{result}")
 
 
-def dot(a, b):
+def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.dot``: products of scalars, inner product of vectors, matrix product of
     matrices, and for N-D a sum over the last axis of a and the second-to-last of b."""
     nda, ndb = np.ndim(a), np.ndim(b)
@@ -160,24 +166,24 @@ def dot(a, b):
     return tensordot(a, b, axes=([-1], [-2]))
 
 
-def vdot(a, b):
+def vdot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.vdot`` on real arrays: the sum of products of the flattened inputs."""
     return _einsum_op(_flat(a), _flat(b), subscripts="i,i->")
 
 
-def inner(a, b):
+def inner(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.inner``: sums products over the last axes of both (a scalar operand multiplies)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return mul(a, b)
     return tensordot(a, b, axes=([-1], [-1]))
 
 
-def outer(a, b):
+def outer(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.outer``: out[i, j] = a.ravel()[i] · b.ravel()[j], shape (a.size, b.size)."""
     return _einsum_op(_flat(a), _flat(b), subscripts="i,j->ij")
 
 
-def kron(a, b):
+def kron(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.kron``: the Kronecker product, blocks a[i, j]·b (shapes padded with leading 1s)."""
     nd = max(np.ndim(a), np.ndim(b))
     sa, sb = np.shape(a), np.shape(b)
@@ -190,7 +196,7 @@ def kron(a, b):
     return reshape(blocks, shape=tuple(m * n for m, n in zip(sa, sb)))
 
 
-def cross(a, b, axis=-1):
+def cross(a: ArrayLike, b: ArrayLike, axis: int = -1) -> Tensor:
     """``np.cross`` / ``torch.linalg.cross`` of 3-vectors along ``axis`` (broadcast)."""
     sa, sb = np.shape(a), np.shape(b)
     if not sa or not sb or sa[axis] != 3 or sb[axis] != 3:

@@ -9,9 +9,16 @@ what may be a tensor call the op through ``either``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._registry import LINEAR, defop
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
 
 
 def _expand(g, x, axis, keepdims):
@@ -179,7 +186,7 @@ def _prod_jvp(t, out, x, *, axis=None, keepdims=False):
 prod = defop("prod", np.prod, vjp=_prod_vjp, jvp=_prod_jvp)
 
 
-def std(x, *, axis=None, correction=1, keepdims=False):
+def std(x: ArrayLike, *, axis: Any = None, correction: int = 1, keepdims: bool = False) -> Tensor:
     """The standard deviation √var over ``axis`` (``correction=1``: unbiased, torch's default;
     ``np.std`` is ``correction=0``). Its gradient at zero spread is infinite, as torch's."""
     return np.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))

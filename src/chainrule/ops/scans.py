@@ -4,10 +4,17 @@ array, as NumPy). Their reverse rules run the scan backwards along the same axis
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._registry import LINEAR, defop, either
 from .shape import _along, broadcast_to, concatenate, getitem, pad
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
 
 
 def _backwards(x, axis):
@@ -75,7 +82,9 @@ _diff = defop("diff", lambda x, *, n=1, axis=-1: np.diff(x, n=n, axis=axis), vjp
               jvp=LINEAR)  # fmt: skip
 
 
-def diff(a, n=1, axis=-1, prepend=None, append=None):
+def diff(
+    a: ArrayLike, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None
+) -> Tensor:
     """The n-th differences along ``axis`` (``np.diff``), after joining ``prepend`` and
     ``append`` (scalars are broadcast to one slice); shape shrinks by n along ``axis``."""
     if n < 0:
@@ -92,7 +101,9 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     return _diff(a, n=n, axis=axis) if n else a
 
 
-def gradient(f, *varargs, axis=None, edge_order=1):
+def gradient(
+    f: ArrayLike, *varargs: float, axis: Any = None, edge_order: int = 1
+) -> Tensor | tuple[Tensor, ...]:
     """``np.gradient`` with uniform spacing: central differences inside, one-sided at the
     edges (first or second order); one result per axis (a tuple when several)."""
     nd = np.ndim(f)

@@ -41,6 +41,7 @@ _UNARY = [
     ("sign", "sign", lambda s: Arg(s, away=0.1)),
     ("nan_to_num", "nan_to_num", lambda s: Arg(s)),
 ]
+add_case("imag", [Arg((3, 4))], np.imag, lambda x: 0 * x, "real-input")  # torch refuses reals
 for _name, _tname, _spec in _UNARY:
     for _s in [(), (3, 4)]:
         add_case(
