@@ -121,6 +121,16 @@ X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
         (lambda x: x.roll(1, 0), lambda x: x.roll(1, 0)),
         (lambda x: x.repeat_interleave(2, dim=1), lambda x: x.repeat_interleave(2, dim=1)),
         (lambda x: x.tile(2, 1), lambda x: x.tile(2, 1)),
+        (lambda x: x.repeat(2, 1, 2), lambda x: x.repeat(2, 1, 2)),
+        (lambda x: x.split(3, dim=1)[1], lambda x: x.split(3, dim=1)[1]),
+        (lambda x: x.split([1, 2], dim=0)[1], lambda x: x.split([1, 2], dim=0)[1]),
+        (lambda x: x.tensor_split(3, dim=1)[0], lambda x: x.tensor_split(3, dim=1)[0]),
+        (lambda x: x.hsplit([1, 3])[1], lambda x: x.hsplit([1, 3])[1]),
+        (lambda x: x.vsplit(3)[2], lambda x: x.vsplit(3)[2]),
+        (lambda x: x[None].dsplit(2)[1], lambda x: x[None].dsplit(2)[1]),
+        (lambda x: x.conj() * x.real, lambda x: x.conj() * x.real),
+        (lambda x: (x @ x.T).slogdet()[1], lambda x: (x @ x.T).slogdet()[1]),
+        (lambda x: x.T.qr()[0] * x.T.qr()[1].sum(), lambda x: _qr_torch(x.T)),
         (lambda x: x.movedim(0, 1), lambda x: x.movedim(0, 1)),
         (lambda x: x.tril(1), lambda x: x.tril(1)),
         (lambda x: x.triu(-1), lambda x: x.triu(-1)),
@@ -145,6 +155,11 @@ X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
         (lambda x: (x @ x.T + 1e3).cholesky(), lambda x: torch.linalg.cholesky(x @ x.T + 1e3)),
     ],
 )
+def _qr_torch(a):
+    q, r = torch.linalg.qr(a)  # Tensor.qr is deprecated in torch
+    return q * r.sum()
+
+
 def test_spellings_follow_their_model(ours, theirs):
     rng = np.random.default_rng(0)
     value, _ = _grad(ours, X)
@@ -282,6 +297,7 @@ def test_singular_matrices_raise_like_torch():
         (lambda x: cr.diag(x[None]), ValueError, "1-D or 2-D"),
         (lambda x: cr.select([x.data > 0], [x, x]), ValueError, "1 conditions but 2 choices"),
         (lambda x: cr.gradient(x, np.arange(3.0)), NotImplementedError, "scalar spacing"),
+        (lambda x: x.split([1, 1], dim=0), ValueError, "do not add up to 3"),
         (lambda x: cr.tensordot(x, x, ([0], [0, 1])), ValueError, "pair 1 with 2"),
         (lambda x: np.einsum("ij", x, out=np.zeros((3, 4))), TypeError, "out= is not supported"),
         (lambda x: np.sort(x, order="a"), TypeError, "structured arrays"),

@@ -126,6 +126,21 @@ def _movedim(self, source, destination):
     return ops.moveaxis(self, source, destination)
 
 
+def _split(self, split_size_or_sections, dim=0):
+    """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or
+    pieces of the listed sizes."""
+    n = self.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        cuts = list(range(split_size_or_sections, n, split_size_or_sections))
+    else:
+        cuts = list(np.cumsum(split_size_or_sections)[:-1])
+        if sum(split_size_or_sections) != n:
+            raise ValueError(
+                f"split: sizes {list(split_size_or_sections)} do not add up to {n} along dim {dim}"
+            )
+    return tuple(ops.array_split(self, cuts, dim))
+
+
 def _softmax(op):
     def method(self, axis=-1, *, dim=None):
         return op(self, axis=axis if dim is None else dim)
@@ -347,6 +362,16 @@ _METHODS = {
     "tril": lambda self, diagonal=0: ops.tril(self, diagonal),
     "triu": lambda self, diagonal=0: ops.triu(self, diagonal),
     "sort": _sort,
+    "split": _split,
+    "tensor_split": lambda self, sections, dim=0: tuple(ops.array_split(self, sections, dim)),
+    "hsplit": lambda self, sections: tuple(ops.hsplit(self, sections)),
+    "vsplit": lambda self, sections: tuple(ops.vsplit(self, sections)),
+    "dsplit": lambda self, sections: tuple(ops.dsplit(self, sections)),
+    "repeat": lambda self, *sizes: ops.tile(self, _shape_arg(sizes)),  # torch's: NumPy's tile
+    "slogdet": lambda self: linalg.slogdet(self),
+    "qr": lambda self: linalg.qr(self),
+    "conj": ops.conj,
+    "real": property(ops.real),
     "unsqueeze": _unsqueeze,
     "backward": backward,
     "register_hook": register_hook,
