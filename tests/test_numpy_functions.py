@@ -89,6 +89,11 @@ def test_products_with_zeros_match_torch_to_second_order(x, ours, theirs):
 X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
 
 
+def _qr_torch(a):
+    q, r = torch.linalg.qr(a)  # Tensor.qr is deprecated in torch
+    return q * r.sum()
+
+
 @pytest.mark.parametrize(
     "ours, theirs",
     [
@@ -155,11 +160,6 @@ X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
         (lambda x: (x @ x.T + 1e3).cholesky(), lambda x: torch.linalg.cholesky(x @ x.T + 1e3)),
     ],
 )
-def _qr_torch(a):
-    q, r = torch.linalg.qr(a)  # Tensor.qr is deprecated in torch
-    return q * r.sum()
-
-
 def test_spellings_follow_their_model(ours, theirs):
     rng = np.random.default_rng(0)
     value, _ = _grad(ours, X)
