@@ -232,12 +232,18 @@ def _make_binary(op: Op) -> Callable:
             ad = a.data
             pa = a if a.requires_grad else None
         else:
-            ad, pa = _operand(a)
+            ad = _constant(a)
+            pa = None
+            if type(ad) is Tensor:  # a list holding tensors, stacked
+                ad, pa = ad.data, (ad if ad.requires_grad else None)
         if isinstance(b, Tensor):
             bd = b.data
             pb = b if b.requires_grad else None
         else:
-            bd, pb = _operand(b)
+            bd = _constant(b)
+            pb = None
+            if type(bd) is Tensor:  # a list holding tensors, stacked
+                bd, pb = bd.data, (bd if bd.requires_grad else None)
         try:
             out = forward(ad, bd, **kw) if kw else forward(ad, bd)
         except ValueError as e:
