@@ -270,8 +270,32 @@ def test_singular_matrices_raise_like_torch():
         cr.linalg.inv(singular)
     with pytest.raises(np.linalg.LinAlgError):
         np.linalg.solve(singular, np.ones(2))
-    with pytest.raises(np.linalg.LinAlgError):  # det is 0; its gradient needs A⁻¹
-        np.linalg.det(singular).backward()
+    with pytest.raises(np.linalg.LinAlgError):  # log|det| is −inf; its gradient needs A⁻¹
+        cr.linalg.slogdet(singular).logabsdet.backward()
+
+
+@pytest.mark.parametrize(
+    "a, cofactors",
+    [
+        ([[1.0, 2.0], [2.0, 4.0]], [[4.0, -2.0], [-2.0, 1.0]]),  # rank 1: cof = [[d, −c], [−b, a]]
+        ([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]], None),  # rank 2, by differences
+        (np.zeros((3, 3)), np.zeros((3, 3))),  # rank 0: every cofactor is 0
+    ],
+    ids=["2x2-rank1", "3x3-rank2", "zeros"],
+)
+def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix(a, cofactors):
+    a = np.asarray(a)
+    if cofactors is None:  # central differences of det, entry by entry (det is polynomial)
+        cofactors = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            e = np.zeros_like(a)
+            e[idx] = 1e-6
+            cofactors[idx] = (np.linalg.det(a + e) - np.linalg.det(a - e)) / 2e-6
+    value, grad = _grad(np.linalg.det, a)
+    assert value == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(grad, cofactors, rtol=1e-7, atol=1e-9)
+    _, tangent = cr.jvp(np.linalg.det, (cr.tensor(a),), (np.ones_like(a),))
+    assert tangent.item() == pytest.approx(float(np.sum(cofactors)), abs=1e-8)
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Every function is batched over leading axes as NumPy is, and is also what ``np.linalg.<name>``
 runs on a tensor. The rules live in ``chainrule.ops.linalg``; this module gives them NumPy's
 signatures and result tuples. Degenerate points: a singular matrix makes ``inv``, ``solve``
-and ``det`` raise ``numpy.linalg.LinAlgError``; at repeated eigenvalues (``eigh``) or singular
+and the gradient of ``slogdet`` raise ``numpy.linalg.LinAlgError``; ``det``'s gradient there is
+the cofactor matrix (torch returns 0); at repeated eigenvalues (``eigh``) or singular
 values (``svd``) the vectors' gradient does not exist and comes out inf or nan, as in torch;
 ``eigvalsh``, ``svdvals`` and the norms built on them stay differentiable there.
 """

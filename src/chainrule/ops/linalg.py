@@ -6,10 +6,12 @@ tensors too (second order). Ops with several outputs (eigh, svd, qr) return them
 one array, each output flattened over its matrix axes; ``chainrule.linalg`` unpacks them with
 ``getitem``, so the cotangents of the outputs arrive packed the same way.
 
-Degenerate points follow torch: a singular matrix makes inv, solve and det raise NumPy's
-``LinAlgError``; repeated eigenvalues (eigh) or singular values (svd) make the gradient of the
-eigenvectors/singular vectors infinite or nan (it does not exist there), while eigenvalues and
-singular values alone (``eigvalsh``, ``svdvals``) stay differentiable.
+Degenerate points: a singular matrix makes inv and solve raise NumPy's ``LinAlgError`` (as
+torch), and slogdet's gradient too (log|det| is −∞ there); det's gradient there is the cofactor
+matrix, which exists (torch returns 0). Repeated eigenvalues (eigh) or singular values (svd)
+make the gradient of the eigenvectors/singular vectors infinite or nan (it does not exist
+there, as in torch), while eigenvalues and singular values alone (``eigvalsh``, ``svdvals``)
+stay differentiable.
 """
 
 from __future__ import annotations
@@ -91,12 +93,26 @@ solve = defop(
     jvp=(_solve_jvp_a, _solve_jvp_b),
 )
 
-# d = det A:  Ā = ḡ·d·A⁻ᵀ,  ḋ = d·tr(A⁻¹Ȧ)
+
+# d = det A:  Ā = ḡ·cof(A) (the cofactor matrix, d·A⁻ᵀ where A is invertible),  ḋ = ⟨cof(A), Ȧ⟩.
+# At a singular A the cofactors still exist (torch returns 0 there, which is wrong for rank
+# n − 1): with A = U S Vᵀ, cof(A) = det(U) det(V) U diag(Π_{j≠i} s_j) Vᵀ.
+def _cofactor(out, a):
+    try:
+        return _mat(out) * _mT(np.linalg.inv(a))
+    except np.linalg.LinAlgError:
+        u, s, vh = np.linalg.svd(a)
+        n = s.shape[-1]
+        others = np.prod(np.where(np.eye(n, dtype=bool), 1, _row(s)), axis=-1)
+        sign = np.linalg.det(u) * np.linalg.det(vh)
+        return _mat(sign) * ((u * _row(others)) @ vh)
+
+
 det = defop(
     "det",
     np.linalg.det,
-    vjp=lambda g, out, a: _mat(g * out) * _mT(np.linalg.inv(a)),
-    jvp=lambda t, out, a: out * _trace_prod(np.linalg.inv(a), t),
+    vjp=lambda g, out, a: _mat(g) * _cofactor(out, a),
+    jvp=lambda t, out, a: (_cofactor(out, a) * t).sum(axis=(-2, -1)),
 )
 # l = log|det A| (slogdet's second output):  Ā = ḡ·A⁻ᵀ,  l̇ = tr(A⁻¹Ȧ)
 logabsdet = defop(
