@@ -107,7 +107,8 @@ def einsum(subscripts: str, *operands: ArrayLike, optimize: Any = None, out: Any
     Parameters
     ----------
     subscripts : str
-        e.g. ``"ij,jk->ik"``, ``"ii"`` (trace), ``"...ij,...jk"`` (batched product).
+        e.g. ``"ij,jk->ik"``, ``"ii"`` (trace), ``"...ij,...jk"`` (batched product); NumPy's
+        sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` is accepted too.
     *operands : Tensor or array_like
         One per comma-separated term (a single list of operands is accepted as torch does).
     optimize : ignored
@@ -121,10 +122,24 @@ def einsum(subscripts: str, *operands: ArrayLike, optimize: Any = None, out: Any
     """
     if out is not None:
         raise TypeError("einsum: out= is not supported for tensors (results are new tensors)")
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+    if not isinstance(subscripts, str):  # the sublist form: op0, [0, 1], op1, [1, 2][, [0, 2]]
+        subscripts, operands = _from_sublists((subscripts, *operands))
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ndims = [np.ndim(o) for o in operands]
     return _einsum_op(*operands, subscripts=_explicit(subscripts, ndims))
+
+
+def _from_sublists(args: tuple) -> tuple[str, tuple]:
+    """NumPy's sublist form of einsum's arguments as a subscripts string and the operands."""
+    operands, sublists = list(args[0::2]), list(args[1::2])
+    result = operands.pop() if len(args) % 2 else None
+
+    def letters(sub):
+        return "".join("..." if i is Ellipsis else _LETTERS[i] for i in sub)
+
+    spec = ",".join(letters(sub) for sub in sublists)
+    return (spec if result is None else f"{spec}->{letters(result)}"), tuple(operands)
 
 
 def _axes_pair(axes, a_ndim: int, b_ndim: int) -> tuple[list[int], list[int]]:
