@@ -488,3 +488,26 @@ def test_random_einsum_matches_numpy_and_torch(seed):
         np.testing.assert_allclose(
             t.grad.data, tt.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{spec}: operand {i}"
         )
+
+
+NORMS = [
+    *[(o, None) for o in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
+    *[(o, a) for o in (None, 1, 2, 3, 0.5, np.inf, -np.inf) for a in (0, -1)],
+    *[(o, (1, 0)) for o in ("fro", "nuc", 1, np.inf, -2)],
+]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("ord, axis", NORMS)
+def test_norm_matches_numpy_and_torch(ord, axis, keepdims):
+    x = np.array([[0.5, -1.25, 2.0], [1.5, 0.75, -0.3], [-2.2, 0.4, 1.1], [0.9, -0.6, 0.2]])
+    value, grad = _grad(lambda t: np.linalg.norm(t, ord, axis, keepdims), x)
+    np.testing.assert_allclose(value, np.linalg.norm(x, ord, axis, keepdims), rtol=1e-12)
+    dim = (0, 1) if axis is None else axis
+    _, tgrad = _torch_grad(lambda t: torch.linalg.norm(t, ord, dim, keepdims), x)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-12)
+
+
+def test_vector_norm_ord_zero_counts_non_zeros():
+    x = cr.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
+    np.testing.assert_array_equal(cr.linalg.vector_norm(x, 0, axis=1).data, [1.0, 1.0])
