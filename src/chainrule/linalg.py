@@ -93,9 +93,11 @@ def svd(
 ) -> SVDResult | Tensor:
     """U (..., M, K), S (..., K), Vh (..., K, N) with K = min(M, N) and A = U diag(S) Vh.
 
-    ``full_matrices=True`` (NumPy's default) is differentiable only for square matrices, where
-    it is the same as the reduced form; pass ``full_matrices=False`` otherwise.
-    ``compute_uv=False`` returns S alone (``svdvals``).
+    With ``full_matrices=True`` (NumPy's default) U is (..., M, M) and Vh (..., N, N): their
+    extra columns (rows) span the complement of A's column (row) space, which has no unique
+    basis, so they are constants with no gradient, as torch ignores theirs.
+    ``compute_uv=False`` returns S alone (``svdvals``). The gradient of U and Vh exists where
+    the singular values are distinct (``hermitian`` is accepted for NumPy's signature).
     """
     shape = _shape(a)
     if len(shape) < 2:
@@ -103,13 +105,15 @@ def svd(
     if not compute_uv:
         return _la.svdvals(a)
     m, n = shape[-2:]
-    if full_matrices and m != n:
-        raise NotImplementedError(
-            f"svd: full_matrices=True of a non-square {m}x{n} matrix has no unique gradient; "
-            f"pass full_matrices=False (the reduced SVD)"
-        )
     k = min(m, n)
     u, s, vh = _la.unpack(_la.svd(a), shape[:-2], [(m, k), (k,), (k, n)])
+    if full_matrices and m != n:
+        data = a.data if isinstance(a, Tensor) else np.asarray(a)
+        full_u, _, full_vh = np.linalg.svd(data, full_matrices=True)
+        if m > k:
+            u = ops.concatenate(u, full_u[..., :, k:], axis=-1)
+        else:
+            vh = ops.concatenate(vh, full_vh[..., k:, :], axis=-2)
     return SVDResult(u, s, vh)
 
 
@@ -131,9 +135,13 @@ def qr(a: Any, mode: str = "reduced") -> QRResult | Tensor:
     return r if mode == "r" else QRResult(q, r)
 
 
-def pinv(a: Any, rcond: float | None = None, hermitian: bool = False) -> Tensor:
-    """The Moore–Penrose pseudo-inverse (..., N, M); differentiable where the rank is constant."""
-    return _la.pinv(a, rcond=rcond)
+def pinv(
+    a: Any, rcond: float | None = None, hermitian: bool = False, *, rtol: float | None = None
+) -> Tensor:
+    """The Moore–Penrose pseudo-inverse (..., N, M) of (..., M, N); singular values below
+    ``rcond`` (or ``rtol``) times the largest are dropped, as NumPy. Differentiable where the
+    rank is constant (``hermitian`` is accepted for NumPy's signature)."""
+    return _la.pinv(a, rcond=rcond, rtol=rtol)
 
 
 def matrix_power(a: Any, n: int) -> Tensor:

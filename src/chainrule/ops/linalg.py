@@ -342,11 +342,13 @@ qr = defop("qr", _qr, vjp=_qr_vjp, jvp=_qr_jvp)
 # Y = A⁺ (constant rank; Golub & Pereyra):
 #   Ẏ = −Y Ȧ Y + Y Yᵀ Ȧᵀ (I − A Y) + (I − Y A) Ȧᵀ Yᵀ Y
 #   Ā = −Yᵀ ḡ Yᵀ + (I − A Y) ḡᵀ Y Yᵀ + Yᵀ Y ḡᵀ (I − Y A)
-def _pinv(a, *, rcond=None):
+def _pinv(a, *, rcond=None, rtol=None):
+    if rtol is not None:
+        return np.linalg.pinv(a, rtol=rtol)
     return np.linalg.pinv(a) if rcond is None else np.linalg.pinv(a, rcond=rcond)
 
 
-def _pinv_vjp(g, out, a, *, rcond=None):
+def _pinv_vjp(g, out, a, *, rcond=None, rtol=None):
     m, n = a.shape[-2:]
     y, yt, gt = out, _mT(out), _mT(g)
     return (
@@ -354,7 +356,7 @@ def _pinv_vjp(g, out, a, *, rcond=None):
     )
 
 
-def _pinv_jvp(t, out, a, *, rcond=None):
+def _pinv_jvp(t, out, a, *, rcond=None, rtol=None):
     m, n = a.shape[-2:]
     y, yt, tt = out, _mT(out), _mT(t)
     return (
