@@ -144,3 +144,8 @@ def test_every_exported_name_exists():
     assert not missing, f"chainrule.__all__ names missing from the package: {missing}"
     missing = [n for n in cr.linalg.__all__ if not hasattr(cr.linalg, n)]
     assert not missing, f"chainrule.linalg.__all__ names missing: {missing}"
+
+
+def test_every_op_function_is_exported_by_name():
+    missing = sorted(set(cr.ops.FUNCTIONS) - set(cr.__all__))
+    assert not missing, f"op functions missing from chainrule.__all__: {missing}"
