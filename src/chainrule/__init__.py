@@ -52,6 +52,7 @@ from .ops import (
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    average,
     binary_cross_entropy_with_logits,
     broadcast_to,
     ceil,
@@ -150,6 +151,7 @@ from .ops import (
     std,
     sub,
     sum,
+    take,
     take_along_axis,
     tan,
     tanh,
@@ -371,4 +373,6 @@ __all__ = [
     "vsplit",
     "vstack",
     "where",
+    "average",
+    "take",
 ]

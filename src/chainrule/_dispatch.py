@@ -131,6 +131,15 @@ def _round(x, decimals=0, out=None):
     return ops.round(x * scale) / scale
 
 
+def _pad(array, pad_width, mode="constant", constant_values=0, **kw):
+    if mode != "constant" or kw:
+        raise NotImplementedError(
+            f"np.pad: only mode='constant' (one constant value) is differentiable here, "
+            f"got mode={mode!r}"
+        )
+    return ops.pad(array, pad_width=pad_width, value=constant_values)
+
+
 def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return ops.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
@@ -167,6 +176,8 @@ _FUNCTIONS = {
     np.cumprod: lambda x, axis=None, dtype=None, out=None: ops.cumprod(x, axis=axis),
     np.diff: ops.diff,
     np.gradient: ops.gradient,
+    np.average: ops.average,
+    np.pad: _pad,
     np.linalg.trace: lambda x, offset=0: arrays.trace(x, offset, -2, -1),
     np.linalg.diagonal: lambda x, offset=0: arrays.diagonal(x, offset, -2, -1),
     np.linalg.matmul: ops.matmul,
@@ -183,6 +194,9 @@ _CONSTANT_FUNCTIONS = {
     np.result_type,
     np.argsort,
     np.argpartition,
+    np.nonzero,
+    np.flatnonzero,
+    np.argwhere,
     np.argmax,
     np.argmin,
     np.array_equal,

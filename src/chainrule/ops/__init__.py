@@ -63,6 +63,7 @@ from .arrays import (
     select,
     sort,
     split,
+    take,
     take_along_axis,
     tile,
     trace,
@@ -124,6 +125,7 @@ from .products import (
     vdot,
 )
 from .reductions import (
+    average,
     log_softmax,
     logsumexp,
     max,
@@ -155,6 +157,8 @@ from .shape import (
 )
 
 __all__ = [
+    "average",
+    "take",
     "conj",
     "fabs",
     "imag",

@@ -51,6 +51,7 @@ __all__ = [
     "select",
     "sort",
     "split",
+    "take",
     "take_along_axis",
     "tile",
     "trace",
@@ -321,6 +322,14 @@ def triu(x: ArrayLike, k: int = 0) -> Tensor:
     """Entries on and above the k-th diagonal of the last two axes; zeros below."""
     n, m = np.shape(x)[-2:]
     return where(np.tri(n, m, k - 1, dtype=bool), 0, x)
+
+
+def take(x: ArrayLike, indices: Any, axis: int | None = None) -> Tensor:
+    """``np.take``: entries at integer ``indices`` along ``axis`` (None: of the flattened
+    array); repeated indices add their gradients."""
+    if axis is None:
+        return getitem(ravel(x), index=np.asarray(indices))
+    return getitem(x, index=_along(axis, _nd(x), np.asarray(indices)))
 
 
 def take_along_axis(x: ArrayLike, indices: Any, axis: int = -1) -> Tensor:

@@ -190,3 +190,32 @@ def std(x: ArrayLike, *, axis: Any = None, correction: int = 1, keepdims: bool =
     """The standard deviation √var over ``axis`` (``correction=1``: unbiased, torch's default;
     ``np.std`` is ``correction=0``). Its gradient at zero spread is infinite, as torch's."""
     return np.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def average(
+    a: ArrayLike,
+    axis: Any = None,
+    weights: ArrayLike | None = None,
+    returned: bool = False,
+    *,
+    keepdims: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """``np.average``: Σ w·a / Σ w over ``axis`` (the mean without weights); the weights may be
+    tensors too. ``returned=True`` also gives Σ w."""
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        count = np.size(a) / np.size(avg)
+        return (avg, np.full_like(avg, count)) if returned else avg
+    if np.shape(weights) != np.shape(a):
+        if axis is None or np.ndim(weights) != 1:
+            raise ValueError(
+                f"average: weights of shape {np.shape(weights)} need the shape of a "
+                f"{np.shape(a)}, or 1-D along a single axis"
+            )
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        weights = np.reshape(weights, shape)
+    total = sum(np.multiply(a, weights), axis=axis, keepdims=keepdims)
+    scale = sum(np.broadcast_to(weights, np.shape(a)), axis=axis, keepdims=keepdims)
+    avg = total / scale
+    return (avg, scale) if returned else avg

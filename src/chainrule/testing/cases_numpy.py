@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule as cr
 
-from .cases import Arg, _dims, _shape_label, _torch, add_case
+from .cases import _F, Arg, _dims, _shape_label, _torch, add_case
 
 # --- elementwise ------------------------------------------------------------------------------
 _UNARY = [
@@ -248,6 +248,14 @@ for _sa, _sb, _axis in [((3,), (3,), -1), ((4, 3), (3,), -1), ((3, 2), (3, 2), 0
 _ARRAYS = [
     # op that does the work, label, chainrule, torch, input shapes
     ("getitem", "flip", lambda x: np.flip(x, 1), lambda x: x.flip(1), [(3, 4)]),
+    ("getitem", "take", lambda x: np.take(x, [3, 0, 3]), lambda x: x.reshape(-1)[[3, 0, 3]],
+     [(2, 3)]),
+    ("getitem", "take-axis", lambda x: np.take(x, [2, 2, 0], axis=1),
+     lambda x: x[:, [2, 2, 0]], [(2, 3)]),
+    ("pad", "np.pad", lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5),
+     lambda x: _F().pad(x, (2, 1, 1, 0), value=0.5), [(2, 3)]),
+    ("div", "average-weights", lambda x, w: np.average(x, axis=0, weights=w),
+     lambda x, w: (x * w[:, None]).sum(0) / w.sum(), [(3, 2), (3,)]),
     ("getitem", "flipud", np.flipud, lambda x: x.flipud(), [(3, 4)]),
     ("getitem", "rot90", np.rot90, lambda x: _torch().rot90(x), [(3, 4)]),
     ("getitem", "rot90-k3", lambda x: np.rot90(x, 3, (1, 2)),
