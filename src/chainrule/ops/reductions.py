@@ -160,8 +160,8 @@ def _prod_slope(out, x, axis, keepdims):
 
 
 def _others_product(x, axis):
-    """Π_{j≠i} xⱼ over ``axis`` for every entry i: each entry's row of K values with itself
-    replaced by 1, multiplied out (K² work per row; used only where a zero makes y/xᵢ fail)."""
+    """Π_{j≠i} xⱼ over ``axis`` for every entry i, as (Π_{j<i} xⱼ)·(Π_{j>i} xⱼ): exclusive
+    running products from both ends (O(K) per row; used where a zero makes y/xᵢ fail)."""
     nd = x.ndim
     axes = tuple(range(nd)) if axis is None else tuple(a % nd for a in np.atleast_1d(axis))
     rest = tuple(i for i in range(nd) if i not in axes)
@@ -171,7 +171,10 @@ def _others_product(x, axis):
     for a in axes:
         k *= x.shape[a]
     rows = np.reshape(moved, moved.shape[: len(rest)] + (k,))
-    others = np.prod(np.where(np.eye(k, dtype=bool), 1, rows[..., None, :]), axis=-1)
+    ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+    before = np.concatenate([ones, np.cumprod(rows[..., :-1], axis=-1)], axis=-1)
+    after = np.concatenate([np.cumprod(rows[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    others = before * after
     return np.transpose(np.reshape(others, moved.shape), np.argsort(perm))
 
 
