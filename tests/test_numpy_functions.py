@@ -85,6 +85,20 @@ def test_products_with_zeros_match_torch_to_second_order(x, ours, theirs):
     np.testing.assert_allclose(tangent.data, ttangent.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_cumprod_with_zeros_first_order_matches_torch(axis):
+    """The O(K) rule used on arrays (first order), rows with zero, one and two zeros."""
+    x = np.array([[2.0, 0.0, 3.0, -1.5], [0.5, -2.0, 0.7, 1.1], [0.0, 1.5, 0.0, 2.0]])
+    v = np.random.default_rng(0).standard_normal(x.size if axis is None else x.shape)
+    _, grad = _grad(lambda t: np.cumprod(t, axis=axis), x, v)
+
+    def theirs(t):
+        return t.reshape(-1).cumprod(0) if axis is None else t.cumprod(axis)
+
+    _, tgrad = _torch_grad(theirs, x, v)
+    np.testing.assert_allclose(grad, tgrad, rtol=1e-12, atol=1e-14)
+
+
 # --- NumPy's and PyTorch's semantics under their own spellings ---------------------------------
 X = (np.arange(12.0).reshape(3, 4) + 1) ** 1.5 / 7  # no zeros, full rank
 

@@ -33,33 +33,67 @@ cumsum = defop("cumsum", lambda x, *, axis=None: np.cumsum(x, axis=axis), vjp=_c
                jvp=LINEAR)  # fmt: skip
 
 
-# y = cumprod(x):  ∂yⱼ/∂xᵢ = Π_{k≤j, k≠i} x_k for i ≤ j. Without zeros that is yⱼ/xᵢ, so
-# x̄ = (Σ_{j≥i} ȳⱼyⱼ)/xᵢ and ẏ = y·cumsum(ẋ/x); with zeros the matrix C[i, j] of those
-# products is built directly (K² per row, as torch falls back to as well).
-def _cumprod_matrix(x):
-    """C[..., i, j] = Π_{k≤j, k≠i} x_k for j ≥ i, else 0, along the last axis of ``x``."""
+# y = cumprod(x):  ∂yⱼ/∂xᵢ = Π_{k≤j, k≠i} x_k for i ≤ j. Along a row whose first zero is at z
+# (z = K without one), with y₋ = Π_{k<z} x_k and Pⱼ = Π_{z<k≤j} x_k:
+#   x̄ᵢ = (Σ_{i≤j<z} ȳⱼyⱼ)/xᵢ for i < z,   x̄_z = y₋ Σ_{j≥z} ȳⱼPⱼ,   x̄ᵢ = 0 for i > z;
+#   ẏⱼ = yⱼ Σ_{i≤j} ẋᵢ/xᵢ for j < z,       ẏⱼ = ẋ_z y₋ Pⱼ for j ≥ z.
+# Without zeros that is x̄ = (Σ_{j≥i} ȳⱼyⱼ)/x and ẏ = y·cumsum(ẋ/x). O(K) per row either way.
+# Those forms leave out terms that are 0 at the point but not their derivatives (x_z times
+# others), so a rule that is recorded to be differentiated again (on tensors) uses the full
+# matrix C[i, j] = Π_{k≤j, k≠i} x_k instead (K² per row).
+def _zero_split(x):
+    """Along the last axis: where the entries come before the first zero, are it, or after."""
+    zero = np.asarray(x == 0)
+    k = zero.shape[-1]
+    first = np.where(zero.any(axis=-1, keepdims=True), zero.argmax(axis=-1)[..., None], k)
+    j = np.arange(k)
+    return j < first, j == first, j > first
+
+
+def _cumprod_parts(out, x):
+    before, at, after = _zero_split(x)
+    safe = np.where(before, x, 1)
+    head = np.prod(safe, axis=-1, keepdims=True)  # y₋
+    tail = np.cumprod(np.where(after, x, 1), axis=-1)  # Pⱼ for j ≥ z
+    return before, at, safe, head, tail
+
+
+def _cumprod_last_vjp(g, out, x):
+    before, at, safe, head, tail = _cumprod_parts(out, x)
+    own = _backwards(np.cumsum(_backwards(g * out * before, -1), axis=-1), -1) / safe * before
+    return own + at * (head * (g * tail * ~before).sum(axis=-1, keepdims=True))
+
+
+def _cumprod_last_jvp(t, out, x):
+    before, at, safe, head, tail = _cumprod_parts(out, x)
+    own = out * np.cumsum(t / safe * before, axis=-1) * before
+    return own + ~before * ((t * at).sum(axis=-1, keepdims=True) * head * tail)
+
+
+def _cumprod_matrix_vjp(g, out, x):
     k = x.shape[-1]
     ones_at_i = np.where(np.eye(k, dtype=bool), 1, x[..., None, :])
-    return np.cumprod(ones_at_i, axis=-1) * np.triu(np.ones((k, k), dtype=bool))
+    c = np.cumprod(ones_at_i, axis=-1) * np.triu(np.ones((k, k), dtype=bool))
+    return (c * g[..., None, :]).sum(axis=-1)
 
 
 def _cumprod_vjp(g, out, x, *, axis=None):
     if axis is None:
-        flat = _cumprod_vjp(g, out, np.reshape(x, (-1,)), axis=0)
-        return np.reshape(flat, x.shape)
+        return np.reshape(_cumprod_vjp(g, out, np.reshape(x, (-1,)), axis=0), x.shape)
     if not np.any(x == 0):
         return _backwards(np.cumsum(_backwards(g * out, axis), axis=axis), axis) / x
-    xm, gm = np.swapaxes(x, axis, -1), np.swapaxes(g, axis, -1)
-    return np.swapaxes((_cumprod_matrix(xm) * gm[..., None, :]).sum(axis=-1), axis, -1)
+    gm, om, xm = (np.swapaxes(v, axis, -1) for v in (g, out, x))
+    last = _cumprod_last_vjp if type(xm) is np.ndarray else _cumprod_matrix_vjp
+    return np.swapaxes(last(gm, om, xm), axis, -1)
 
 
 def _cumprod_jvp(t, out, x, *, axis=None):
     if axis is None:
-        return _cumprod_jvp(np.reshape(t, (-1,)), out, np.reshape(x, (-1,)), axis=0)
+        return _cumprod_last_jvp(np.reshape(t, (-1,)), out, np.reshape(x, (-1,)))
     if not np.any(x == 0):
         return out * np.cumsum(t / x, axis=axis)
-    xm, tm = np.swapaxes(x, axis, -1), np.swapaxes(t, axis, -1)
-    return np.swapaxes((_cumprod_matrix(xm) * tm[..., :, None]).sum(axis=-2), axis, -1)
+    tm, om, xm = (np.swapaxes(v, axis, -1) for v in (t, out, x))
+    return np.swapaxes(_cumprod_last_jvp(tm, om, xm), axis, -1)
 
 
 cumprod = defop("cumprod", lambda x, *, axis=None: np.cumprod(x, axis=axis), vjp=_cumprod_vjp,
