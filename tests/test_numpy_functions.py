@@ -383,6 +383,7 @@ def test_bad_arguments_raise_clear_errors(call, error, match):
         lambda x: np.round(x, 1),
         np.real,
         np.conj,
+        np.real_if_close,
         np.atleast_1d,
         np.atleast_2d,
         lambda x: np.vsplit(x, 2)[1],
@@ -396,7 +397,7 @@ def test_bad_arguments_raise_clear_errors(call, error, match):
         lambda x: np.take_along_axis(x, np.array([[1], [0]]), axis=1),
     ],
     ids=[
-        "fabs", "radians", "degrees", "rint", "mod", "round-decimals", "real", "conj",
+        "fabs", "radians", "degrees", "rint", "mod", "round-decimals", "real", "conj", "real_if_close",
         "atleast_1d", "atleast_2d", "vsplit", "hsplit", "dsplit", "row_stack",
         "linspace-axis", "linalg.trace", "linalg.diagonal", "sort-flat", "take_along_axis",
     ],

@@ -172,6 +172,7 @@ _FUNCTIONS = {
     np.sinc: ops.sinc,
     np.real: ops.real,
     np.imag: ops.imag,
+    np.real_if_close: lambda a, tol=100: ops.real(a),
     np.cumsum: lambda x, axis=None, dtype=None, out=None: ops.cumsum(x, axis=axis),
     np.cumprod: lambda x, axis=None, dtype=None, out=None: ops.cumprod(x, axis=axis),
     np.diff: ops.diff,
