@@ -397,8 +397,8 @@ def test_bad_arguments_raise_clear_errors(call, error, match):
         lambda x: np.take_along_axis(x, np.array([[1], [0]]), axis=1),
     ],
     ids=[
-        "fabs", "radians", "degrees", "rint", "mod", "round-decimals", "real", "conj", "real_if_close",
-        "atleast_1d", "atleast_2d", "vsplit", "hsplit", "dsplit", "row_stack",
+        "fabs", "radians", "degrees", "rint", "mod", "round-decimals", "real", "conj",
+        "real_if_close", "atleast_1d", "atleast_2d", "vsplit", "hsplit", "dsplit", "row_stack",
         "linspace-axis", "linalg.trace", "linalg.diagonal", "sort-flat", "take_along_axis",
     ],
 )  # fmt: skip
