@@ -96,12 +96,12 @@ def _diff(self, n=1, dim=-1, prepend=None, append=None):
 
 
 def _norm(self, p="fro", dim=None, keepdim=False):
-    """``torch.Tensor.norm``: the 2-norm of all entries by default, ``p`` over ``dim``."""
-    if p == "fro" and (dim is None or isinstance(dim, int)):
-        p = 2
-    if dim is None and p != "fro":
-        return linalg.vector_norm(self, p, None, keepdim)
-    return linalg.norm(self, p, dim, keepdim)
+    """``torch.Tensor.norm``: a number ``p`` (and "fro", p = 2) is the entrywise p-norm over
+    ``dim`` (None: every entry), even over two dims; "nuc" the nuclear norm of matrices."""
+    axis = tuple(dim) if isinstance(dim, list) else dim
+    if p == "nuc":
+        return linalg.matrix_norm(self, "nuc", (-2, -1) if axis is None else axis, keepdim)
+    return linalg.vector_norm(self, 2 if p == "fro" else p, axis, keepdim)
 
 
 def _cross(self, other, dim=None):
