@@ -118,6 +118,7 @@ def _qr_torch(a):
         (lambda x: x.std(), lambda x: x.std()),
         (lambda x: x.std(dim=0, keepdim=True), lambda x: x.std(dim=0, keepdim=True)),
         (lambda x: x.std(1, unbiased=False), lambda x: x.std(1, unbiased=False)),
+        (lambda x: x.var(0, unbiased=False), lambda x: x.var(0, unbiased=False)),
         (lambda x: x.var(dim=(0, 1), correction=2), lambda x: x.var(dim=(0, 1), correction=2)),
         (lambda x: cr.std(x, axis=0), lambda x: torch.std(x, dim=0)),
         (lambda x: x.prod(dim=1, keepdim=True), lambda x: x.prod(dim=1, keepdim=True)),

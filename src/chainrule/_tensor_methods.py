@@ -68,19 +68,20 @@ def _setitem(self, index, value):
     self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
 
-def _var(self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None):
-    """Variance over ``axis`` with ``correction`` (1: unbiased, torch's default)."""
-    return ops.var(
-        self, axis=_axis(axis, dim), correction=correction, keepdims=_keep(keepdims, keepdim)
+def _spread(op):
+    def method(
+        self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None
+    ):
+        if unbiased is not None:  # torch's older spelling: unbiased=False is correction=0
+            correction = int(unbiased)
+        axis, keepdims = _axis(axis, dim), _keep(keepdims, keepdim)
+        return op(self, axis=axis, correction=correction, keepdims=keepdims)
+
+    method.__doc__ = (
+        f"``torch.Tensor.{op.__name__}`` over ``axis`` (None: all) with ``correction`` "
+        f"(1, unbiased, by default)."
     )
-
-
-def _std(self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None):
-    """Standard deviation over ``axis`` with ``correction`` (1: unbiased, torch's default)."""
-    if unbiased is not None:
-        correction = int(unbiased)
-    axis, keepdims = _axis(axis, dim), _keep(keepdims, keepdim)
-    return ops.std(self, axis=axis, correction=correction, keepdims=keepdims)
+    return method
 
 
 def _scan(op):
@@ -262,7 +263,7 @@ _METHODS = {
     "clamp": _clip,
     "sum": _reduction(ops.sum),
     "mean": _reduction(ops.mean),
-    "var": _var,
+    "var": _spread(ops.var),
     "max": _reduction(ops.max),
     "min": _reduction(ops.min),
     "amax": _reduction(ops.max),
@@ -328,7 +329,7 @@ _METHODS = {
     "remainder": ops.remainder,
     "fmod": ops.fmod,
     "prod": _reduction(ops.prod),
-    "std": _std,
+    "std": _spread(ops.std),
     "cumsum": _scan(ops.cumsum),
     "cumprod": _scan(ops.cumprod),
     "diff": _diff,
