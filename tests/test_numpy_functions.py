@@ -559,3 +559,39 @@ def test_norm_matches_numpy_and_torch(ord, axis, keepdims):
 def test_vector_norm_ord_zero_counts_non_zeros():
     x = cr.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
     np.testing.assert_array_equal(cr.linalg.vector_norm(x, 0, axis=1).data, [1.0, 1.0])
+
+
+def _mat3(x, lib):
+    eye = np.eye(3) if lib is np else torch.eye(3, dtype=x.dtype)
+    return x.reshape(3, 3) + 3 * eye
+
+
+HESSIANS = {
+    "det": (lambda x: np.linalg.det(_mat3(x, np)), lambda x: torch.linalg.det(_mat3(x, torch))),
+    "inv": (
+        lambda x: np.linalg.inv(_mat3(x, np)).sum(),
+        lambda x: torch.linalg.inv(_mat3(x, torch)).sum(),
+    ),
+    "eigvalsh": (
+        lambda x: np.linalg.eigvalsh(_mat3(x, np) + _mat3(x, np).T)[-1],
+        lambda x: torch.linalg.eigvalsh(_mat3(x, torch) + _mat3(x, torch).T)[-1],
+    ),
+    "einsum": (
+        lambda x: np.einsum("ij,jk,ki", *[x.reshape(3, 3)] * 3),
+        lambda x: torch.einsum("ij,jk,ki", *[x.reshape(3, 3)] * 3),
+    ),
+    "cumprod": (lambda x: np.cumprod(x)[-2], lambda x: torch.cumprod(x, 0)[-2]),
+    "nuclear-norm": (
+        lambda x: np.linalg.norm(x.reshape(3, 3), "nuc"),
+        lambda x: torch.linalg.matrix_norm(x.reshape(3, 3), "nuc"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HESSIANS)
+def test_hessians_match_torch_func(name):
+    """Forward over reverse through the new rules: cr.hessian against torch.func.hessian."""
+    ours, theirs = HESSIANS[name]
+    x = np.random.default_rng(0).standard_normal(9) * 0.5
+    expected = torch.func.hessian(theirs)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(cr.hessian(ours, x).data, expected, rtol=1e-9, atol=1e-12)
