@@ -595,3 +595,16 @@ def test_hessians_match_torch_func(name):
     x = np.random.default_rng(0).standard_normal(9) * 0.5
     expected = torch.func.hessian(theirs)(torch.tensor(x)).numpy()
     np.testing.assert_allclose(cr.hessian(ours, x).data, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_count_ops_estimates_einsum_and_factorisations():
+    a = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    b = cr.tensor(np.ones((3, 4)))
+    with cr.count_ops() as c:
+        cr.einsum("ij,jk->ik", a, b)
+    assert c.multiply_adds == 2 * 3 * 4, "einsum: one multiply-add per (i, j, k)"
+    m = cr.tensor(np.eye(4) * 2.0, requires_grad=True)
+    with cr.count_ops() as c:
+        cr.linalg.inv(m).sum().backward()
+    # inv: 4³ forward and 4³ reverse; sum: one per output element forward and reverse
+    assert c.by_op["inv"] == 2 and c.multiply_adds == 2 * 4**3 + 2
