@@ -1,7 +1,7 @@
 """NumPy's functions on tensors: every spelling (``np.f(t)``, ``cr.f(t)``, ``t.method()``) gives
-the same values and gradients with its model's semantics; zeros in products; the linear-algebra
-degenerate points; and the errors. The op-by-op gradient checks are the meta-tests reading
-``chainrule/testing/cases*.py``."""
+the same values and gradients with its model's semantics; zeros in products; the errors. The
+op-by-op gradient checks are the meta-tests reading ``chainrule/testing/cases*.py``;
+``test_linalg.py`` and ``test_einsum.py`` hold those families' own checks."""
 
 from __future__ import annotations
 
@@ -10,22 +10,10 @@ import pytest
 
 import chainrule as cr
 
+from ._grads import grad_of as _grad
+from ._grads import torch_grad_of as _torch_grad
+
 torch = pytest.importorskip("torch")
-
-
-def _grad(f, x, v=None):
-    """f(x) and d⟨v, f⟩/dx for a float64 leaf made from ``x``."""
-    t = cr.tensor(np.asarray(x, dtype=float), requires_grad=True)
-    out = f(t)
-    out.backward(grad=np.ones(out.shape) if v is None else v)
-    return out.data, t.grad.data
-
-
-def _torch_grad(f, x, v=None):
-    t = torch.tensor(np.asarray(x, dtype=float), requires_grad=True)
-    out = f(t)
-    (out * torch.as_tensor(np.ones(tuple(out.shape)) if v is None else v)).sum().backward()
-    return out.detach().numpy(), t.grad.numpy()
 
 
 # --- worked examples ---------------------------------------------------------------------------
@@ -228,122 +216,6 @@ def test_cr_and_np_spellings_agree(name, args):
     np.testing.assert_allclose(ours[0], expected, rtol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize(
-    "name, call",
-    [
-        ("inv", lambda a: np.linalg.inv(a)),
-        ("solve", lambda a: np.linalg.solve(a, np.ones(3))),
-        ("det", lambda a: np.linalg.det(a)),
-        ("slogdet", lambda a: np.linalg.slogdet(a)[1]),
-        ("pinv", lambda a: np.linalg.pinv(a)),
-        ("pinv-rtol", lambda a: np.linalg.pinv(a, rtol=0.5)),
-        ("pinv-rcond", lambda a: np.linalg.pinv(a, rcond=0.5)),
-        ("svdvals", lambda a: np.linalg.svdvals(a)),
-        ("eigvalsh", lambda a: np.linalg.eigvalsh(a + a.mT)),
-        ("matrix_norm", lambda a: np.linalg.matrix_norm(a, ord="nuc")),
-        ("vector_norm", lambda a: np.linalg.vector_norm(a, ord=3, axis=1)),
-        ("matrix_power", lambda a: np.linalg.matrix_power(a, -1)),
-    ],
-)
-def test_np_linalg_dispatches_to_cr_linalg(name, call):
-    a = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.5, 0.0, 4.0]])
-    value, _ = _grad(call, a)
-    expected = call(a)
-    np.testing.assert_allclose(value, expected, rtol=1e-12, err_msg=f"np.linalg.{name}")
-
-
-@pytest.mark.parametrize("shape", [(4, 2), (2, 4), (3, 5, 2)])
-def test_full_svd_extends_the_reduced_one_with_constant_columns(shape):
-    x = np.random.default_rng(0).standard_normal(shape)
-    a = cr.tensor(x, requires_grad=True)
-    u, s, vh = np.linalg.svd(a)  # full_matrices=True, NumPy's default
-    m, n = shape[-2:]
-    assert u.shape == shape[:-2] + (m, m) and vh.shape == shape[:-2] + (n, n)
-    for q in (u.data, vh.data):
-        eye = np.broadcast_to(np.eye(q.shape[-1]), q.shape)
-        np.testing.assert_allclose(q @ np.swapaxes(q, -1, -2), eye, atol=1e-12)
-    k = min(m, n)
-    np.testing.assert_allclose((u.data[..., :, :k] * s.data[..., None, :]) @ vh.data[..., :k, :], x)
-    (u * u).sum().backward()  # the extra columns are constants: only the reduced U counts
-    reduced = cr.tensor(x, requires_grad=True)
-    ur, _, _ = np.linalg.svd(reduced, full_matrices=False)
-    (ur * ur).sum().backward()
-    np.testing.assert_allclose(a.grad.data, reduced.grad.data, atol=1e-12)
-
-
-def test_slogdet_sign_is_a_constant_and_logabsdet_differentiable():
-    a = cr.tensor([[0.0, 2.0], [1.0, 0.0]], dtype=cr.float64, requires_grad=True)
-    sign, logabsdet = cr.linalg.slogdet(a)
-    assert sign.item() == -1.0 and not sign.requires_grad
-    logabsdet.backward()
-    # d log|det A| / dA = A⁻ᵀ
-    np.testing.assert_allclose(a.grad.data, np.linalg.inv(a.data).T, rtol=1e-12)
-
-
-def test_result_tuples_carry_numpys_field_names():
-    a = cr.tensor(np.eye(3) * [1.0, 2.0, 3.0] + 0.1)
-    assert cr.linalg.eigh(a).eigenvalues.shape == (3,)
-    assert cr.linalg.svd(a).Vh.shape == (3, 3)
-    assert cr.linalg.qr(a).R.shape == (3, 3)
-    assert cr.linalg.slogdet(a).logabsdet.shape == ()
-    np.testing.assert_allclose(cr.linalg.qr(a, mode="r").data, np.linalg.qr(a.data, mode="r"))
-
-
-# --- degenerate points: what torch does, documented -----------------------------------------------
-def test_eigenvalues_stay_differentiable_at_repeated_eigenvalues():
-    a = cr.tensor(np.eye(3), dtype=cr.float64, requires_grad=True)
-    cr.linalg.eigvalsh(a).sum().backward()  # Σλ = trace: gradient I
-    np.testing.assert_allclose(a.grad.data, np.eye(3), atol=1e-12)
-    a.grad = None
-    np.linalg.norm(a, "nuc").backward()  # Σσ of I: gradient I too (svdvals, not svd)
-    np.testing.assert_allclose(a.grad.data, np.eye(3), atol=1e-12)
-
-
-def test_eigenvector_gradient_at_repeated_eigenvalues_is_not_finite_as_in_torch():
-    a = cr.tensor(np.eye(3), dtype=cr.float64, requires_grad=True)
-    _, v = cr.linalg.eigh(a)
-    with np.errstate(divide="ignore", invalid="ignore"):  # 1/(λⱼ − λᵢ) with λⱼ = λᵢ
-        (v * cr.tensor(np.arange(9.0).reshape(3, 3))).sum().backward()
-    ta = torch.eye(3, dtype=torch.float64, requires_grad=True)
-    (torch.linalg.eigh(ta)[1] * torch.arange(9.0).reshape(3, 3)).sum().backward()
-    assert not np.isfinite(a.grad.data).all()
-    assert not torch.isfinite(ta.grad).all()
-
-
-def test_singular_matrices_raise_like_torch():
-    singular = cr.tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
-    with pytest.raises(np.linalg.LinAlgError):
-        cr.linalg.inv(singular)
-    with pytest.raises(np.linalg.LinAlgError):
-        np.linalg.solve(singular, np.ones(2))
-    with pytest.raises(np.linalg.LinAlgError):  # log|det| is −inf; its gradient needs A⁻¹
-        cr.linalg.slogdet(singular).logabsdet.backward()
-
-
-@pytest.mark.parametrize(
-    "a, cofactors",
-    [
-        ([[1.0, 2.0], [2.0, 4.0]], [[4.0, -2.0], [-2.0, 1.0]]),  # rank 1: cof = [[d, −c], [−b, a]]
-        ([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]], None),  # rank 2, by differences
-        (np.zeros((3, 3)), np.zeros((3, 3))),  # rank 0: every cofactor is 0
-    ],
-    ids=["2x2-rank1", "3x3-rank2", "zeros"],
-)
-def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix(a, cofactors):
-    a = np.asarray(a)
-    if cofactors is None:  # central differences of det, entry by entry (det is polynomial)
-        cofactors = np.zeros_like(a)
-        for idx in np.ndindex(a.shape):
-            e = np.zeros_like(a)
-            e[idx] = 1e-6
-            cofactors[idx] = (np.linalg.det(a + e) - np.linalg.det(a - e)) / 2e-6
-    value, grad = _grad(np.linalg.det, a)
-    assert value == pytest.approx(0.0, abs=1e-12)
-    np.testing.assert_allclose(grad, cofactors, rtol=1e-7, atol=1e-9)
-    _, tangent = cr.jvp(np.linalg.det, (cr.tensor(a),), (np.ones_like(a),))
-    assert tangent.item() == pytest.approx(float(np.sum(cofactors)), abs=1e-8)
-
-
 # --- errors -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, error, match",
@@ -428,61 +300,12 @@ def test_sort_method_returns_torchs_named_values_and_indices():
     np.testing.assert_array_equal(x.grad.data, [[30.0, 10.0, 20.0]])
 
 
-def test_einsum_sublist_form():
-    a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
-    ta = cr.tensor(a, requires_grad=True)
-    out = np.einsum(ta, [0, 1], b, [1, 2], [0, 2])
-    np.testing.assert_array_equal(out.data, a @ b)
-    np.testing.assert_array_equal(np.einsum(ta, [Ellipsis, 1], b, [1, 2]).data, a @ b)
-    out.sum().backward()
-    np.testing.assert_array_equal(ta.grad.data, np.ones((2, 4)) @ b.T)
-
-
-def test_einsum_accepts_numpys_optimize_keyword():
-    a = np.arange(6.0).reshape(2, 3)
-    out = np.einsum("ij,kj->ik", cr.tensor(a), a, optimize=True)
-    np.testing.assert_array_equal(out.data, a @ a.T)
-
-
 def test_imag_of_a_real_tensor_is_zero_with_zero_gradient():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     out = np.imag(x)
     np.testing.assert_array_equal(out.data, [0.0, 0.0])
     (out + x).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    "ours, theirs, make",
-    [
-        (lambda a: _eigh_sum(cr.linalg.eigh(a)), lambda a: _eigh_sum(torch.linalg.eigh(a)),
-         lambda x: x + x.T),
-        (cr.linalg.cholesky, torch.linalg.cholesky, lambda x: x @ x.T + 3 * np.eye(3)),
-    ],
-    ids=["eigh", "cholesky"],
-)  # fmt: skip
-def test_symmetric_decompositions_give_torchs_symmetric_gradient(ours, theirs, make):
-    """On a symmetric input given directly (not built symmetric), the gradient is torch's
-    symmetric one, and the forward rule agrees with it for any tangent."""
-    rng = np.random.default_rng(0)
-    a = make(rng.standard_normal((3, 3)))
-    v = rng.standard_normal(ours(cr.tensor(a)).shape)
-    _, grad = _grad(ours, a, v)
-    _, tgrad = _torch_grad(theirs, a, v)
-    np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(grad, grad.T, rtol=1e-12, atol=1e-14)
-    u = rng.standard_normal((3, 3))  # not symmetric
-    _, tangent = cr.jvp(ours, (cr.tensor(a),), (u,))
-    assert float(np.sum(tangent.data * v)) == pytest.approx(float(np.sum(grad * u)), rel=1e-9)
-
-
-def _eigh_sum(wv):
-    """A sign-invariant function of eigenvalues and eigenvectors."""
-    w, v = wv
-    weights = np.arange(1.0, 10.0).reshape(3, 3)
-    if isinstance(v, torch.Tensor):
-        weights = torch.as_tensor(weights)
-    return (v * v * weights).sum() + (w * w).sum()
 
 
 def test_readme_states_the_number_of_primitives():
@@ -495,106 +318,6 @@ def test_readme_states_the_number_of_primitives():
     assert int(stated.group(1)) == len(cr.ops.REGISTRY), (
         f"README says {stated.group(1)} primitives, the registry has {len(cr.ops.REGISTRY)}"
     )
-
-
-def _random_einsum(rng):
-    """A random einsum call: 1–3 operands over up to 4 labels (upper and lower case), with
-    repeats, broadcasting ellipses, implicit or explicit output."""
-    labels = rng.choice(list("abCD"), size=4, replace=False)
-    sizes = dict(zip(labels, rng.integers(1, 4, size=4)))
-    subs, shapes = [], []
-    ell = rng.random() < 0.3
-    for _ in range(rng.integers(1, 4)):
-        term = "".join(rng.choice(labels, size=rng.integers(1, 4)))
-        shape = [sizes[c] for c in term]
-        if ell:
-            term, shape = "..." + term, [2, 1][: rng.integers(0, 3)] + shape
-        subs.append(term)
-        shapes.append(tuple(shape))
-    spec = ",".join(subs)
-    if rng.random() < 0.5:
-        used = sorted(set(spec) - set(".,"))
-        out = "".join(rng.permutation([c for c in used if rng.random() < 0.5]))
-        spec += "->" + ("..." if ell else "") + out
-    return spec, shapes
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_random_einsum_matches_numpy_and_torch(seed):
-    rng = np.random.default_rng(seed)
-    spec, shapes = _random_einsum(rng)
-    xs = [rng.standard_normal(s) for s in shapes]
-    expected = np.einsum(spec, *xs)
-    ts = [cr.tensor(x, requires_grad=True) for x in xs]
-    out = cr.einsum(spec, *ts)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12, err_msg=spec)
-    v = rng.standard_normal(out.shape)
-    out.backward(grad=v)
-    tts = [torch.tensor(x, requires_grad=True) for x in xs]
-    (torch.einsum(spec, *tts) * torch.as_tensor(v)).sum().backward()
-    for i, (t, tt) in enumerate(zip(ts, tts)):
-        np.testing.assert_allclose(
-            t.grad.data, tt.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"{spec}: operand {i}"
-        )
-
-
-NORMS = [
-    *[(o, None) for o in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)],
-    *[(o, a) for o in (None, 1, 2, 3, 0.5, np.inf, -np.inf) for a in (0, -1)],
-    *[(o, (1, 0)) for o in ("fro", "nuc", 1, np.inf, -2)],
-]
-
-
-@pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("ord, axis", NORMS)
-def test_norm_matches_numpy_and_torch(ord, axis, keepdims):
-    x = np.array([[0.5, -1.25, 2.0], [1.5, 0.75, -0.3], [-2.2, 0.4, 1.1], [0.9, -0.6, 0.2]])
-    value, grad = _grad(lambda t: np.linalg.norm(t, ord, axis, keepdims), x)
-    np.testing.assert_allclose(value, np.linalg.norm(x, ord, axis, keepdims), rtol=1e-12)
-    dim = (0, 1) if axis is None else axis
-    _, tgrad = _torch_grad(lambda t: torch.linalg.norm(t, ord, dim, keepdims), x)
-    np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-12)
-
-
-def test_vector_norm_ord_zero_counts_non_zeros():
-    x = cr.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
-    np.testing.assert_array_equal(cr.linalg.vector_norm(x, 0, axis=1).data, [1.0, 1.0])
-
-
-def _mat3(x, lib):
-    eye = np.eye(3) if lib is np else torch.eye(3, dtype=x.dtype)
-    return x.reshape(3, 3) + 3 * eye
-
-
-HESSIANS = {
-    "det": (lambda x: np.linalg.det(_mat3(x, np)), lambda x: torch.linalg.det(_mat3(x, torch))),
-    "inv": (
-        lambda x: np.linalg.inv(_mat3(x, np)).sum(),
-        lambda x: torch.linalg.inv(_mat3(x, torch)).sum(),
-    ),
-    "eigvalsh": (
-        lambda x: np.linalg.eigvalsh(_mat3(x, np) + _mat3(x, np).T)[-1],
-        lambda x: torch.linalg.eigvalsh(_mat3(x, torch) + _mat3(x, torch).T)[-1],
-    ),
-    "einsum": (
-        lambda x: np.einsum("ij,jk,ki", *[x.reshape(3, 3)] * 3),
-        lambda x: torch.einsum("ij,jk,ki", *[x.reshape(3, 3)] * 3),
-    ),
-    "cumprod": (lambda x: np.cumprod(x)[-2], lambda x: torch.cumprod(x, 0)[-2]),
-    "nuclear-norm": (
-        lambda x: np.linalg.norm(x.reshape(3, 3), "nuc"),
-        lambda x: torch.linalg.matrix_norm(x.reshape(3, 3), "nuc"),
-    ),
-}
-
-
-@pytest.mark.parametrize("name", HESSIANS)
-def test_hessians_match_torch_func(name):
-    """Forward over reverse through the new rules: cr.hessian against torch.func.hessian."""
-    ours, theirs = HESSIANS[name]
-    x = np.random.default_rng(0).standard_normal(9) * 0.5
-    expected = torch.func.hessian(theirs)(torch.tensor(x)).numpy()
-    np.testing.assert_allclose(cr.hessian(ours, x).data, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_count_ops_estimates_einsum_and_factorisations():
