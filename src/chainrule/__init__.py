@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import _dispatch as _dispatch  # binds NumPy's dispatch protocols to Tensor
 from . import _tensor_methods as _tensor_methods  # binds Tensor's methods and operators
 from . import linalg, ops
 from ._autodiff import backward, detect_anomaly, gradients

@@ -381,6 +381,3 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
-
-
-from . import _dispatch  # noqa: E402,F401 - binds NumPy's dispatch protocols to Tensor

@@ -16,7 +16,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .. import export
 from .._random import Generator
 from .._tensor import Tensor, no_grad
 from . import _solver
@@ -289,7 +288,10 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
         See ``chainrule.export.to_onnx`` for the arguments; returns an ``onnx.ModelProto``
         and writes it to ``path`` when given.
         """
-        return export.to_onnx(
+        # chainrule.export knows the estimators; importing it here keeps that arrow one-way
+        from ..export import to_onnx
+
+        return to_onnx(
             self,
             path=path,
             dtype=dtype,

@@ -141,9 +141,11 @@ def _check_width(prep: Any, shape: tuple) -> None:
 
 
 def _is_estimator(model: Any) -> bool:
-    from ..estimators._base import BaseMLP
+    """chainrule's MLPClassifier or MLPRegressor: a scikit-learn estimator with ``to_onnx``
+    (known by its face, so that export, which the estimators call, does not import them)."""
+    from sklearn.base import BaseEstimator
 
-    return isinstance(model, BaseMLP)
+    return isinstance(model, BaseEstimator) and callable(getattr(model, "to_onnx", None))
 
 
 def _pipeline_steps(model: Any) -> tuple[list[Any], Any]:

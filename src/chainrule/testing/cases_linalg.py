@@ -12,7 +12,7 @@ import numpy as np
 
 import chainrule as cr
 
-from .cases import Arg, _shape_label, _torch, add_case
+from ._case_table import Arg, _shape_label, _torch, add_case
 
 
 def _eye(a):

@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule as cr
 
-from .cases import _F, Arg, _dims, _shape_label, _torch, add_case
+from ._case_table import _F, Arg, _dims, _shape_label, _torch, add_case
 
 # --- elementwise ------------------------------------------------------------------------------
 _UNARY = [
