@@ -1,6 +1,6 @@
 """The preprocessing of a run's features and target: fitted by scikit-learn, kept as plain data.
 
-scikit-learn fits one ``ColumnTransformer`` on the training rows:
+scikit-learn fits the transformers of one ``ColumnTransformer`` on the training rows:
 
 * numeric columns: ``SimpleImputer(strategy=median|mean, add_indicator=True)`` then
   ``StandardScaler`` (the missing-value indicators are standardised with the values);
@@ -92,18 +92,20 @@ class Preprocessing:
         impute: str = "median",
         max_categories: int = 50,
     ) -> Preprocessing:
-        """Fits scikit-learn's ``ColumnTransformer`` on the training rows ``X`` (a DataFrame,
+        """Fits the ``ColumnTransformer``'s transformers on the training rows ``X`` (a DataFrame,
         categorical columns as from ``as_labels``, or a numeric array whose columns are
         ``columns``) and reads out what it learned; ``y``: a regression target to standardise.
         """
         ct = column_transformer(X, columns, categorical, impute, max_categories)
-        ct.fit(X)
+        # each transformer fitted on its own columns, as ColumnTransformer.fit does, but
+        # without its fit_transform's transformed and stacked copy of every training row
+        fitted = {name: pipe.fit(_select(X, cols)) for name, pipe, cols in ct.transformers}
         out: dict[str, Column] = {}
         means, scales, groups = [np.zeros(0)], [np.ones(0)], []
-        for name, pipeline, group in ct.transformers_:
+        for name, _, group in ct.transformers:
             if not name.startswith("numeric"):
                 continue
-            imputer, scaler = pipeline.named_steps.values()
+            imputer, scaler = fitted[name].named_steps.values()
             group = [columns[j] for j in group] if not isinstance(group[0], str) else group
             flagged = set(imputer.indicator_.features_) if imputer.indicator_ is not None else ()
             for j, column in enumerate(group):
@@ -113,8 +115,8 @@ class Preprocessing:
             scales.append(scaler.scale_.astype(np.float64))
             groups.append(len(group))
         mean, scale = np.concatenate(means), np.concatenate(scales)
-        if "categorical" in ct.named_transformers_:
-            imputer, encoder = ct.named_transformers_["categorical"].named_steps.values()
+        if "categorical" in fitted:
+            imputer, encoder = fitted["categorical"].named_steps.values()
             rare = getattr(encoder, "infrequent_categories_", None) or [None] * len(categorical)
             for j, name in enumerate(categorical):
                 grouped = [] if rare[j] is None else [str(c) for c in rare[j]]
@@ -264,6 +266,11 @@ def _numbers(X: Any, names: list[str], group: list[str]) -> np.ndarray:
         return X[group].to_numpy(dtype=np.float64, na_value=np.nan)
     position = {name: j for j, name in enumerate(names)}
     return np.asarray(X)[:, [position[n] for n in group]]
+
+
+def _select(X: Any, columns: list) -> Any:
+    """The ``columns`` (names of a DataFrame, or positions in an array) of ``X``."""
+    return X[columns] if hasattr(X, "columns") else np.asarray(X)[:, columns]
 
 
 def _column(X: Any, names: list[str], name: str) -> np.ndarray:
