@@ -360,3 +360,12 @@ def test_every_readme_csv_command_runs_on_a_real_world_table(argv, tmp_path, mon
     result = run_cli([*argv, "--epochs", "1", "--hidden", "4", "--out", out])
     assert result.code == 0, result.err
     assert "task: regression" in result.out and (out / "report.html").is_file()
+
+
+def test_header_names_are_read_stripped_and_text_columns_as_written(tmp_path):
+    lines = [" zip , size ,target "] + [f"0{2100 + i % 4},{i * 0.5},{i % 2}" for i in range(40)]
+    path = tmp_path / "spaces.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = load_table(f"csv:{path}", Reading(categorical=["zip"]))
+    assert table.features == ["zip", "size"] and table.target == "target"
+    assert sorted(set(table.X["zip"])) == ["02100", "02101", "02102", "02103"]
