@@ -141,13 +141,15 @@ def test_checkpoint_callback_keeps_the_last_files_and_the_best(tmp_path):
     learner = tiny_learner([cb], save_dir=tmp_path)
     learner.fit(dl_train, 4, dataloader_valid=dl_valid)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["best.npz", "epoch_0003.npz", "epoch_0004.npz"], "no temporary files left"
-    assert cb.last_path == tmp_path / "epoch_0004.npz"
+    assert names == ["best.safetensors", "epoch_0003.safetensors", "epoch_0004.safetensors"], (
+        "no temporary files left"
+    )
+    assert cb.last_path == tmp_path / "epoch_0004.safetensors"
     every2 = CheckpointCallback(every_n_epochs=2, keep_last=None, directory=tmp_path / "sub")
     tiny_learner([every2]).fit(dl_train, 5)
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
-        "epoch_0002.npz",
-        "epoch_0004.npz",
+        "epoch_0002.safetensors",
+        "epoch_0004.safetensors",
     ]
 
 
@@ -158,7 +160,10 @@ def test_checkpoint_callback_saves_the_epoch_early_stopping_ended(tmp_path):
     learner = tiny_learner([es, ckpt], lr=0.0, save_dir=tmp_path)
     learner.fit(dl_train, 5, dataloader_valid=dl_valid)
     assert learner.epoch == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0001.npz", "epoch_0002.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "epoch_0001.safetensors",
+        "epoch_0002.safetensors",
+    ]
 
 
 def test_checkpoint_callback_needs_a_folder():
