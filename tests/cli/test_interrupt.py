@@ -38,7 +38,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(monkeypatch, tmp_
     _interrupt_at_step(monkeypatch, 14 + 5)  # 420 rows / 32 = 14 batches: in epoch 2
     result = run_cli(argv)
     assert result.code == 130, result.err
-    checkpoint = out / "checkpoint.npz"
+    checkpoint = out / "checkpoint.safetensors"
     message = result.error_lines()[-1]
     assert "interrupted during epoch 2 of 3" in message and str(checkpoint) in message
     assert f"--resume {checkpoint}" in message and "Traceback" not in result.err
@@ -67,7 +67,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(monkeypatch, tmp_
     longer = run_cli(
         ["train", "--data", "moons", "--epochs", "5", "--seed", "1"] + ["--resume", checkpoint]
     )
-    assert longer.code == 2 and "one-cycle schedule ends after 42 batches" in longer.err
+    assert longer.code == 2 and "other settings (--epochs 3 -> 5)" in longer.err
 
 
 def test_ctrl_c_in_the_first_epoch_keeps_the_initial_checkpoint(monkeypatch, tmp_path):
@@ -75,7 +75,7 @@ def test_ctrl_c_in_the_first_epoch_keeps_the_initial_checkpoint(monkeypatch, tmp
     result = run_cli(["train", "--data", "moons", "--epochs", "2", "--out", tmp_path])
     assert result.code == 130
     assert "interrupted during epoch 1 of 2" in result.err and "after epoch 0" in result.err
-    header, _ = read_checkpoint(tmp_path / "checkpoint.npz")
+    header, _ = read_checkpoint(tmp_path / "checkpoint.safetensors")
     assert header["counters"] == {"epoch": 0, "iteration": 0, "event": None}
 
 
@@ -83,7 +83,7 @@ def test_ctrl_c_again_before_an_epoch_ends_points_at_the_resumed_checkpoint(monk
     argv = ["train", "--data", "moons", "--epochs", "3", "--out", tmp_path / "a"]
     _interrupt_at_step(monkeypatch, 16)
     assert run_cli(argv).code == 130
-    checkpoint = tmp_path / "a" / "checkpoint.npz"
+    checkpoint = tmp_path / "a" / "checkpoint.safetensors"
     monkeypatch.undo()
     _interrupt_at_step(monkeypatch, 2)
     again = run_cli([*argv[:-1], tmp_path / "b", "--resume", checkpoint])

@@ -6,7 +6,7 @@ the model card, and the self-contained HTML report.
 >>> run.results["test"]["accuracy"]                                   # doctest: +SKIP
 
 Files of a run folder: ``report.html`` (one page, figures inline), ``metrics.json``,
-``checkpoint.npz`` (the Learner's checkpoint, saved after every epoch) and ``model.json`` (the
+``checkpoint.safetensors`` (the Learner's checkpoint, saved after every epoch) and ``model.json`` (the
 architecture, input columns and order, fitted preprocessing and classes that ``predict``
 rebuilds it from, as JSON: nothing is pickled).
 Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.

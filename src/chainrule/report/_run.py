@@ -3,23 +3,29 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 
 from __future__ import annotations
 
+import json
+import math
 import shlex
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chainrule.train import Callback
 
-from ._data import Reading, Split, Table, data_name, load_table, split
-from ._files import RunError, prepare_out_dir, unique_dir
+from ._data import Reading, Split, Table, content_hash, data_name, load_table, split
+from ._files import RunError, RunFolder, open_run_folder, unique_dir
 from ._model import (
     CHECKPOINT_NAME,
     LOSSES,
+    RUN_FILES,
     ModelCard,
+    check_architecture,
     make_loss,
     make_optimizer,
     make_schedule,
@@ -29,6 +35,7 @@ from ._model import (
 DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
+NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not change a run
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Options:
     seed: int = 0
     out: Path | None = None
     resume: Path | None = None
+    overwrite: bool = False
     command: list[str] = field(default_factory=list)
 
     def reading(self) -> Reading:
@@ -68,6 +76,13 @@ class Options:
             self.drop_missing_target,
             self.max_categories,
         )
+
+    def settings(self, data_sha256: str) -> dict[str, Any]:
+        """Every option that defines the run (all fields but ``NOT_SETTINGS``), as JSON
+        values, with the SHA-256 of the data: what a checkpoint records and ``--resume``
+        compares."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
+        return {**json.loads(json.dumps(values, default=str)), "data_sha256": data_sha256}
 
 
 class Interrupted(Exception):
@@ -93,10 +108,17 @@ class Run:
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    folder: RunFolder | None = None
+    finished: bool = False  # --resume of a run that is complete: nothing to do
 
     @property
     def metric(self) -> str:
         return "accuracy" if self.table.task == "classification" else "r2"
+
+    def close(self) -> None:
+        """Releases the output folder's lock."""
+        if self.folder is not None:
+            self.folder.release()
 
 
 def _loss_name(options: Options, table: Table) -> str:
@@ -115,13 +137,24 @@ def _loss_name(options: Options, table: Table) -> str:
     return name
 
 
-def _out_dir(options: Options) -> Path:
+def _open_folder(options: Options) -> RunFolder:
+    """The locked output folder: ``--out``, the resumed checkpoint's own folder, or a new one
+    under ``chainrule-runs``. A folder holding files is refused unless it is the resumed run's
+    own or ``--overwrite`` is given (then the files of the run it held are removed)."""
+    own = Path(options.resume).parent if options.resume is not None else None
     if options.out is not None:
-        return prepare_out_dir(options.out)
-    if options.resume is not None:
-        return prepare_out_dir(Path(options.resume).parent)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return prepare_out_dir(unique_dir(RUNS_DIR / f"{data_name(options.data)}-{stamp}"))
+        path = Path(options.out)
+    elif own is not None:
+        path = own
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = unique_dir(RUNS_DIR / f"{data_name(options.data)}-{stamp}")
+    reuse = own is not None and path.resolve() == own.resolve()
+    folder = open_run_folder(path, reuse, options.overwrite)
+    if options.overwrite and not reuse:
+        for name in RUN_FILES:
+            (folder.path / name).unlink(missing_ok=True)
+    return folder
 
 
 def prepare(options: Options) -> Run:
@@ -147,13 +180,22 @@ def prepare(options: Options) -> Run:
         options.data,
         list(options.command),
     )
+    settings = options.settings(content_hash(options.data, table))
+    done = None
     if options.resume is not None:
-        _check_resume(Path(options.resume), card)
-    out = _out_dir(options)
-    cr.manual_seed(options.seed)
-    lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
-    learner, telemetry = _learner(options, card, out, lr, len(parts.train[0]))
-    return Run(options, table, parts, card, learner, telemetry, out, lr)
+        done = _check_resume(Path(options.resume), card, settings)
+    folder = _open_folder(options)
+    try:
+        cr.manual_seed(options.seed)
+        lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
+        learner, telemetry = _learner(options, card, folder.path, lr, len(parts.train[0]))
+        learner.get_callback(EpochCheckpoint).settings = settings
+    except BaseException:
+        folder.release()
+        raise
+    run = Run(options, table, parts, card, learner, telemetry, folder.path, lr, folder=folder)
+    run.finished = done == options.epochs and (folder.path / "metrics.json").is_file()
+    return run
 
 
 def _learner(
@@ -189,20 +231,79 @@ def _learner(
     return learner, telemetry
 
 
-def _check_resume(path: Path, card: ModelCard) -> None:
-    """Fails early (before any folder is made) when ``--resume`` names no checkpoint of this
-    architecture."""
-    from chainrule.train import read_checkpoint
-
-    from ._model import check_architecture
+def _check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> int:
+    """Fails early (before any folder is made or locked) unless ``--resume`` names a
+    checkpoint of a run with exactly these settings and this architecture; returns the number
+    of epochs it holds."""
+    from chainrule.train import CheckpointError, open_checkpoint
 
     if not path.is_file():
         raise RunError(f"checkpoint {path} does not exist")
+    ckpt = open_checkpoint(path)
+    saved = run_state(ckpt.header, path)["settings"]
+    changed = [
+        f"{_option(k)} {_shown(saved.get(k, '(not recorded)'))} -> {_shown(settings.get(k))}"
+        for k in {**saved, **settings}
+        if saved.get(k, ...) != settings.get(k, ...)
+    ]
+    if changed:
+        raise RunError(
+            f"cannot resume {path}: it was trained with other settings ({'; '.join(changed)}); "
+            f"give the options of the run that wrote it, or start a new run without --resume"
+        )
     what = f"the MLP {'-'.join(map(str, card.sizes))} that --data and --hidden give"
-    check_architecture(path, read_checkpoint(path)[0], card.build(), what)
+    check_architecture(path, ckpt, card, what)
+    done = ckpt.header["counters"]["epoch"]
+    if done > settings["epochs"]:
+        raise CheckpointError(
+            f"{path} holds {done} epochs of a run of {settings['epochs']} epochs; it is not a "
+            f"checkpoint chainrule train wrote"
+        )
+    return done
 
 
-def _resume(run: Run, path: Path, total: int, say: Any) -> None:
+def run_state(header: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The run's state (settings and fit time) that ``EpochCheckpoint`` saved in a checked
+    checkpoint header; a ``CheckpointError`` when it is absent or malformed."""
+    from chainrule.train import CheckpointError
+    from chainrule.train._checkpoint import unpack
+
+    entry = header["callbacks"].get(EpochCheckpoint().name)
+    if entry is None or entry["class"] != EpochCheckpoint.__name__:
+        raise CheckpointError(
+            f"{path} is a Learner checkpoint without a chainrule train run in it (no run "
+            f"settings); resume it with Learner.load"
+        )
+    state = unpack(entry["state"], {})
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("settings"), dict)
+        or not isinstance(state.get("fit_seconds"), (int, float))
+        or not 0 <= state["fit_seconds"] < math.inf
+    ):
+        raise CheckpointError(f"{path}: the run's settings in the checkpoint are malformed")
+    return state
+
+
+def _option(name: str) -> str:
+    if name == "data_sha256":
+        return "the data's content (SHA-256)"
+    return "--" + name.replace("_", "-")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return " ".join(map(str, value)) or "(none)"
+    if value is None:
+        return "(default)"
+    if isinstance(value, str) and len(value) == 64 and value.isalnum():
+        return value[:12] + "..."
+    return str(value)
+
+
+def _resume(run: Run, path: Path, say: Any) -> None:
     """Loads the checkpoint (with the schedule attached, so its state comes back too)."""
     from chainrule.train import CheckpointError
 
@@ -219,13 +320,6 @@ def _resume(run: Run, path: Path, total: int, say: Any) -> None:
     say(f"resumed from {path} after epoch {run.resumed_at}")
     group = run.learner.optimizer.param_groups[0]
     run.lr = float(group.get("max_lr", group.get("initial_lr", group["lr"])))
-    end = getattr(run.schedule, "total_steps", None)
-    if end is not None and end < total:
-        raise RunError(
-            f"cannot resume: the checkpoint's one-cycle schedule ends after {end} batches, "
-            f"and --epochs {run.options.epochs} with --batch-size {run.options.batch_size} "
-            f"needs {total}; resume with the options of the run that wrote it"
-        )
 
 
 def loaders(run: Run) -> tuple[Any, Any]:
@@ -246,40 +340,35 @@ def loaders(run: Run) -> tuple[Any, Any]:
 
 def fit(run: Run, say: Any = print) -> None:
     """The LR search when asked, the schedule, and the fit; Ctrl-C raises ``Interrupted``
-    after saying which checkpoint holds the run."""
+    naming the epoch the checkpoint holds."""
     from chainrule.train import EveryBatchSchedulerCallback, NonFiniteLossError
 
     learner, options = run.learner, run.options
-    dl_train, dl_valid = loaders(run)
-    if options.lr_find and options.resume is None:
-        _find_lr(run, dl_train, say)
-    total = options.epochs * len(dl_train)
-    run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
-    if run.schedule is not None:
-        learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
-    if options.resume is not None:
-        _resume(run, Path(options.resume), total, say)
-    remaining = max(0, options.epochs - learner.epoch)
-    if options.resume is None:
-        run.checkpoint = learner.save(CHECKPOINT_NAME)  # what Ctrl-C in epoch 1 leaves
-    else:
-        run.checkpoint = Path(options.resume)
-    run.card.save(run.out)
     saver = learner.get_callback(EpochCheckpoint)
-    start = time.perf_counter()
+    run.checkpoint = Path(options.resume) if options.resume is not None else None
     try:
+        dl_train, dl_valid = loaders(run)
+        if options.lr_find and options.resume is None:
+            _find_lr(run, dl_train, say)
+        total = options.epochs * len(dl_train)
+        run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
+        if run.schedule is not None:
+            learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
+        if options.resume is not None:
+            _resume(run, Path(options.resume), say)
+        else:
+            run.checkpoint = learner.save(CHECKPOINT_NAME)  # what Ctrl-C in epoch 1 leaves
+        run.card.save(run.out)
+        remaining = max(0, options.epochs - learner.epoch)
         learner.fit(dl_train, remaining, dataloader_valid=dl_valid)
+        run.fit_seconds = saver.fit_seconds = saver.elapsed()
+        run.checkpoint = learner.save(CHECKPOINT_NAME)
     except KeyboardInterrupt:
-        run.checkpoint = saver.last_path or run.checkpoint
         raise Interrupted(_interrupted(run)) from None
     except NonFiniteLossError as err:
-        last = saver.last_path or run.checkpoint
         reason = str(err).removeprefix("TerminateOnNaNCallback: ")
         reason = reason.replace("learner.find_learning_rate", "--lr-find")
-        raise RunError(f"training diverged: {reason}; the last good checkpoint is {last}") from err
-    finally:
-        run.fit_seconds = time.perf_counter() - start
-    run.checkpoint = learner.save(CHECKPOINT_NAME)
+        raise RunError(f"training diverged: {reason}; {_holding(run)}") from err
 
 
 def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
@@ -301,14 +390,39 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
         say(f"learning-rate finder: valley at {suggested:.3g}; using --lr {run.lr:g} as given")
 
 
+def _held(run: Run) -> int | None:
+    """The number of epochs the run's checkpoint file holds now, read back from it (an
+    interrupted save may or may not have replaced it); None when there is none."""
+    from chainrule.train import CheckpointError, open_checkpoint
+
+    resumed = [Path(run.options.resume)] if run.options.resume is not None else []
+    for path in [run.out / CHECKPOINT_NAME, *resumed]:  # this session's, else the resumed one
+        try:
+            done = open_checkpoint(path).header["counters"]["epoch"]
+        except (OSError, CheckpointError):
+            continue
+        run.checkpoint = path
+        return done
+    return None
+
+
+def _holding(run: Run) -> str:
+    done = _held(run)
+    if done is None:
+        return "no checkpoint was written"
+    return f"the last good checkpoint is {run.checkpoint} (the run after epoch {done})"
+
+
 def _interrupted(run: Run) -> str:
-    learner, path = run.learner, run.checkpoint
-    done = learner.epoch
-    argv = ["chainrule", *_without_resume(run.options.command), "--resume", str(path)]
+    done = _held(run)
+    if done is None:
+        return "interrupted before the first checkpoint was written; nothing to resume"
+    argv = ["chainrule", *_without_resume(run.options.command), "--resume", str(run.checkpoint)]
     resume = " ".join(shlex.quote(a) for a in argv)
     return (
-        f"interrupted during epoch {done + 1} of {run.options.epochs}: the checkpoint "
-        f"{path} holds the run after epoch {done}; continue with: {resume}"
+        f"interrupted during epoch {min(done + 1, run.options.epochs)} of {run.options.epochs}: "
+        f"the checkpoint {run.checkpoint} holds the run after epoch {done}; continue with: "
+        f"{resume}"
     )
 
 
@@ -353,14 +467,47 @@ class EpochLines(Callback):
 
 
 class EpochCheckpoint(Callback):
-    """Saves the learner to ``save_dir / checkpoint.npz`` at the end of every epoch (the
-    state Ctrl-C leaves, and the one ``--resume`` continues exactly)."""
+    """Saves the learner to ``save_dir / checkpoint.safetensors`` at the end of every epoch
+    whose training and validation losses and weights are all finite (the state Ctrl-C leaves,
+    and the one ``--resume`` continues exactly); a non-finite epoch stops the fit with
+    ``NonFiniteLossError`` and leaves the last good checkpoint in place. Its state, saved in
+    every checkpoint, is the run's settings and its fit time so far."""
 
     order = 50  # after every callback that updates its state in after_epoch
 
     def __init__(self) -> None:
         super().__init__()
+        self.settings: dict[str, Any] = {}
+        self.fit_seconds = 0.0  # of the epochs in the last checkpoint, earlier sessions too
         self.last_path: Path | None = None
+        self._base, self._start = 0.0, time.perf_counter()
+
+    def before_fit(self) -> None:
+        self._base, self._start = self.fit_seconds, time.perf_counter()
+
+    def elapsed(self) -> float:
+        """The run's fit time until now, earlier sessions included."""
+        return self._base + time.perf_counter() - self._start
 
     def after_epoch(self) -> None:
-        self.last_path = self._require_learner().save(CHECKPOINT_NAME)
+        from chainrule.train import NonFiniteLossError
+
+        learner = self._require_learner()
+        log = learner.epoch_log
+        bad = [
+            f"the {key.replace('_', ' ')} is {log[key]}"
+            for key in ("train_loss", "valid_loss")
+            if key in log and not math.isfinite(log[key])
+        ]
+        if not bad and not all(np.isfinite(p.data).all() for p in learner.model.parameters()):
+            bad = ["a weight is not finite"]
+        if bad:
+            raise NonFiniteLossError(f"in epoch {learner.epoch + 1}, {' and '.join(bad)}")
+        self.fit_seconds = self.elapsed()
+        self.last_path = learner.save(CHECKPOINT_NAME)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"settings": self.settings, "fit_seconds": self.fit_seconds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.settings, self.fit_seconds = dict(state["settings"]), float(state["fit_seconds"])
