@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from chainrule.report import Options, RunError
+from chainrule.report import _resume as resume_module
 from chainrule.report import _run as run_module
 from chainrule.report._model import load_model
 from chainrule.train import CheckpointError
@@ -141,7 +142,7 @@ def test_fuzzed_checkpoint_headers_raise_only_checkpoint_errors(run_copy):
         good = json.loads(f.metadata()["chainrule"])
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     options = Options(data="moons", epochs=2, lr_find=True, out=run_copy)
-    settings = run_module.run_state(good, path)["settings"]
+    settings = resume_module.run_state(good, path)["settings"]
     card = load_model(run_copy)[0]
     learner, _ = run_module._learner(options, card, run_copy, 0.01, 420)
     rng = np.random.default_rng(1)
@@ -150,7 +151,7 @@ def test_fuzzed_checkpoint_headers_raise_only_checkpoint_errors(run_copy):
         _write_header(path, tensors, mutate(good, rng))
         for read in (
             lambda: learner.load(path),
-            lambda: run_module._check_resume(path, card, settings),
+            lambda: resume_module.check_resume(path, card, settings),
             lambda: load_model(run_copy),
         ):
             try:

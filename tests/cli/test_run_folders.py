@@ -13,6 +13,7 @@ import pytest
 
 from chainrule.cli import main
 from chainrule.report import RunError, predict
+from chainrule.report import _resume as resume_module
 from chainrule.report import _run as run_module
 from chainrule.report._files import open_run_folder
 from chainrule.train import read_checkpoint
@@ -169,7 +170,7 @@ def test_resume_checks_the_loss_and_the_data_content(tmp_path):
     table.write_text("\n".join([rows[0], *rows[2:], rows[1]]) + "\n")  # the same rows, reordered
     result = run_cli([*argv, "--resume", checkpoint])
     _error(result, "the data's content (SHA-256)", " -> ")
-    settings = run_module.run_state(read_checkpoint(checkpoint)[0], checkpoint)["settings"]
+    settings = resume_module.run_state(read_checkpoint(checkpoint)[0], checkpoint)["settings"]
     assert settings["loss"] == "huber" and settings["target"] == "y"
     assert settings["hidden"] == [8] and len(settings["data_sha256"]) == 64
 

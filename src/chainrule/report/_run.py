@@ -4,7 +4,6 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 from __future__ import annotations
 
 import json
-import math
 import shlex
 import sys
 import time
@@ -13,8 +12,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from chainrule.train import Callback
 
@@ -25,12 +22,12 @@ from ._model import (
     LOSSES,
     RUN_FILES,
     ModelCard,
-    check_architecture,
     make_loss,
     make_optimizer,
     make_schedule,
     targets_for,
 )
+from ._resume import EpochCheckpoint, check_resume, held_epochs
 
 DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
@@ -183,7 +180,7 @@ def prepare(options: Options) -> Run:
     settings = options.settings(content_hash(options.data, table))
     done = None
     if options.resume is not None:
-        done = _check_resume(Path(options.resume), card, settings)
+        done = check_resume(Path(options.resume), card, settings)
     folder = _open_folder(options)
     try:
         cr.manual_seed(options.seed)
@@ -229,78 +226,6 @@ def _learner(
         metrics=[metric],
     )
     return learner, telemetry
-
-
-def _check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> int:
-    """Fails early (before any folder is made or locked) unless ``--resume`` names a
-    checkpoint of a run with exactly these settings and this architecture; returns the number
-    of epochs it holds."""
-    from chainrule.train import CheckpointError, open_checkpoint
-
-    if not path.is_file():
-        raise RunError(f"checkpoint {path} does not exist")
-    ckpt = open_checkpoint(path)
-    saved = run_state(ckpt.header, path)["settings"]
-    changed = [
-        f"{_option(k)} {_shown(saved.get(k, '(not recorded)'))} -> {_shown(settings.get(k))}"
-        for k in {**saved, **settings}
-        if saved.get(k, ...) != settings.get(k, ...)
-    ]
-    if changed:
-        raise RunError(
-            f"cannot resume {path}: it was trained with other settings ({'; '.join(changed)}); "
-            f"give the options of the run that wrote it, or start a new run without --resume"
-        )
-    what = f"the MLP {'-'.join(map(str, card.sizes))} that --data and --hidden give"
-    check_architecture(path, ckpt, card, what)
-    done = ckpt.header["counters"]["epoch"]
-    if done > settings["epochs"]:
-        raise CheckpointError(
-            f"{path} holds {done} epochs of a run of {settings['epochs']} epochs; it is not a "
-            f"checkpoint chainrule train wrote"
-        )
-    return done
-
-
-def run_state(header: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The run's state (settings and fit time) that ``EpochCheckpoint`` saved in a checked
-    checkpoint header; a ``CheckpointError`` when it is absent or malformed."""
-    from chainrule.train import CheckpointError
-    from chainrule.train._checkpoint import unpack
-
-    entry = header["callbacks"].get(EpochCheckpoint().name)
-    if entry is None or entry["class"] != EpochCheckpoint.__name__:
-        raise CheckpointError(
-            f"{path} is a Learner checkpoint without a chainrule train run in it (no run "
-            f"settings); resume it with Learner.load"
-        )
-    state = unpack(entry["state"], {})
-    if (
-        not isinstance(state, dict)
-        or not isinstance(state.get("settings"), dict)
-        or not isinstance(state.get("fit_seconds"), (int, float))
-        or not 0 <= state["fit_seconds"] < math.inf
-    ):
-        raise CheckpointError(f"{path}: the run's settings in the checkpoint are malformed")
-    return state
-
-
-def _option(name: str) -> str:
-    if name == "data_sha256":
-        return "the data's content (SHA-256)"
-    return "--" + name.replace("_", "-")
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return " ".join(map(str, value)) or "(none)"
-    if value is None:
-        return "(default)"
-    if isinstance(value, str) and len(value) == 64 and value.isalnum():
-        return value[:12] + "..."
-    return str(value)
 
 
 def _resume(run: Run, path: Path, say: Any) -> None:
@@ -391,19 +316,12 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
 
 
 def _held(run: Run) -> int | None:
-    """The number of epochs the run's checkpoint file holds now, read back from it (an
-    interrupted save may or may not have replaced it); None when there is none."""
-    from chainrule.train import CheckpointError, open_checkpoint
-
-    resumed = [Path(run.options.resume)] if run.options.resume is not None else []
-    for path in [run.out / CHECKPOINT_NAME, *resumed]:  # this session's, else the resumed one
-        try:
-            done = open_checkpoint(path).header["counters"]["epoch"]
-        except (OSError, CheckpointError):
-            continue
-        run.checkpoint = path
-        return done
-    return None
+    """The epochs the run's checkpoint holds (``run.checkpoint`` set to it), or None."""
+    found = held_epochs(run.out, run.options.resume)
+    if found is None:
+        return None
+    run.checkpoint, done = found
+    return done
 
 
 def _holding(run: Run) -> str:
@@ -464,50 +382,3 @@ class EpochLines(Callback):
             f"({time.perf_counter() - self._start:.1f} s)"
         )
         tqdm.write(line, file=sys.stdout)
-
-
-class EpochCheckpoint(Callback):
-    """Saves the learner to ``save_dir / checkpoint.safetensors`` at the end of every epoch
-    whose training and validation losses and weights are all finite (the state Ctrl-C leaves,
-    and the one ``--resume`` continues exactly); a non-finite epoch stops the fit with
-    ``NonFiniteLossError`` and leaves the last good checkpoint in place. Its state, saved in
-    every checkpoint, is the run's settings and its fit time so far."""
-
-    order = 50  # after every callback that updates its state in after_epoch
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.settings: dict[str, Any] = {}
-        self.fit_seconds = 0.0  # of the epochs in the last checkpoint, earlier sessions too
-        self.last_path: Path | None = None
-        self._base, self._start = 0.0, time.perf_counter()
-
-    def before_fit(self) -> None:
-        self._base, self._start = self.fit_seconds, time.perf_counter()
-
-    def elapsed(self) -> float:
-        """The run's fit time until now, earlier sessions included."""
-        return self._base + time.perf_counter() - self._start
-
-    def after_epoch(self) -> None:
-        from chainrule.train import NonFiniteLossError
-
-        learner = self._require_learner()
-        log = learner.epoch_log
-        bad = [
-            f"the {key.replace('_', ' ')} is {log[key]}"
-            for key in ("train_loss", "valid_loss")
-            if key in log and not math.isfinite(log[key])
-        ]
-        if not bad and not all(np.isfinite(p.data).all() for p in learner.model.parameters()):
-            bad = ["a weight is not finite"]
-        if bad:
-            raise NonFiniteLossError(f"in epoch {learner.epoch + 1}, {' and '.join(bad)}")
-        self.fit_seconds = self.elapsed()
-        self.last_path = learner.save(CHECKPOINT_NAME)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"settings": self.settings, "fit_seconds": self.fit_seconds}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.settings, self.fit_seconds = dict(state["settings"]), float(state["fit_seconds"])
