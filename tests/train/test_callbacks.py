@@ -166,6 +166,20 @@ def test_checkpoint_callback_saves_the_epoch_early_stopping_ended(tmp_path):
     ]
 
 
+def test_checkpoint_callback_skips_an_epoch_with_a_non_finite_valid_loss(tmp_path):
+    dl_train, dl_valid = loaders()
+    learner = tiny_learner([CheckpointCallback(save_best_on="valid_loss")], save_dir=tmp_path)
+    learner.fit(dl_train, 1, dataloader_valid=dl_valid)
+    saved = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    nan_valid = [(np.full_like(b[0], np.nan), b[1]) for b in dl_valid]  # training stays finite
+    with (
+        np.errstate(invalid="ignore"),
+        pytest.warns(UserWarning, match="epoch 2 is not saved: the valid loss is nan"),
+    ):
+        learner.fit(dl_train, 1, dataloader_valid=nan_valid)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == saved, "the good files stay"
+
+
 def test_checkpoint_callback_needs_a_folder():
     with pytest.raises(ValueError, match=r"give Learner\(save_dir=...\)"):
         tiny_learner([CheckpointCallback()]).fit(loaders()[0], 1)

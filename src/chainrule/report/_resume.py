@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from chainrule.train import Callback
 
 from ._files import RunError
@@ -42,16 +40,10 @@ class EpochCheckpoint(Callback):
 
     def after_epoch(self) -> None:
         from chainrule.train import NonFiniteLossError
+        from chainrule.train._checkpoint import non_finite
 
         learner = self._require_learner()
-        log = learner.epoch_log
-        bad = [
-            f"the {key.replace('_', ' ')} is {log[key]}"
-            for key in ("train_loss", "valid_loss")
-            if key in log and not math.isfinite(log[key])
-        ]
-        if not bad and not all(np.isfinite(p.data).all() for p in learner.model.parameters()):
-            bad = ["a weight is not finite"]
+        bad = non_finite(learner)
         if bad:
             raise NonFiniteLossError(f"in epoch {learner.epoch + 1}, {' and '.join(bad)}")
         self.fit_seconds = self.elapsed()

@@ -149,6 +149,20 @@ def generators(learner: Learner, with_loaders: bool = True) -> dict[str, Generat
     return out
 
 
+def non_finite(learner: Learner) -> list[str]:
+    """What is not finite at the end of the current epoch (its training or validation loss,
+    or a weight), in words; empty when it may be checkpointed."""
+    log = learner.epoch_log
+    bad = [
+        f"the {key.replace('_', ' ')} is {log[key]}"
+        for key in ("train_loss", "valid_loss")
+        if key in log and not math.isfinite(log[key])
+    ]
+    if not all(np.isfinite(p.data).all() for p in learner.model.parameters()):
+        bad.append("a weight is not finite")
+    return bad
+
+
 def model_entries(learner: Learner) -> list[dict[str, Any]]:
     return [
         {"name": k, "shape": list(a.shape), "dtype": str(a.dtype)}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from ._callback import Callback
+from ._checkpoint import non_finite
 from ._monitor import check_int, monitored_value, resolve_mode
 
 
@@ -17,9 +19,11 @@ class CheckpointCallback(Callback):
     """Saves the learner every ``every_n_epochs`` epochs, keeping the last ``keep_last`` files,
     and ``best.safetensors`` whenever ``save_best_on`` improves.
 
-    Files go to ``directory`` (default: the learner's ``save_dir``) as ``epoch_0003.safetensors``
-    (three epochs done). Each is written to a temporary file and renamed into place, so an
-    interrupted run never leaves a half-written checkpoint. When another callback stops the
+    Files go to ``directory`` (default: the learner's ``save_dir``) as
+    ``epoch_0003.safetensors`` (three epochs done). An epoch whose training or validation loss
+    or a weight is not finite is not saved (a warning says why), so the files stay good. Each
+    is written to a temporary file and renamed into place, so an interrupted run never leaves
+    a half-written checkpoint. When another callback stops the
     fit in ``after_epoch`` (early stopping), the finished epoch is still saved.
 
     Parameters
@@ -84,6 +88,13 @@ class CheckpointCallback(Callback):
     def after_epoch(self) -> None:
         learner = self._require_learner()
         done = learner.epoch + 1
+        bad = non_finite(learner)
+        if bad:
+            warnings.warn(
+                f"CheckpointCallback: epoch {done} is not saved: {' and '.join(bad)}",
+                stacklevel=2,
+            )
+            return
         if self.save_best_on is not None:
             value = monitored_value("CheckpointCallback", learner, self.save_best_on)
             better = value < self.best if self.mode == "min" else value > self.best
