@@ -162,3 +162,30 @@ def test_fuzzed_checkpoint_headers_raise_only_checkpoint_errors(run_copy):
                 assert "\n" not in str(err) and "pickle" not in str(err)
                 failures += 1
     assert failures > N_MUTATIONS, "most mutations are refused by at least one reader"
+
+
+def test_mlp_shapes_are_those_of_the_built_network():
+    from chainrule.report._model import build_mlp, mlp_shapes
+
+    for sizes in ([2, 3], [5, 7, 4, 3], [64, 64, 64, 10]):
+        built = {k: v.shape for k, v in build_mlp(sizes, "relu", 0).state_dict().items()}
+        assert mlp_shapes(sizes) == built, sizes
+
+
+def test_resume_refuses_old_archives_and_plain_learner_checkpoints(run_copy, tmp_path):
+    from chainrule.report._model import make_loss, make_optimizer
+    from chainrule.train import Learner
+
+    old = tmp_path / "checkpoint.npz"
+    np.savez_compressed(old, __header__=np.zeros(10**6, np.uint8))  # would inflate to 1 MB
+    card = load_model(run_copy)[0]
+    model = card.build()
+    learner = Learner(model, make_optimizer("sgd", model.parameters(), 0.1), make_loss(card.loss))
+    plain = learner.save(tmp_path / "plain.safetensors")
+    for path, message in [
+        (old, "zip archive (.npz), not a chainrule checkpoint"),
+        (plain, "a Learner checkpoint without a chainrule train run in it"),
+    ]:
+        result = run_cli(["train", "--data", "moons", "--epochs", "2", "--resume", path])
+        assert result.code == 2 and len(result.error_lines()) == 1, result.err
+        assert message in result.err and "pickle" not in result.err
