@@ -196,3 +196,53 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
     assert f"the run in {out} has finished all its 2 epochs already" in again.out
     assert "nothing was changed" in again.out and "epoch " not in again.out
     assert files() == before, "no file was written, metrics.json's fit time included"
+
+
+_SIGINT_AT = """
+import os, signal, sys
+from chainrule import cli
+from chainrule.report import _run
+from chainrule.train import _checkpoint
+
+def at(owner, name, n):
+    original, calls = getattr(owner, name), [0]
+    def wrapped(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == n:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered here
+        return original(*args, **kwargs)
+    setattr(owner, name, wrapped)
+
+where = sys.argv[1]
+points = {
+    "parsing": (cli, "build_parser", 1),
+    "start-up": (_run, "load_table", 1),
+    "save": (_checkpoint, "write_atomic", 2),
+}
+at(*points[where])
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def test_a_real_sigint_exits_130_with_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for where, message in [
+        ("parsing", "chainrule train: interrupted"),
+        ("start-up", "chainrule train: interrupted"),
+        ("save", "holds the run after epoch 0"),
+    ]:
+        argv = ["train", "--data", "moons", "--epochs", "2", "--out", str(tmp_path / where)]
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGINT_AT, where, *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert done.returncode == 130, (where, done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert message in done.stderr.splitlines()[-1], (where, done.stderr)
