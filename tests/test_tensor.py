@@ -571,4 +571,4 @@ def test_np_where_dispatches_to_differentiable_where(mask_kind, rng):
 
 def test_np_function_without_rule_raises_type_error():
     with pytest.raises(TypeError, match="no differentiable rule"):
-        np.arctan2(cr.tensor([1.0]), cr.tensor([2.0]))
+        np.frexp(cr.tensor([1.0]))

@@ -324,7 +324,7 @@ def _run(
             else:
                 gi = rules[i](g, out, *inputs)
             if slow:
-                _slow_checks(op, gi, inputs, out)
+                _slow_checks(op, gi, inputs, out, kw)
             shape = inputs[i].shape
             if gi.shape != shape:
                 gi = unbroadcast(gi, shape)
@@ -348,12 +348,12 @@ def _run(
     return grads, captured
 
 
-def _slow_checks(op: Any, gi: Any, inputs: tuple, out: np.ndarray) -> None:
+def _slow_checks(op: Any, gi: Any, inputs: tuple, out: np.ndarray, kw: dict) -> None:
     """Anomaly detection and operation counting, when either is on."""
     if _Mode.anomaly:
         _check_finite(op, "backward", gi)
     if counting():
-        record("reverse", op, inputs, out)
+        record("reverse", op, inputs, out, kw)
 
 
 def _propagate_graph(

@@ -15,14 +15,28 @@ import numpy as np
 
 from .ops._registry import add_watcher, remove_watcher
 
+# dense factorisations and inverses: about m·n·min(m, n) multiply-adds per (m, n) matrix
+_CUBIC = {"inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "svd", "svdvals",
+          "qr", "pinv"}  # fmt: skip
 
-def multiply_adds(op: Any, inputs: tuple, out: np.ndarray) -> int:
+
+def multiply_adds(op: Any, inputs: tuple, out: np.ndarray, kw: dict | None = None) -> int:
     """Estimated multiply-adds of one evaluation of ``op``: m·k·n for a matrix product of
-    (m, k) and (k, n) (and per batch), one per output element otherwise."""
+    (m, k) and (k, n) (and per batch), the product of every index's size for an einsum,
+    m·n·min(m, n) per matrix for a factorisation, one per output element otherwise."""
     if op.name in ("matmul", "linear"):
         a, w = inputs[0], inputs[1]
         k = np.shape(a)[-1] if np.ndim(a) else 1
         return int(np.size(out)) * int(k) if np.ndim(w) >= 1 else int(np.size(out))
+    if op.name == "einsum" and kw:
+        sizes: dict[str, int] = {}
+        for sub, x in zip(kw["subscripts"].split("->")[0].split(","), inputs):
+            sizes.update(zip(sub, np.shape(x)))
+        return int(np.prod(list(sizes.values()), dtype=np.int64))
+    if op.name in _CUBIC:
+        shape = np.shape(inputs[0])
+        m, n = shape[-2:]
+        return int(np.prod(shape[:-2], dtype=np.int64)) * m * n * min(m, n)
     return int(np.size(out))
 
 
@@ -42,23 +56,23 @@ class OpCounter:
         """Every evaluation of a primitive's function or of one of its rules."""
         return self.forward + self.reverse + self.tangent
 
-    def _add(self, kind: str, op: Any, inputs: tuple, out: np.ndarray) -> None:
+    def _add(self, kind: str, op: Any, inputs: tuple, out: np.ndarray, kw: dict) -> None:
         setattr(self, kind, getattr(self, kind) + 1)
-        self.multiply_adds += multiply_adds(op, inputs, out)
+        self.multiply_adds += multiply_adds(op, inputs, out, kw)
         self.by_op[op.name] += 1
 
     def _watch(self, op, t, args, inputs, kw) -> None:
-        self._add("forward", op, inputs, t.data)
+        self._add("forward", op, inputs, t.data, kw)
 
 
 class _Active:
     counters: list[OpCounter] = []
 
 
-def record(kind: str, op: Any, inputs: tuple, out: np.ndarray) -> None:
+def record(kind: str, op: Any, inputs: tuple, out: np.ndarray, kw: dict) -> None:
     """Adds one rule evaluation to every active counter (called by the engines)."""
     for c in _Active.counters:
-        c._add(kind, op, inputs, out)
+        c._add(kind, op, inputs, out, kw)
 
 
 class count_ops:  # noqa: N801 - a context manager used like a function

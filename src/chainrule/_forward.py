@@ -46,7 +46,7 @@ def _push(op, out, args, inputs, kw) -> None:
         if t is not None and not op.differentiable(i):
             tangents[i] = None  # e.g. a condition or index: carries no derivative
     if counting():
-        record("tangent", op, inputs, out.data)
+        record("tangent", op, inputs, out.data, kw)
     set_tangent(out, op.tangent(tangents, out.data, inputs, kw))
 
 

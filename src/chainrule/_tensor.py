@@ -191,7 +191,13 @@ class Tensor:
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), as ``torch.Tensor.numpy``."""
+        """The underlying array (shared, not copied), as ``torch.Tensor.numpy``.
+
+        Raises ``TypeError`` for a tensor that requires grad (the graph would be lost
+        silently); call ``.detach().numpy()``, as PyTorch asks.
+        """
+        if self.requires_grad:
+            raise _graph_loss("numpy()")
         return self.data
 
     def tolist(self) -> Any:
@@ -255,6 +261,10 @@ class Tensor:
         return int(self.data)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        # np.asarray / np.array / np.r_ on a tensor that records a graph would return values
+        # cut from it, so its gradient would silently be lost; PyTorch refuses, so do we.
+        if self.requires_grad:
+            raise _graph_loss("np.asarray/np.array")
         if dtype is None:
             return self.data if not copy else self.data.copy()
         return self.data.astype(dtype, copy=bool(copy))
@@ -270,6 +280,18 @@ class Tensor:
 _new = object.__new__
 
 
+class GraphLossError(TypeError):
+    """Converting a tensor that requires grad to an ndarray, which would drop its graph."""
+
+
+def _graph_loss(how: str) -> GraphLossError:
+    return GraphLossError(
+        f"{how}: can't convert a tensor that requires grad to a NumPy array (its gradient "
+        f"would be lost). Use tensor.detach() first (t.detach().numpy()), or a chainrule op "
+        f"(cr.stack for a list of tensors)"
+    )
+
+
 def _to_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
     """Converts ``data`` to an ndarray with chainrule's dtype policy (float32 unless given)."""
     if isinstance(data, Tensor):
@@ -277,6 +299,8 @@ def _to_array(data: Any, dtype: Any, copy: bool) -> np.ndarray:
     keep = isinstance(data, (np.ndarray, np.generic))
     try:
         arr = np.array(data, dtype=dtype, copy=copy or None)
+    except GraphLossError:
+        raise
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"tensor: data must be a number, a (nested) list of numbers or an array, "

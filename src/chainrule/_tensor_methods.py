@@ -7,11 +7,11 @@ what lets reverse rules written with NumPy run on tensors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import ops
+from . import linalg, ops
 from ._autodiff import backward, register_hook
 from ._tensor import Tensor, _Mode, _shape_arg
 
@@ -68,11 +68,78 @@ def _setitem(self, index, value):
     self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
 
-def _var(self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None):
-    """Variance over ``axis`` with ``correction`` (1: unbiased, torch's default)."""
-    return ops.var(
-        self, axis=_axis(axis, dim), correction=correction, keepdims=_keep(keepdims, keepdim)
+def _spread(op):
+    def method(
+        self, axis=None, correction=1, keepdims=False, *, dim=None, keepdim=None, unbiased=None
+    ):
+        if unbiased is not None:  # torch's older spelling: unbiased=False is correction=0
+            correction = int(unbiased)
+        axis, keepdims = _axis(axis, dim), _keep(keepdims, keepdim)
+        return op(self, axis=axis, correction=correction, keepdims=keepdims)
+
+    method.__doc__ = (
+        f"``torch.Tensor.{op.__name__}`` over ``axis`` (None: all) with ``correction`` "
+        f"(1, unbiased, by default)."
     )
+    return method
+
+
+def _scan(op):
+    def method(self, dim=None, *, axis=None):
+        return op(self, axis=_axis(axis, dim))
+
+    method.__doc__ = f"{op.__name__} along ``dim`` (None: flattened), as ``torch.{op.__name__}``."
+    return method
+
+
+def _diff(self, n=1, dim=-1, prepend=None, append=None):
+    return ops.diff(self, n, dim, prepend, append)
+
+
+def _norm(self, p="fro", dim=None, keepdim=False):
+    """``torch.Tensor.norm``: a number ``p`` (and "fro", p = 2) is the entrywise p-norm over
+    ``dim`` (None: every entry), even over two dims; "nuc" the nuclear norm of matrices."""
+    axis = tuple(dim) if isinstance(dim, list) else dim
+    if p == "nuc":
+        return linalg.matrix_norm(self, "nuc", (-2, -1) if axis is None else axis, keepdim)
+    return linalg.vector_norm(self, 2 if p == "fro" else p, axis, keepdim)
+
+
+def _cross(self, other, dim=None):
+    """``torch.cross``: along ``dim``, or the first axis of size 3 when not given."""
+    if dim is None:
+        dim = next(i for i, n in enumerate(self.shape) if n == 3)
+    return ops.cross(self, other, dim)
+
+
+class SortResult(NamedTuple):
+    values: Tensor
+    indices: Tensor
+
+
+def _sort(self, dim=-1, descending=False):
+    """(values, indices) along ``dim`` (``torch.sort``); ties keep their order."""
+    order = np.argsort(-self.data if descending else self.data, axis=dim, kind="stable")
+    return SortResult(ops.take_along_axis(self, order, dim), Tensor._wrap(order))
+
+
+def _movedim(self, source, destination):
+    return ops.moveaxis(self, source, destination)
+
+
+def _split(self, split_size_or_sections, dim=0):
+    """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or
+    pieces of the listed sizes."""
+    n = self.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        cuts = list(range(split_size_or_sections, n, split_size_or_sections))
+    else:
+        cuts = list(np.cumsum(split_size_or_sections)[:-1])
+        if sum(split_size_or_sections) != n:
+            raise ValueError(
+                f"split: sizes {list(split_size_or_sections)} do not add up to {n} along dim {dim}"
+            )
+    return tuple(ops.array_split(self, cuts, dim))
 
 
 def _softmax(op):
@@ -196,7 +263,7 @@ _METHODS = {
     "clamp": _clip,
     "sum": _reduction(ops.sum),
     "mean": _reduction(ops.mean),
-    "var": _var,
+    "var": _spread(ops.var),
     "max": _reduction(ops.max),
     "min": _reduction(ops.min),
     "amax": _reduction(ops.max),
@@ -218,6 +285,94 @@ _METHODS = {
     "double": lambda self: _astype(self, np.float64),
     "clone": lambda self: _astype(self, self.dtype),
     "squeeze": _squeeze,
+    "__mod__": ops.remainder,
+    "__rmod__": _rev(ops.remainder),
+    "square": ops.square,
+    "reciprocal": ops.reciprocal,
+    "log2": ops.log2,
+    "log10": ops.log10,
+    "expm1": ops.expm1,
+    "exp2": ops.exp2,
+    "tan": ops.tan,
+    "sinh": ops.sinh,
+    "cosh": ops.cosh,
+    "asin": ops.arcsin,
+    "acos": ops.arccos,
+    "atan": ops.arctan,
+    "asinh": ops.arcsinh,
+    "acosh": ops.arccosh,
+    "atanh": ops.arctanh,
+    "arcsin": ops.arcsin,
+    "arccos": ops.arccos,
+    "arctan": ops.arctan,
+    "arcsinh": ops.arcsinh,
+    "arccosh": ops.arccosh,
+    "arctanh": ops.arctanh,
+    "deg2rad": ops.deg2rad,
+    "rad2deg": ops.rad2deg,
+    "sinc": ops.sinc,
+    "floor": ops.floor,
+    "ceil": ops.ceil,
+    "round": ops.round,
+    "trunc": ops.trunc,
+    "sign": ops.sign,
+    "nan_to_num": lambda self, nan=0.0, posinf=None, neginf=None: ops.nan_to_num(
+        self, nan=nan, posinf=posinf, neginf=neginf
+    ),
+    "logaddexp": ops.logaddexp,
+    "logaddexp2": ops.logaddexp2,
+    "atan2": ops.arctan2,
+    "arctan2": ops.arctan2,
+    "hypot": ops.hypot,
+    "fmax": ops.fmax,
+    "fmin": ops.fmin,
+    "remainder": ops.remainder,
+    "fmod": ops.fmod,
+    "prod": _reduction(ops.prod),
+    "std": _spread(ops.std),
+    "cumsum": _scan(ops.cumsum),
+    "cumprod": _scan(ops.cumprod),
+    "diff": _diff,
+    "trace": lambda self: ops.trace(self),
+    "norm": _norm,
+    "dot": ops.dot,
+    "vdot": ops.vdot,
+    "inner": ops.inner,
+    "outer": ops.outer,
+    "kron": ops.kron,
+    "cross": _cross,
+    "inverse": lambda self: ops.linalg.inv(self),
+    "det": lambda self: ops.linalg.det(self),
+    "cholesky": lambda self, upper=False: (
+        ops.linalg.cholesky(self).mT if upper else ops.linalg.cholesky(self)
+    ),
+    "pinverse": lambda self: ops.linalg.pinv(self),
+    "matrix_power": lambda self, n: linalg.matrix_power(self, n),
+    "ravel": ops.ravel,
+    "flip": lambda self, *dims: ops.flip(self, _shape_arg(dims) if dims else None),
+    "fliplr": ops.fliplr,
+    "flipud": ops.flipud,
+    "rot90": lambda self, k=1, dims=(0, 1): ops.rot90(self, k, tuple(dims)),
+    "roll": lambda self, shifts, dims=None: ops.roll(self, shifts, dims),
+    "repeat_interleave": lambda self, repeats, dim=None: ops.repeat(self, repeats, dim),
+    "tile": lambda self, *dims: ops.tile(self, _shape_arg(dims)),
+    "moveaxis": _movedim,
+    "movedim": _movedim,
+    "diag": lambda self, diagonal=0: ops.diag(self, diagonal),
+    "diagonal": lambda self, offset=0, dim1=0, dim2=1: ops.diagonal(self, offset, dim1, dim2),
+    "tril": lambda self, diagonal=0: ops.tril(self, diagonal),
+    "triu": lambda self, diagonal=0: ops.triu(self, diagonal),
+    "sort": _sort,
+    "split": _split,
+    "tensor_split": lambda self, sections, dim=0: tuple(ops.array_split(self, sections, dim)),
+    "hsplit": lambda self, sections: tuple(ops.hsplit(self, sections)),
+    "vsplit": lambda self, sections: tuple(ops.vsplit(self, sections)),
+    "dsplit": lambda self, sections: tuple(ops.dsplit(self, sections)),
+    "repeat": lambda self, *sizes: ops.tile(self, _shape_arg(sizes)),  # torch's: NumPy's tile
+    "slogdet": lambda self: linalg.slogdet(self),
+    "qr": lambda self: linalg.qr(self),
+    "conj": ops.conj,
+    "real": property(ops.real),
     "unsqueeze": _unsqueeze,
     "backward": backward,
     "register_hook": register_hook,
@@ -228,137 +383,4 @@ for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
 
-# --- NumPy dispatch ------------------------------------------------------------------------
-def _logaddexp(a, b):
-    m = ops.maximum(a, b)
-    return m + ops.log1p(ops.exp(-ops.abs(a - b)))
-
-
-_UFUNCS = {
-    np.add: ops.add,
-    np.subtract: ops.sub,
-    np.multiply: ops.mul,
-    np.true_divide: ops.div,
-    np.negative: ops.neg,
-    np.power: ops.pow,
-    np.matmul: ops.matmul,
-    np.exp: ops.exp,
-    np.log: ops.log,
-    np.log1p: ops.log1p,
-    np.sqrt: ops.sqrt,
-    np.absolute: ops.abs,
-    np.sin: ops.sin,
-    np.cos: ops.cos,
-    np.tanh: ops.tanh,
-    np.maximum: ops.maximum,
-    np.minimum: ops.minimum,
-    np.logaddexp: _logaddexp,
-    np.positive: lambda x: x,
-}
-# SciPy's ufuncs that some rules use (SciPy is imported lazily, so matched by name)
-_SCIPY_UFUNCS = {"erf": ops.erf, "expit": ops.sigmoid}
-# Ufuncs whose results carry no gradient (masks, signs): computed on the raw data.
-_CONSTANT_UFUNCS = {
-    np.greater,
-    np.greater_equal,
-    np.less,
-    np.less_equal,
-    np.equal,
-    np.not_equal,
-    np.sign,
-    np.isfinite,
-    np.isnan,
-    np.isinf,
-    np.logical_and,
-    np.logical_or,
-    np.logical_not,
-    np.bitwise_and,
-    np.bitwise_or,
-    np.invert,
-}
-
-
-def _raw(x: Any) -> Any:
-    if isinstance(x, Tensor):
-        return x.data
-    if isinstance(x, (list, tuple)):
-        return type(x)(_raw(i) for i in x)
-    return x
-
-
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if method != "__call__" or kwargs:
-        return NotImplemented
-    if ufunc in _CONSTANT_UFUNCS:
-        return Tensor._wrap(np.asarray(ufunc(*_raw(inputs))))
-    fn = _UFUNCS.get(ufunc) or _SCIPY_UFUNCS.get(ufunc.__name__)
-    if fn is None:
-        raise TypeError(
-            f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
-            f"use a chainrule op or apply it to t.detach().numpy()"
-        )
-    return fn(*inputs)
-
-
-def _sum(x, axis=None, keepdims=False, **kw):
-    return ops.sum(x, axis=axis, keepdims=keepdims)
-
-
-def _mean(x, axis=None, keepdims=False, **kw):
-    return ops.mean(x, axis=axis, keepdims=keepdims)
-
-
-_FUNCTIONS = {
-    np.where: lambda c, a, b: ops.where(_raw(c), a, b),
-    np.sum: _sum,
-    np.mean: _mean,
-    np.max: lambda x, axis=None, keepdims=False: ops.max(x, axis=axis, keepdims=keepdims),
-    np.min: lambda x, axis=None, keepdims=False: ops.min(x, axis=axis, keepdims=keepdims),
-    np.expand_dims: lambda x, axis: ops.unsqueeze(x, axis=axis),
-    np.broadcast_to: lambda x, shape: ops.broadcast_to(x, shape=tuple(np.atleast_1d(shape))),
-    np.reshape: lambda x, shape: ops.reshape(x, shape=shape),
-    np.transpose: lambda x, axes=None: ops.permute(
-        x, axes=tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
-    ),
-    np.swapaxes: lambda x, a, b: _transpose(x, a, b),
-    np.squeeze: lambda x, axis=None: ops.squeeze(x, axis=axis),
-    np.concatenate: lambda xs, axis=0: ops.concatenate(*xs, axis=axis),
-    np.stack: lambda xs, axis=0: ops.stack(*xs, axis=axis),
-    np.clip: lambda x, a_min=None, a_max=None: ops.clip(x, min=a_min, max=a_max),
-}
-# Functions that only inspect (shapes, orderings): answered from the raw data.
-_CONSTANT_FUNCTIONS = {
-    np.shape,
-    np.ndim,
-    np.size,
-    np.result_type,
-    np.argsort,
-    np.argmax,
-    np.argmin,
-    np.array_equal,
-    np.allclose,
-    np.isclose,
-    np.count_nonzero,
-    np.any,
-    np.all,
-    np.zeros_like,
-    np.ones_like,
-    np.full_like,
-    np.empty_like,
-}
-
-
-def _array_function(self, func, types, args, kwargs):
-    if func in _CONSTANT_FUNCTIONS:
-        return func(*_raw(args), **_raw(kwargs))
-    fn = _FUNCTIONS.get(func)
-    if fn is None:
-        raise TypeError(
-            f"np.{func.__name__} has no differentiable rule in chainrule; "
-            f"use a chainrule op or apply it to t.detach().numpy()"
-        )
-    return fn(*args, **kwargs)
-
-
-Tensor.__array_ufunc__ = _array_ufunc
-Tensor.__array_function__ = _array_function
+from . import _dispatch  # noqa: E402,F401 - binds NumPy's dispatch protocols to Tensor

@@ -50,6 +50,9 @@ def train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         schedule=args.schedule,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        patience=args.patience,
         seed=args.seed,
         out=args.out,
         resume=args.resume,
@@ -110,6 +113,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
+    return value
+
+
 def _path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty one")
@@ -119,6 +136,12 @@ def _path(text: str) -> Path:
 def _debug_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (exit status 2)"
+    )
+
+
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", type=_path, required=True, metavar="RUN", help="a run folder or its checkpoint"
     )
 
 
@@ -209,6 +232,27 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         default="one-cycle",
         help="stepped after every batch (default: one-cycle)",
     )
+    p.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        metavar="W",
+        help="weight decay (L2 for adam, sgd and rmsprop; decoupled for adamw) (default: the "
+        "optimizer's own, 0.01 for adamw, else 0)",
+    )
+    p.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="dropout probability after each hidden layer while training (default: 0)",
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive_int,
+        metavar="N",
+        help="stop when the validation loss has not improved for N epochs, and keep the best "
+        "epoch's weights (default: no early stopping)",
+    )
     p.add_argument("--seed", type=int, default=0, help="data split, initialisation, shuffling")
     p.add_argument(
         "--out",
@@ -240,13 +284,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "train run (its checkpoint.safetensors and model.json), with the preprocessing fitted in "
         "training.",
     )
-    p.add_argument(
-        "--model",
-        type=_path,
-        required=True,
-        metavar="CKPT",
-        help="checkpoint.safetensors of a run (or the run's folder)",
-    )
+    _model_option(p)
     p.add_argument(
         "--data",
         required=True,
@@ -267,9 +305,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "is missing) and 'categorical' (strings, empty where a cell is missing), in the order "
         "of model.json's columns; its outputs are 'label' and 'probabilities', or 'output'.",
     )
-    p.add_argument(
-        "--model", type=_path, required=True, metavar="RUN", help="a run folder or its checkpoint"
-    )
+    _model_option(p)
     p.add_argument("--out", type=_path, required=True, metavar="MODEL.onnx", help="the ONNX file")
     p.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="default: float32"
@@ -278,14 +314,32 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=export)
 
 
+DESCRIPTION = (
+    "Train a network on a bundled data set or your own table and write a report (train), "
+    "predict new rows with a trained run (predict), export a run to ONNX (export), check every "
+    "primitive's derivative rules (gradcheck), or run the benchmarks (bench). Each command has "
+    "its own --help."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chainrule", description=__doc__.splitlines()[0])
+    from chainrule import __version__
+
+    from ._argparse import ArgumentParser
+
+    parser = ArgumentParser(prog="chainrule", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_train(sub)
     _add_predict(sub)
     _add_export(sub)
     g = sub.add_parser(
-        "gradcheck", help="check every primitive's rules against finite differences and PyTorch"
+        "gradcheck",
+        help="check every primitive's rules against finite differences and PyTorch",
+        description="Check every registered primitive's reverse and forward rules (or those "
+        "named with --op) against finite differences in float64, and against PyTorch in float32 "
+        "and float64 when it is installed; print one row per primitive. The exit status is 1 "
+        "when a check fails.",
     )
     g.add_argument("--op", nargs="+", metavar="NAME", help="only these ops")
     g.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
@@ -293,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         add_help=False,
-        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn; "
-        "'chainrule bench --help' for options",
+        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn "
+        "(see 'chainrule bench --help')",
     )
     return parser
 
@@ -331,7 +385,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named by the command's own parser, so its --help is the one pointed to
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices.get(args.command, parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     if args.command is None:
         parser.print_help()
         return 2

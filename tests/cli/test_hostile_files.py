@@ -56,6 +56,7 @@ NAMED_EDITS = {
     "null preprocessing": (lambda c: c.update(preprocessing=None), "preprocessing"),
     "unknown key": (lambda c: c.update(colour="red"), "unexpected keyword argument"),
     "missing features": (lambda c: c.pop("features"), "features"),
+    "dropout 1": (lambda c: c.update(dropout=1.0), "dropout 1.0 is not a probability"),
 }
 
 
@@ -168,8 +169,10 @@ def test_mlp_shapes_are_those_of_the_built_network():
     from chainrule.report._model import build_mlp, mlp_shapes
 
     for sizes in ([2, 3], [5, 7, 4, 3], [64, 64, 64, 10]):
-        built = {k: v.shape for k, v in build_mlp(sizes, "relu", 0).state_dict().items()}
-        assert mlp_shapes(sizes) == built, sizes
+        for dropout in (0.0, 0.3):
+            net = build_mlp(sizes, "relu", 0, dropout)
+            built = {k: v.shape for k, v in net.state_dict().items()}
+            assert mlp_shapes(sizes, dropout) == built, (sizes, dropout)
 
 
 def test_resume_refuses_old_archives_and_plain_learner_checkpoints(run_copy, tmp_path):

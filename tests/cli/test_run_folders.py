@@ -89,7 +89,7 @@ def test_temporary_files_a_killed_run_left_are_removed(moons_run, tmp_path):
         (out / name).write_bytes(b"partial")
     (out / ".hidden.tmp").write_text("not ours")
     result = run_cli([*MOONS, "--lr-find", "--resume", out / "checkpoint.safetensors"])
-    assert result.code == 0 and "finished all its 2 epochs" in result.out, result.err
+    assert result.code == 0 and "has finished already" in result.out, result.err
     assert not [name for name in left if (out / name).exists()]
     assert (out / ".hidden.tmp").exists(), "only write_atomic's temporary files are removed"
 
@@ -208,3 +208,35 @@ def test_a_checkpoint_is_written_only_for_finite_epochs(monkeypatch, tmp_path):
     header, arrays = read_checkpoint(checkpoint)
     assert header["counters"]["epoch"] == 2
     assert all(np.isfinite(a).all() for k, a in arrays.items() if k.startswith("model/"))
+
+
+def test_regularisation_settings_are_checked_and_an_early_stopped_run_is_finished(
+    tmp_path, monkeypatch
+):
+    """An early-stopped run interrupted while writing its report: resuming it writes the
+    report without training further; resuming it again changes nothing."""
+    from chainrule.report import _train
+
+    def interrupted(run):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    argv = ["train", "--data", "moons", "--epochs", "40", "--patience", "1", "--out", out]
+    with monkeypatch.context() as m:
+        m.setattr(_train, "compare_sklearn", interrupted)
+        first = run_cli(argv)
+    assert first.code == 130 and "early stopping:" in first.out, first.err
+    checkpoint = out / "checkpoint.safetensors"
+    resume = [*argv[:-2], "--resume", checkpoint]
+    report = run_cli(resume)
+    assert report.code == 0 and "resumed from" in report.out, report.err
+    assert "epoch " not in report.out.split("resumed from")[1].split("\n", 1)[1]
+    assert (out / "metrics.json").is_file()
+    again = run_cli(resume)
+    assert again.code == 0 and "has finished already" in again.out, again.err
+    for extra, named in [
+        (["--dropout", "0.2"], "--dropout 0.0 -> 0.2"),
+        (["--weight-decay", "0.001"], "--weight-decay (default) -> 0.001"),
+    ]:
+        _error(run_cli([*resume, *extra]), named)
+    _error(run_cli([*resume[:6], "3", *resume[7:]]), "--patience 1 -> 3")

@@ -29,10 +29,10 @@ def test_moons_prints_epochs_finder_and_the_comparison(moons_run):
     out, result = moons_run
     assert [m[:2] for m in EPOCH_LINE.findall(result.out)] == [("1", "2"), ("2", "2")]
     assert "learning-rate finder: valley at" in result.out
-    assert re.search(r"^\s+accuracy\s+[0-9.]+\s+[0-9.]+$", result.out, re.M), result.out
+    assert re.search(r"^\s+accuracy\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+$", result.out, re.M), result.out
     assert re.search(r"^\s+fit time \(s\)\s+[0-9.]+\s+[0-9.]+$", result.out, re.M), result.out
     assert "chainrule  scikit-learn" in result.out
-    assert "epochs:" in result.err and "train" in result.err, "tqdm progress bars on stderr"
+    assert "\r" not in result.err, "no progress-bar redraws when stderr is not a terminal"
 
 
 def test_moons_writes_metrics_checkpoint_and_model_card(moons_run):
@@ -67,7 +67,10 @@ def test_moons_report_is_self_contained(moons_run):
     assert len(sources) == 7, "curves, LR finder, confusion, boundary and three telemetry plots"
     for src in sources:
         assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(png[16:20], "big")
+        assert width <= 1024, f"a {width} px figure is shrunk on the page, its text with it"
     for forbidden in ("<script", "<link", 'src="http', "url(http", "@import"):
         assert forbidden not in page, f"the report must not load anything ({forbidden})"
     assert page.count("<svg") == 1 and "cross_entropy" in page, "the graph, inline"
@@ -79,12 +82,15 @@ def test_moons_report_is_self_contained(moons_run):
 
 def test_regression_csv_run(regression_run):
     out, result = regression_run
-    assert "regression" in result.out and re.search(r"^\s+R²\s+\S+\s+\S+$", result.out, re.M)
+    assert "regression" in result.out and re.search(r"^\s+R²(\s+\S+){3}$", result.out, re.M)
+    assert "(baseline: always predicting the mean of the training targets)" in result.out
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["baseline"]["r2"] <= 0, "the mean predicts no variance"
     assert metrics["task"] == "regression" and metrics["settings"]["loss"] == "mse"
     assert {"r2", "rmse", "mae"} <= set(metrics["test"]["scikit-learn"])
     page = (out / "report.html").read_text()
     assert "predicted against true values" in page and "confusion matrix" not in page
+    assert "of the standardised target (y − mean) / deviation" in page, "the loss axis' unit"
     assert len(IMG.findall(page)) == 5, "curves, scatter and three telemetry plots"
 
 

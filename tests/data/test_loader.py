@@ -252,16 +252,34 @@ def test_collate_errors(batch, error, match):
         ({"batch_size": "8"}, ValueError, "batch_size must be a positive integer, got str '8'"),
         ({"batch_size": True}, ValueError, "batch_size must be a positive integer, got bool True"),
         (
-            {"generator": np.random.default_rng(0)},
+            {"generator": "seed"},
             TypeError,
-            "generator must be a chainrule.Generator",
+            "generator must be a chainrule.Generator, a numpy.random.Generator, an int seed or "
+            "None, got str",
         ),
+        ({"generator": -1}, ValueError, "generator seed must be >= 0, got -1"),
+        ({"generator": True}, TypeError, "an int seed or None, got bool"),
         ({"collate_fn": 3}, TypeError, "collate_fn must be callable, got int"),
     ],
 )
 def test_loader_errors(xy, kw, error, match):
     with pytest.raises(error, match=match):
         DataLoader(ArrayDataset(*xy), **kw)
+
+
+def test_generator_may_be_a_numpy_generator_or_an_int_seed(xy):
+    def order(generator):
+        loader = DataLoader(ArrayDataset(*xy), batch_size=100, shuffle=True, generator=generator)
+        return [next(iter(loader))[1].data.tolist() for _ in range(2)]
+
+    expected = order(cr.Generator(7))
+    assert order(7) == expected, "an int seeds a new Generator"
+    rng = np.random.default_rng(7)
+    assert order(rng) == expected, "a NumPy Generator is drawn from directly"
+    assert rng.bit_generator.state != np.random.default_rng(7).bit_generator.state, "it advanced"
+    loader = DataLoader(ArrayDataset(*xy), shuffle=True, generator=np.random.default_rng(1))
+    assert isinstance(loader.generator, cr.Generator), "checkpoints read its state"
+    assert loader.generator.get_state() == np.random.default_rng(1).bit_generator.state
 
 
 def test_loader_needs_a_dataset():

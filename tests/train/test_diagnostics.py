@@ -108,7 +108,7 @@ def test_learning_rate_too_high_when_the_loss_blows_up():
 
 
 def test_learning_rate_too_high_on_a_nan_loss():
-    from chainrule.train._diagnostics import _loss_findings
+    from chainrule.train._loss_diagnostics import loss_findings as _loss_findings
 
     (f,) = _loss_findings(np.array([0.7, 0.6, np.nan]), np.arange(3))
     assert (
@@ -146,3 +146,102 @@ def test_without_telemetry_nothing_is_judged():
         model[0].weight.data[...] = np.nan
         with np.errstate(all="ignore"):
             learner.fit(moons_loader(), 1)
+
+
+# -- runs that fail in ways a user sees only at the end: the issue's cases, small ---------------
+def noisy_loaders(n: int = 48, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+    """Two overlapping blobs with a third of the labels flipped: train and validation loaders
+    of n rows each. A big network memorises the training rows and fits the noise."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(2 * n) % 2).astype(np.float32)
+    X = (rng.standard_normal((2 * n, 2)) + 0.8 * y[:, None]).astype(np.float32)
+    y = np.where(rng.random(2 * n) < 0.3, 1 - y, y).reshape(-1, 1).astype(np.float32)
+    g = cr.Generator(seed)
+    train = DataLoader(ArrayDataset(X[:n], y[:n]), batch_size=16, shuffle=True, generator=g)
+    return train, DataLoader(ArrayDataset(X[n:], y[n:]), batch_size=64)
+
+
+def fit_with_validation(
+    model, lr, epochs, callbacks=(), baseline_loss=None, sgd=False
+) -> list[Finding]:
+    opt = (
+        optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+        if sgd
+        else optim.Adam(model.parameters(), lr=lr)
+    )
+    cbs = [TrainLossCallback(), *callbacks]
+    learner = Learner(model, opt, nn.BCEWithLogitsLoss(), cbs, show_progress=False)
+    learner.remove_callback(learner.callbacks[0])  # train through blow-ups
+    train, valid = noisy_loaders()
+    with np.errstate(all="ignore"):
+        learner.fit(moons_loader() if sgd else train, epochs, dataloader_valid=valid)
+    return diagnose(learner, baseline_loss=baseline_loss)
+
+
+BALANCED_BCE = float(np.log(2))  # the loss of predicting p = 1/2 for two balanced classes
+
+
+def test_overfitting_names_the_best_epoch_and_points_to_the_knobs():
+    """As ``chainrule train --epochs 300`` on digits: the training loss goes to ~0 while the
+    validation loss climbs from its lowest."""
+    found = fit_with_validation(mlp([2, 128, 128, 1], nn.ReLU, kaiming=True), 0.02, 40)
+    (f,) = [f for f in found if f.name == "overfitting"]
+    assert f.severity == "warning"
+    assert "(its lowest)" in f.evidence and "while the training loss fell" in f.evidence
+    for knob in ("--patience", "--weight-decay", "--dropout"):
+        assert knob in f.advice, knob
+
+
+def test_early_stopping_turns_overfitting_into_information():
+    from chainrule.train import EarlyStoppingCallback
+
+    stop = EarlyStoppingCallback(patience=4)
+    model = mlp([2, 128, 128, 1], nn.ReLU, kaiming=True)
+    found = fit_with_validation(model, 0.02, 40, [stop])
+    assert stop.stopped_epoch is not None, "the run was built to overfit"
+    (f,) = [f for f in found if f.name == "overfitting"]
+    assert f.severity == "info"
+    assert f"restored the weights of epoch {stop.best_epoch + 1}" in f.evidence
+
+
+def test_a_run_that_keeps_improving_is_not_overfitting():
+    found = fit_with_validation(mlp([2, 8, 1], nn.ReLU, kaiming=True), 0.01, 6, (), BALANCED_BCE)
+    assert "overfitting" not in names(found)
+
+
+def test_learning_rate_too_low_when_still_improving_far_above_the_baseline():
+    found = fit_with_validation(mlp([2, 16, 1], nn.ReLU, kaiming=True), 1e-3, 4, (), BALANCED_BCE)
+    (f,) = [f for f in found if f.name == "learning_rate_too_low"]
+    assert "still falling at the last epoch" in f.evidence and "--lr-find" in f.advice
+
+
+def test_nothing_learnt_when_the_loss_ends_at_the_constant_predictions():
+    """As the SGD runs at lr 6 and 12 that ended at chance: the loss blows up, then sits at
+    the loss of predicting the class frequencies."""
+    model = mlp([2, 32, 32, 1], nn.ReLU, kaiming=True)
+    found = fit_with_validation(model, 3.0, 3, (), BALANCED_BCE, sgd=True)
+    assert "learning_rate_too_high" in names(found)
+    (f,) = [f for f in found if f.name == "loss_not_decreasing"]
+    assert f.severity == "error" and "learnt nothing a constant does not know" in f.evidence
+    flat = fit_with_validation(mlp([2, 8, 1], nn.ReLU, kaiming=True), 1e-7, 3, (), BALANCED_BCE)
+    assert [f.name for f in flat] == ["loss_not_decreasing"], "one finding, not two"
+    assert "no lower than 0.6931" in flat[0].evidence
+
+
+def test_outcome_against_the_baseline_and_the_classes():
+    from chainrule.train import outcome_findings
+
+    args = ("the most frequent class (0)",)
+    assert outcome_findings("accuracy", 0.95, 0.5, *args, n_rows=300, n_classes=2) == []
+    (f,) = outcome_findings("accuracy", 0.0963, 0.1, *args)
+    assert f.name == "no_better_than_baseline" and f.severity == "error"
+    assert "0.0963 against 0.1000" in f.evidence and "must reach 0.1900" in f.evidence
+    (f,) = outcome_findings("R²", 0.0386, -0.0083, "the mean")
+    assert "must reach 0.0925" in f.evidence, "R² 0.04: not clearly better than the mean"
+    (f,) = outcome_findings("accuracy", float("nan"), 0.5, *args)
+    assert "not a number" in f.evidence, "a diverged model is no better"
+    found = outcome_findings("accuracy", 0.0, 0.0024, *args, n_rows=420, n_classes=499)
+    assert [f.name for f in found] == ["too_many_classes", "no_better_than_baseline"]
+    assert "499 classes for 420 training rows (0.84 per class" in found[0].evidence
+    assert "regression" in found[0].advice
+    assert outcome_findings("accuracy", 0.9, 0.1, *args, n_rows=50, n_classes=10) == []

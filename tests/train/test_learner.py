@@ -139,13 +139,21 @@ def test_terminate_on_nan_reads_a_scalar_loss_as_numpy_does(loss):
     assert _finite(loss) is expected, f"_finite({loss!r}) should be {expected}"
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_bars_write_epochs_and_batches():
-    buf = io.StringIO()
+    buf = _Terminal()
     dl_train, dl_valid = loaders()
     learner = tiny_learner(callbacks=[ProgressCallback(file=buf)])
     learner.fit(dl_train, 2, dataloader_valid=dl_valid)
     text = buf.getvalue()
     assert "epochs" in text and "2/2" in text and "valid_loss=" in text
+    piped = io.StringIO()  # not a terminal: no bars, so a log holds no redraws
+    tiny_learner(callbacks=[ProgressCallback(file=piped)]).fit(dl_train, 1)
+    assert piped.getvalue() == ""
     default = tiny_learner(show_progress=True)
     assert default.get_callback(ProgressCallback) is not None
 
@@ -177,8 +185,29 @@ def test_argument_errors():
         learner.fit(42, 1)
     with pytest.raises(TypeError, match="dataloader_valid must be a DataLoader"):
         learner.fit(dl_train, 1, dataloader_valid=3.0)
-    with pytest.raises(ValueError, match="yielded no batches"):
+    with pytest.raises(ValueError, match="dataloader yields no batches"):
         learner.predict([])
+
+
+def test_an_empty_loader_is_an_error_not_a_nan_fit():
+    X, y = blobs(8)
+    learner = tiny_learner()
+    empty = DataLoader(ArrayDataset(X[:0], y[:0]), batch_size=4)
+    with pytest.raises(
+        ValueError, match=r"dataloader_train yields no batches \(its data set has 0"
+    ):
+        learner.fit(empty, 1)
+    short = DataLoader(ArrayDataset(X[:3], y[:3]), batch_size=4, drop_last=True)
+    with pytest.raises(ValueError, match="has 3 rows.*drop_last=False"):
+        learner.fit(short, 1)
+    full = DataLoader(ArrayDataset(X, y), batch_size=4)
+    with pytest.raises(ValueError, match="dataloader_valid yields no batches"):
+        learner.fit(full, 1, dataloader_valid=empty)
+    with pytest.raises(ValueError, match="dataloader yields no batches"):
+        learner.validate(empty)
+    with pytest.raises(ValueError, match="dataloader yields no batches"):
+        learner.find_learning_rate(empty)
+    assert (learner.epoch, learner.iteration) == (0, 0), "nothing ran"
 
 
 def test_validate_and_fit_refuse_to_run_inside_fit():

@@ -81,11 +81,26 @@ def test_suggestions_on_a_known_curve():
     losses = 1.0 - 0.5 * np.tanh(2 * (x + 2.5))  # falls fastest at 10^-2.5
     assert lrs[steepest(lrs, losses)] == pytest.approx(10**-2.5, rel=0.3)
     bumpy = np.array([5.0, 4.0, 4.5, 3.0, 2.0, 1.0, 1.5, 0.5, 3.0])
-    assert valley(bumpy) == 3, "the longest decreasing run 5,4,3,2,1,0.5 spans 0..7; middle 3"
+    # fastai's rule: the longest decreasing run 5,4,3,2,1,0.5 (length 6) ends at 7, so the
+    # valley starts at 7 - 6 = 1 and the suggestion is 1 + int(6/3) + int(6/3/2) = 4
+    assert valley(bumpy) == 4
+    assert valley(np.array([3.0, 2.0, 1.0])) == 0, "start -1 (a run from the first point)"
+    assert valley(np.array([1.0, 2.0, 3.0])) == 0, "no decrease: the first point"
     finder = LRFinderCallback(1e-5, 1, 50)
     finder._lrs, finder._losses = list(lrs), list(losses)
     s = finder.suggestion()
     assert 1e-5 < s.valley < 1e-1 and s.steep == pytest.approx(10**-2.5, rel=0.3)
+
+
+def test_the_suggestion_ignores_the_warm_up_the_blow_up_and_nan():
+    finder = LRFinderCallback(1e-5, 1, 40)
+    lrs = np.geomspace(1e-5, 1, 40)
+    losses = np.r_[np.full(4, 0.1), np.linspace(2.0, 1.0, 30), np.full(6, np.nan)]
+    finder._lrs, finder._losses = list(lrs), list(losses)
+    # fastai: [num_it // 10 : -5] keeps 4..34, and the NaN at 34 cuts it to 4..33
+    s = finder.suggestion()
+    assert s.valley == lrs[4:34][valley(losses[4:34])]
+    assert s.valley > lrs[4], "the low warm-up losses are not the valley's end"
 
 
 def test_suggestion_needs_losses_and_arguments_are_checked():

@@ -103,3 +103,62 @@ def test_plot_input_errors(trained):
         plot.regression_predictions(np.zeros(4), np.zeros(4), {2: np.zeros(3)})
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         plot.loss_curves(loss, ax="left")
+
+
+def _overlaps(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_legends_never_cover_the_plotting_area(trained):
+    _, (loss, acts, _), finder = trained
+    X, y = blobs(20)
+    figures = {
+        "loss": plot.loss_curves(loss, best_epoch=1),
+        "lr_finder": finder.plot(),
+        "boundary": plot.decision_boundary(lambda p: p[:, 0] - p[:, 1], X, y, resolution=20),
+        "telemetry_stats": plot.telemetry_stats(acts),
+        "telemetry": plot.telemetry(acts, max_cols=2),
+    }
+    for name, fig in figures.items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+        legends += fig.legends
+        assert legends, f"{name} has a legend"
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            for ax in fig.axes:
+                assert not _overlaps(box, ax.get_window_extent(renderer)), f"{name}: legend on axes"
+    legend = [t.get_text() for t in figures["loss"].axes[0].get_legend().get_texts()]
+    assert "best epoch (2)" in legend
+    label = "mse loss (target standardised)"
+    assert plot.loss_curves(loss, ylabel=label).axes[0].get_ylabel() == label
+
+
+def test_lr_finder_markers_lie_inside_the_axes(trained):
+    _, _, finder = trained
+    ax = finder.plot().axes[0]
+    s = finder.suggestion()
+    (y0, y1), (x0, x1) = ax.get_ylim(), ax.get_xlim()
+    markers = [line for line in ax.lines if line.get_label().startswith(("steep", "valley"))]
+    assert len(markers) == 2
+    for line, lr in zip(markers, (s.steep, s.valley)):
+        (x,), (y,) = line.get_data()
+        assert x == lr and x0 <= x <= x1 and y0 <= y <= y1, line.get_label()
+
+
+def test_telemetry_columns_are_shares_so_a_short_step_is_no_stripe():
+    from types import SimpleNamespace
+
+    counts = np.array([[30, 10, 0], [3, 1, 0], [60, 20, 0]])  # the middle step had few values
+    cb = SimpleNamespace(
+        histograms=lambda name: (np.arange(3), np.linspace(0, 1, 4), counts),
+        records={"a": SimpleNamespace(kind="ReLU")},
+        log_histogram=False,
+    )
+    fig, (ax,) = plot.new_figure(1)
+    from chainrule.plot._telemetry import _histogram_image
+
+    _histogram_image(cb, "a", ax)
+    image = np.asarray(ax.images[0].get_array())  # (bins, steps)
+    np.testing.assert_allclose(image, np.tile([[0.75], [0.25], [0.0]], 3))

@@ -112,6 +112,37 @@ def test_every_n_and_hooks_are_removed():
     assert all(not m._forward_hooks for m in learner.model.modules()), "no hooks left behind"
 
 
+def test_steps_on_the_short_last_batch_are_not_recorded():
+    dl_train, _ = loaders(n_train=40, batch_size=16)  # batches of 16, 16 and 8 rows
+    cbs = [TrainActivationsCallback(), TrainParametersCallback(), TrainGradientsCallback()]
+    learner = tiny_learner(cbs)
+    learner.fit(dl_train, 2)
+    for cb in cbs:
+        for name in cb.records:
+            np.testing.assert_array_equal(cb.stats(name)["iteration"], [0, 1, 3, 4], name)
+    _, _, counts = cbs[0].histograms("1")
+    assert set(counts.sum(axis=1)) == {16 * 4}, "every column counts a full batch's values"
+    whole = DataLoader(ArrayDataset(*blobs(5)), batch_size=16)  # one batch, smaller than 16
+    acts = TrainActivationsCallback()
+    tiny_learner([acts]).fit(whole, 2)
+    np.testing.assert_array_equal(acts.stats("1")["iteration"], [0, 1]), "nothing else to show"
+
+
+def test_name_patterns_that_match_nothing_warn_at_the_start_of_the_fit():
+    from chainrule.plot import telemetry
+
+    acts = TrainActivationsCallback(name_patterns=["Conv2d", "^9$"])
+    learner = tiny_learner([acts])
+    with pytest.warns(UserWarning, match=r"\['Conv2d', '\^9\$'\] match no module") as caught:
+        learner.fit(loaders()[0], 1)
+    assert "its modules are ['model', '0', '1', '2']" in str(caught[0].message)
+    assert acts.records == {}
+    with pytest.raises(ValueError, match=r"matched no module of the model"):
+        telemetry(acts)
+    with pytest.raises(ValueError, match=r"has recorded nothing yet \(run a fit\)"):
+        telemetry(TrainActivationsCallback())
+
+
 def test_recorded_values_are_the_tensors_of_that_iteration():
     X, y = blobs(8)
     dl = DataLoader(ArrayDataset(X, y), batch_size=8)

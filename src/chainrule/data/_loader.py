@@ -76,6 +76,24 @@ def default_collate(batch: Sequence[Any]) -> Any:
     )
 
 
+def _as_generator(generator: Any) -> Generator | None:
+    """``DataLoader``'s generator argument as a chainrule Generator (or None)."""
+    if generator is None or isinstance(generator, Generator):
+        return generator
+    if isinstance(generator, np.random.Generator):
+        wrapped = Generator()
+        wrapped.numpy = generator  # the caller's generator itself: its draws advance it
+        return wrapped
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        if generator < 0:
+            raise ValueError(f"DataLoader: generator seed must be >= 0, got {generator}")
+        return Generator(int(generator))
+    raise TypeError(
+        f"DataLoader: generator must be a chainrule.Generator, a numpy.random.Generator, an "
+        f"int seed or None, got {type(generator).__name__}"
+    )
+
+
 class DataLoader:
     """Iterates over a data set in mini-batches of tensors (``torch.utils.data.DataLoader``).
 
@@ -91,8 +109,10 @@ class DataLoader:
         Draw a new random order of the samples at each pass (each ``iter(loader)``).
     drop_last : bool
         Drop the last batch when it is smaller than ``batch_size``.
-    generator : chainrule.Generator, optional
-        Source of the shuffling order; by default chainrule's default generator, so that
+    generator : chainrule.Generator, numpy.random.Generator or int, optional
+        Source of the shuffling order: a chainrule Generator (used as it is), a NumPy
+        Generator (drawn from directly, wrapped in a chainrule Generator), or an int seed (a
+        new ``Generator(seed)``); by default chainrule's default generator, so that
         ``cr.manual_seed(n)`` makes the order reproducible. NumPy's global state is never used.
     collate_fn : callable, optional
         Joins a list of samples into a batch; default :func:`default_collate`. Giving one makes
@@ -119,7 +139,7 @@ class DataLoader:
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
-        generator: Generator | None = None,
+        generator: Generator | np.random.Generator | int | None = None,
         collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
@@ -138,7 +158,7 @@ class DataLoader:
             raise TypeError(
                 f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}"
             )
-        get_generator(generator)  # raises TypeError for anything but a Generator or None
+        generator = _as_generator(generator)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

@@ -135,9 +135,11 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
         self.errors_ = []
         sweeps = range(self.epochs)
         if self.verbose:
-            from tqdm.auto import tqdm
+            from ..train import progress_bar
 
-            sweeps = tqdm(sweeps, desc=type(self).__name__, unit="sweep")
+            sweeps = progress_bar(
+                iterable=sweeps, only_on_terminal=False, desc=type(self).__name__, unit="sweep"
+            )
         x = Tensor._wrap(X)
         for _ in sweeps:
             error = self._error(self.model_(x), targets)

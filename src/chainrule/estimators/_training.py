@@ -184,10 +184,12 @@ class TrainingLoop:
     def _progress_bar(self, incremental: bool) -> Any:
         if not self.progress_bar:
             return None
-        from tqdm.auto import tqdm
+        from ..train import progress_bar
 
         total = 1 if incremental else self.max_iter
-        return tqdm(total=total, desc=type(self).__name__, unit="epoch")
+        return progress_bar(
+            total=total, only_on_terminal=False, desc=type(self).__name__, unit="epoch"
+        )
 
     def _show_progress(self, bar: Any) -> None:
         """One more epoch on the bar, with the loss (and the validation score and loss)."""

@@ -195,7 +195,9 @@ def _make_unary(op: Op) -> Callable:
 
     def apply(x, **kw):
         if not isinstance(x, Tensor):
-            x = Tensor._wrap(_to_array(x, None, copy=False))
+            x = _constant(x)
+            if not isinstance(x, Tensor):
+                x = Tensor._wrap(_to_array(x, None, copy=False))
         xd = x.data
         try:
             out = forward(xd, **kw) if kw else forward(xd)
@@ -232,12 +234,16 @@ def _make_binary(op: Op) -> Callable:
         else:
             ad = _constant(a)
             pa = None
+            if type(ad) is Tensor:  # a list holding tensors, stacked
+                ad, pa = ad.data, (ad if ad.requires_grad else None)
         if isinstance(b, Tensor):
             bd = b.data
             pb = b if b.requires_grad else None
         else:
             bd = _constant(b)
             pb = None
+            if type(bd) is Tensor:  # a list holding tensors, stacked
+                bd, pb = bd.data, (bd if bd.requires_grad else None)
         try:
             out = forward(ad, bd, **kw) if kw else forward(ad, bd)
         except ValueError as e:
@@ -279,8 +285,10 @@ def _make_nary(op: Op) -> Callable:
                 else:
                     parents.append(None)
             else:
-                inputs.append(_constant(a))
-                parents.append(None)
+                data, parent = _operand(a)
+                inputs.append(data)
+                parents.append(parent)
+                record = record or parent is not None
         try:
             out = forward(*inputs, **kw)
         except ValueError as e:
@@ -306,12 +314,35 @@ def _make_nary(op: Op) -> Callable:
     return apply
 
 
+def _operand(a: Any) -> tuple[Any, Tensor | None]:
+    """A non-tensor operand's data, and the tensor to record as its parent (a list holding
+    tensors becomes one, stacked) or None."""
+    if a is None or type(a) in (float, int, bool) or isinstance(a, np.ndarray):
+        return a, None  # the common case first: one call per constant, as before
+    a = _constant(a)
+    if isinstance(a, Tensor):
+        return a.data, (a if a.requires_grad else None)
+    return a, None
+
+
 def _constant(a: Any) -> Any:
     """A non-tensor operand: Python scalars stay scalars (NumPy treats them as weakly typed,
-    so ``x * 2.0`` keeps float32); anything else follows ``tensor()``'s dtype policy."""
+    so ``x * 2.0`` keeps float32); a list or tuple holding tensors is stacked with the
+    differentiable ``stack`` op (as ``np.mean([x, y])`` stacks), so no graph is dropped;
+    anything else follows ``tensor()``'s dtype policy."""
     if a is None or type(a) in (float, int, bool) or isinstance(a, np.ndarray):
         return a
+    if isinstance(a, (list, tuple)) and _holds_tensor(a):
+        return REGISTRY["stack"].fn(*a, axis=0)
     return _to_array(a, None, copy=False)
+
+
+def _holds_tensor(seq: list | tuple) -> bool:
+    """Whether a (nested) list or tuple holds a tensor anywhere."""
+    for item in seq:
+        if isinstance(item, Tensor) or (isinstance(item, (list, tuple)) and _holds_tensor(item)):
+            return True
+    return False
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -336,12 +367,14 @@ def _describe(x: Any) -> str:
 
 
 def _shape_error(op: Op, inputs, kw, err: ValueError) -> ValueError:
+    """The forward's error restated with the op's name and the inputs' shapes, of the same
+    type (``numpy.linalg.LinAlgError`` stays one)."""
     if op.explain is not None:
         why = op.explain(*inputs, **kw)
         if why:
-            return ValueError(f"{op.name}: {why}")
+            return type(err)(f"{op.name}: {why}")
     shapes = " and ".join(_describe(x) for x in inputs if x is not None)
-    return ValueError(f"{op.name}: inputs of shapes {shapes} do not fit: {err}")
+    return type(err)(f"{op.name}: inputs of shapes {shapes} do not fit: {err}")
 
 
 def _check_finite(op: Op, where: str, arr: Any) -> None:

@@ -27,9 +27,14 @@ neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
 # fmt: on
 
 
-# y = aᵇ:  ā = ḡ·b·aᵇ⁻¹,   b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0, as torch does)
+# y = aᵇ:  ā = ḡ·b·aᵇ⁻¹ (0 where b = 0, even at a = 0 where aᵇ⁻¹ is infinite),
+#          b̄ = ḡ·aᵇ·log a  (taken as 0 where a = 0 and b ≥ 0), as torch does.
+# Where b = 0 the exponent b − 1 is replaced by 1 (b·a¹ = 0), so no 0·∞ appears in this rule
+# or in its own derivative.
 def _pow_vjp_a(g, out, a, b):
-    return g * b * a ** (b - 1)
+    if type(b) in (int, float):
+        return g * b * a ** (b - 1) if b else np.zeros_like(g)
+    return g * b * a ** np.where(b == 0, 1, b - 1)
 
 
 def _pow_vjp_b(g, out, a, b):
@@ -102,3 +107,55 @@ _where_rules = (
     lambda g, out, c, a, b: np.where(c, 0, g),
 )
 where = defop("where", np.where, vjp=_where_rules, jvp=_where_rules)
+
+
+# logaddexp(a, b) = log(eᵃ + eᵇ):  ā = ḡ·e^(a − out);  base 2: ā = ḡ·2^(a − out)
+_lae_rules = (
+    lambda g, out, a, b: g * np.exp(a - out),
+    lambda g, out, a, b: g * np.exp(b - out),
+)
+_lae2_rules = (
+    lambda g, out, a, b: g * np.exp2(a - out),
+    lambda g, out, a, b: g * np.exp2(b - out),
+)
+logaddexp = defop("logaddexp", np.logaddexp, vjp=_lae_rules, jvp=_lae_rules)
+logaddexp2 = defop("logaddexp2", np.logaddexp2, vjp=_lae2_rules, jvp=_lae2_rules)
+
+# arctan2(a, b) = angle of (b, a):  ā = ḡ·b/(a² + b²),  b̄ = −ḡ·a/(a² + b²)
+_atan2_rules = (
+    lambda g, out, a, b: g * b / (a * a + b * b),
+    lambda g, out, a, b: -g * a / (a * a + b * b),
+)
+arctan2 = defop("arctan2", np.arctan2, vjp=_atan2_rules, jvp=_atan2_rules)
+
+# hypot(a, b) = √(a² + b²):  ā = ḡ·a/out,  b̄ = ḡ·b/out
+_hypot_rules = (lambda g, out, a, b: g * a / out, lambda g, out, a, b: g * b / out)
+hypot = defop("hypot", np.hypot, vjp=_hypot_rules, jvp=_hypot_rules)
+
+
+# fmax/fmin ignore NaN: the gradient goes to the input chosen, ties to the first (as torch)
+def _first_wins(g, a, b, better):
+    return g * (better(a, b) | np.isnan(b))
+
+
+def _first_loses(g, a, b, better):
+    return g * ~(better(a, b) | np.isnan(b))
+
+
+_fmax_rules = (
+    lambda g, out, a, b: _first_wins(g, a, b, np.greater_equal),
+    lambda g, out, a, b: _first_loses(g, a, b, np.greater_equal),
+)
+_fmin_rules = (
+    lambda g, out, a, b: _first_wins(g, a, b, np.less_equal),
+    lambda g, out, a, b: _first_loses(g, a, b, np.less_equal),
+)
+fmax = defop("fmax", np.fmax, vjp=_fmax_rules, jvp=_fmax_rules)
+fmin = defop("fmin", np.fmin, vjp=_fmin_rules, jvp=_fmin_rules)
+
+# remainder(a, b) = a − ⌊a/b⌋·b (sign of b, Python's %);  fmod(a, b) = a − trunc(a/b)·b (sign
+# of a, C's):  ā = ḡ,  b̄ = −ḡ·⌊a/b⌋ (resp. trunc), the quotient being piecewise constant
+_remainder_rules = (lambda g, out, a, b: g, lambda g, out, a, b: -g * np.floor(a / b))
+_fmod_rules = (lambda g, out, a, b: g, lambda g, out, a, b: -g * np.trunc(a / b))
+remainder = defop("remainder", np.remainder, vjp=_remainder_rules, jvp=_remainder_rules)
+fmod = defop("fmod", np.fmod, vjp=_fmod_rules, jvp=_fmod_rules)

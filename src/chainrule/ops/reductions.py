@@ -9,9 +9,16 @@ what may be a tensor call the op through ``either``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._registry import LINEAR, defop
+
+if TYPE_CHECKING:  # annotations only: op files do not import the engine
+    from numpy.typing import ArrayLike
+
+    from .._tensor import Tensor
 
 
 def _expand(g, x, axis, keepdims):
@@ -142,3 +149,76 @@ def _log_softmax_jvp(t, out, x, *, axis=-1):
 
 
 log_softmax = defop("log_softmax", _log_softmax, vjp=_log_softmax_vjp, jvp=_log_softmax_jvp)
+
+
+# prod: ∂y/∂xᵢ = Π_{j≠i} xⱼ (over the reduced axes). Without zeros that is y/xᵢ; with zeros it
+# is computed directly, as torch and autograd do, so a single zero still gets its gradient.
+def _prod_slope(out, x, axis, keepdims):
+    if not np.any(x == 0):
+        return _expand(out, x, axis, keepdims) / x
+    return _others_product(x, axis)
+
+
+def _others_product(x, axis):
+    """Π_{j≠i} xⱼ over ``axis`` for every entry i, as (Π_{j<i} xⱼ)·(Π_{j>i} xⱼ): exclusive
+    running products from both ends (O(K) per row; used where a zero makes y/xᵢ fail)."""
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else tuple(a % nd for a in np.atleast_1d(axis))
+    rest = tuple(i for i in range(nd) if i not in axes)
+    perm = rest + axes
+    moved = np.transpose(x, perm)
+    k = 1
+    for a in axes:
+        k *= x.shape[a]
+    rows = np.reshape(moved, moved.shape[: len(rest)] + (k,))
+    ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+    before = np.concatenate([ones, np.cumprod(rows[..., :-1], axis=-1)], axis=-1)
+    after = np.concatenate([np.cumprod(rows[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    others = before * after
+    return np.transpose(np.reshape(others, moved.shape), np.argsort(perm))
+
+
+def _prod_vjp(g, out, x, *, axis=None, keepdims=False):
+    return _expand(g, x, axis, keepdims) * _prod_slope(out, x, axis, keepdims)
+
+
+def _prod_jvp(t, out, x, *, axis=None, keepdims=False):
+    return (t * _prod_slope(out, x, axis, keepdims)).sum(axis=axis, keepdims=keepdims)
+
+
+prod = defop("prod", np.prod, vjp=_prod_vjp, jvp=_prod_jvp)
+
+
+def std(x: ArrayLike, *, axis: Any = None, correction: int = 1, keepdims: bool = False) -> Tensor:
+    """The standard deviation √var over ``axis`` (``correction=1``: unbiased, torch's default;
+    ``np.std`` is ``correction=0``). Its gradient at zero spread is infinite, as torch's."""
+    return np.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+
+def average(
+    a: ArrayLike,
+    axis: Any = None,
+    weights: ArrayLike | None = None,
+    returned: bool = False,
+    *,
+    keepdims: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """``np.average``: Σ w·a / Σ w over ``axis`` (the mean without weights); the weights may be
+    tensors too. ``returned=True`` also gives Σ w."""
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        count = np.size(a) / np.size(avg)
+        return (avg, np.full_like(avg, count)) if returned else avg
+    if np.shape(weights) != np.shape(a):
+        if axis is None or np.ndim(weights) != 1:
+            raise ValueError(
+                f"average: weights of shape {np.shape(weights)} need the shape of a "
+                f"{np.shape(a)}, or 1-D along a single axis"
+            )
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        weights = np.reshape(weights, shape)
+    total = sum(np.multiply(a, weights), axis=axis, keepdims=keepdims)
+    scale = sum(np.broadcast_to(weights, np.shape(a)), axis=axis, keepdims=keepdims)
+    avg = total / scale
+    return (avg, scale) if returned else avg

@@ -9,6 +9,12 @@ import numpy as np
 
 from ._registry import LINEAR, defop, either
 
+
+def _along(axis: int, nd: int, index):
+    """An index applying ``index`` to ``axis`` and taking everything elsewhere."""
+    return (slice(None),) * (axis % nd) + (index,)
+
+
 reshape = defop(
     "reshape",
     lambda x, *, shape: np.reshape(x, shape),

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._figure import single
+from ._figure import legend_below, single
 
 
 def _ema(values: np.ndarray, beta: float) -> np.ndarray:
@@ -20,7 +20,14 @@ def _ema(values: np.ndarray, beta: float) -> np.ndarray:
     return out
 
 
-def loss_curves(history: Any, ax: Any = None, smooth: float = 0.9, logy: bool = False) -> Any:
+def loss_curves(
+    history: Any,
+    ax: Any = None,
+    smooth: float = 0.9,
+    logy: bool = False,
+    ylabel: str = "loss",
+    best_epoch: int | None = None,
+) -> Any:
     """Training loss per iteration (raw and smoothed) and validation loss per epoch.
 
     Parameters
@@ -33,6 +40,11 @@ def loss_curves(history: Any, ax: Any = None, smooth: float = 0.9, logy: bool = 
         Smoothing factor of the training curve in [0, 1) (0: none).
     logy : bool
         Logarithmic loss axis.
+    ylabel : str
+        The loss axis' label (e.g. to say that the target was standardised).
+    best_epoch : int, optional
+        Marks this epoch's validation loss (0-based, as ``history["epochs"]["epoch"]``), e.g.
+        the one early stopping restored.
 
     Returns
     -------
@@ -63,14 +75,27 @@ def loss_curves(history: Any, ax: Any = None, smooth: float = 0.9, logy: bool = 
             lw=1.8,
             label="validation (per epoch)",
         )
+    if best_epoch is not None and best_epoch in list(epochs.get("epoch", [])):
+        i = list(epochs["epoch"]).index(best_epoch)
+        x = epochs["end_iteration"][i] - 1
+        ax.axvline(x, color="tab:green", ls="--", lw=1.2, zorder=1)
+        ax.plot(
+            [x],
+            [valid[i]],
+            "*",
+            color="tab:green",
+            ms=13,
+            zorder=5,
+            label=f"best epoch ({best_epoch + 1})",
+        )
     ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
     ax.set_title("loss")
     ax.grid(alpha=0.3)
     if len(loss) or valid.size:
-        ax.legend(loc="upper right", fontsize="small")
+        legend_below(ax, n_cols=3)
     return fig
 
 
@@ -118,11 +143,12 @@ def lr_finder(finder: Any, ax: Any = None, suggest: bool = True) -> Any:
         except RuntimeError:
             s = None
         if s is not None:
-            for lr, name, color in (
-                (s.steep, "steep", "tab:red"),
-                (s.valley, "valley", "tab:green"),
+            for lr, name, color, marker in (
+                (s.steep, "steep", "tab:red", "o"),
+                (s.valley, "valley", "tab:green", "D"),
             ):
                 y = np.interp(np.log(lr), np.log(lrs), losses)
-                ax.plot([lr], [y], "o", color=color, ms=8, label=f"{name}: {lr:.2e}")
-    ax.legend(loc="upper left", fontsize="small")
+                ax.axvline(lr, color=color, ls=":", lw=1.2, zorder=1)
+                ax.plot([lr], [y], marker, color=color, ms=9, zorder=5, label=f"{name}: {lr:.2e}")
+    legend_below(ax, n_cols=3)
     return fig

@@ -47,3 +47,15 @@ def single(ax: Any, owner: str, size: tuple[float, float] = (6.0, 4.0)) -> tuple
     if not hasattr(ax, "plot"):
         raise TypeError(f"{owner}: ax must be a matplotlib Axes, got {type(ax).__name__}")
     return ax.figure, ax
+
+
+def legend_below(ax: Any, n_cols: int = 2) -> Any:
+    """The axes' legend under its x-axis label, outside the plotting area, so that it never
+    covers a curve or a marker (the figure's constrained layout makes room for it)."""
+    return ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        ncol=n_cols,
+        fontsize="small",
+        frameon=False,
+    )

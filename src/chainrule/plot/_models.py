@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._figure import single
+from ._figure import legend_below, single
 
 
 def _scores(predict: Any, points: np.ndarray, dtype: Any) -> np.ndarray:
@@ -130,7 +130,7 @@ def decision_boundary(
     ax.set_xlabel("x₁")
     ax.set_ylabel("x₂")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax, n_cols=4)
     return fig
 
 
@@ -189,6 +189,6 @@ def regression_predictions(
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    legend_below(ax, n_cols=4)
     ax.grid(alpha=0.3)
     return fig

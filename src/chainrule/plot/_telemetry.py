@@ -1,5 +1,6 @@
 """Telemetry plots: statistics over iterations per module, and histograms over time (the
-"colorful dimension" image: one column per recorded iteration, colour = log(1 + count))."""
+"colorful dimension" image: one column per recorded iteration, colour = the share of that
+iteration's values in each bin)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._figure import blank_figure, panels
+from ._figure import blank_figure, legend_below, panels
 
 _POSITIVE = ("std", "abs_mean", "abs_p50", "abs_p90", "abs_p99", "norm")
 
@@ -20,7 +21,8 @@ def _check(cb: Any, owner: str) -> None:
             f"TrainGradientsCallback, TrainParametersCallback), got {type(cb).__name__}"
         )
     if not cb.records:
-        raise ValueError(f"{owner}: {type(cb).__name__} has recorded nothing yet (run a fit)")
+        why = getattr(cb, "why_empty", "run a fit")
+        raise ValueError(f"{owner}: {type(cb).__name__} has recorded nothing yet ({why})")
 
 
 def _names(cb: Any, names: Sequence[str] | None) -> list[str]:
@@ -41,6 +43,7 @@ def telemetry_stats(
     stats: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     ax: Any = None,
+    legend: bool = True,
 ) -> Any:
     """One panel per statistic, one line per module (or parameter) over recorded iterations.
 
@@ -53,6 +56,8 @@ def telemetry_stats(
         Records to draw (default: all).
     ax : Axes or sequence of Axes, optional
         One Axes per statistic.
+    legend : bool
+        Name the lines in a legend under the first panel.
 
     Returns
     -------
@@ -76,7 +81,8 @@ def telemetry_stats(
         a.set_title(f"{cb.what}: {stat}", fontsize="medium")
         a.set_xlabel("iteration")
         a.grid(alpha=0.3)
-    axes[0].legend(fontsize="x-small", loc="best")
+    if legend:
+        legend_below(axes[0])
     return fig
 
 
@@ -104,16 +110,23 @@ def telemetry_histograms(cb: Any, names: Sequence[str] | None = None, ax: Any = 
 
 
 def _histogram_image(cb: Any, name: str, a: Any) -> None:
+    """Each recorded step's histogram as one column, normalised to the share of that step's
+    values in each bin, so that steps over more or fewer values look alike (colour: the
+    share, on a square-root scale that keeps the tails visible)."""
+    from matplotlib.colors import PowerNorm
+
     iters, edges, counts = cb.histograms(name)
     if len(iters) == 0:
         return
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     x0, x1 = float(iters[0]), float(iters[-1]) + (1 if len(iters) == 1 else 0)
     a.imshow(
-        np.log1p(counts.T),
+        share.T,
         origin="lower",
         aspect="auto",
         extent=(x0, x1, edges[0], edges[-1]),
         cmap="viridis",
+        norm=PowerNorm(0.5, vmin=0.0, vmax=max(float(share.max()), 1e-12)),
         interpolation="nearest",
     )
     a.set_title(f"{_label(cb, name)}", fontsize="medium")
@@ -126,6 +139,7 @@ def telemetry(
     stats: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     ax: Any = None,
+    max_cols: int = 4,
 ) -> Any:
     """Statistics over iterations (top row) and the histograms over time (below) of one
     telemetry callback; the title says what was recorded (e.g. parameter gradients dL/dθ, or
@@ -138,6 +152,9 @@ def telemetry(
         As :func:`telemetry_stats`.
     ax : sequence of Axes, optional
         ``len(stats) + len(names)`` Axes: the statistics' panels, then the histograms'.
+    max_cols : int
+        Histogram panels per row (the statistics take one row whatever their number); fewer
+        columns make a narrower figure whose text stays legible when shown at a page's width.
 
     Returns
     -------
@@ -149,10 +166,13 @@ def telemetry(
     if ax is not None:
         fig, axes = panels(ax, len(stats) + len(names), "telemetry")
     else:
-        n_cols = max(len(stats), min(4, len(names)))
+        n_cols = max(len(stats), min(max_cols, len(names)))
         rows = 1 + -(-len(names) // n_cols)
-        # placed by hand: a layout engine takes seconds on a figure with this many axes
-        width, height = 4.2 * n_cols, 3.2 * rows
+        legend_rows = -(-len(names) // n_cols)
+        # placed by hand: a layout engine takes seconds on a figure with this many axes; the
+        # legend of the statistics' lines sits under the title, above every panel
+        width, top = 4.2 * n_cols, 0.75 + 0.22 * legend_rows
+        height = 3.2 * rows + top - 0.6
         fig = blank_figure((width, height), layout=None)
         grid = fig.add_gridspec(
             rows,
@@ -160,14 +180,25 @@ def telemetry(
             left=0.65 / width,
             right=1 - 0.2 / width,
             bottom=0.55 / height,
-            top=1 - 0.6 / height,
+            top=1 - top / height,
             hspace=0.6,
             wspace=0.3,
         )
         axes = [fig.add_subplot(grid[0, i]) for i in range(len(stats))]
         axes += [fig.add_subplot(grid[1 + i // n_cols, i % n_cols]) for i in range(len(names))]
-        fig.suptitle(cb.what)
-    telemetry_stats(cb, stats, names, ax=axes[: len(stats)])
+        fig.suptitle(cb.what, y=1 - 0.12 / height, va="top")
+    telemetry_stats(cb, stats, names, ax=axes[: len(stats)], legend=ax is not None)
+    if ax is None:
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - 0.45 / height),
+            ncol=n_cols,
+            fontsize="small",
+            frameon=False,
+        )
     for name, a in zip(names, axes[len(stats) :]):
         _histogram_image(cb, name, a)
     return fig

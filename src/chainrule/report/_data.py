@@ -216,7 +216,7 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
     if decoded.keep is not None:
         notes.append(f"dropped {len(frame) - len(decoded.keep)} rows whose target is missing")
         frame = frame.iloc[decoded.keep].reset_index(drop=True)
-    kinds, forced = frame.dtypes, set(reading.categorical)
+    kinds, forced = dict(zip(frame.columns, frame.dtypes)), set(reading.categorical)
     categorical = [n for n in features if n in forced or is_categorical(kinds[n])]
     numeric = [n for n in features if n not in set(categorical)]
     for name in categorical:

@@ -127,11 +127,57 @@ def compare_sklearn(run: Run) -> dict[str, Any]:
     return result
 
 
-def diagnostics(run: Run) -> list[Any]:
-    """``chainrule.train.diagnose`` on the learner (``run.results["findings"]``)."""
-    from chainrule.train import diagnose
+def baseline(run: Run) -> dict[str, Any]:
+    """The best constant prediction, fitted on the training rows (scikit-learn's
+    ``DummyClassifier`` with the most frequent class, ``DummyRegressor`` with the mean, or the
+    median for the L1 loss): its test metrics, and its training loss under the run's loss
+    (``run.results["baseline"]``)."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    findings = diagnose(run.learner)
+    import chainrule as cr
+
+    X, y = run.parts.scaled("train")
+    X_test, _ = run.parts.scaled("test")
+    if run.card.task == "classification":
+        model = DummyClassifier(strategy="prior").fit(X, y)
+        pred = model.predict(X_test)
+        p = np.full(len(run.card.classes), 1e-12)
+        p[model.classes_] = np.maximum(model.class_prior_, 1e-12)
+        # the logits of the class frequencies: log p (softmax) or log(p1 / p0) (one logit)
+        logit = np.log(p) if run.card.loss == "cross-entropy" else np.log(p[1:] / p[0])
+        raw = np.tile(logit, (len(y), 1))
+        name = f"the most frequent class ({run.card.classes[int(np.argmax(p))]})"
+    else:
+        strategy = "median" if run.card.loss == "l1" else "mean"
+        model = DummyRegressor(strategy=strategy).fit(X, y)
+        pred = run.parts.preprocessing.untarget(model.predict(X_test))
+        raw = np.full((len(y), 1), float(model.constant_[0, 0]))
+        name = f"the {strategy} of the training targets"
+    target = cr.tensor(targets_for(run.card.loss, y))
+    with cr.no_grad():
+        loss = float(np.mean(run.learner.loss_func(cr.tensor(raw.astype(np.float32)), target).data))
+    result = {"name": name, "loss": loss, **_metrics(run.card.task, run.parts.test[1], pred)}
+    run.results["baseline"] = result
+    return result
+
+
+def diagnostics(run: Run) -> list[Any]:
+    """``chainrule.train.diagnose`` on the learner (with the baseline's training loss), then
+    ``outcome_findings`` on the test metric against the baseline's and the classes against
+    the training rows (``run.results["findings"]``)."""
+    from chainrule.train import diagnose, outcome_findings
+
+    base = run.results["baseline"] if "baseline" in run.results else baseline(run)
+    findings = diagnose(run.learner, baseline_loss=base["loss"])
+    classes = len(run.card.classes) if run.card.task == "classification" else None
+    findings += outcome_findings(
+        "accuracy" if classes else "R²",
+        run.results["test"][run.metric],
+        base[run.metric],
+        base["name"],
+        n_rows=len(run.parts.train[1]),
+        n_classes=classes,
+    )
     run.results["findings"] = findings
     return findings
 

@@ -15,6 +15,7 @@ from ._model import scores
 from ._run import Run
 
 DPI = 80
+PAGE_WIDTH = 12.8  # inches: the report's figure column (1024 px) at DPI, text shown at 100%
 
 
 def png_uri(fig: Any, dpi: int = DPI) -> str:
@@ -75,8 +76,11 @@ def curves(run: Run) -> Any:
 
     from chainrule.plot import loss_curves, new_figure
 
-    fig, (loss, left, right) = new_figure(3, panel_size=(4.6, 3.5))
-    loss_curves(run.telemetry["loss"], ax=loss)
+    fig, (loss, left, right) = new_figure(3, panel_size=(PAGE_WIDTH / 3, 3.6))
+    ylabel = "loss"
+    if run.card.task == "regression":  # the model is trained on (y − mean) / deviation
+        ylabel = f"{run.card.loss} loss (target standardised)"
+    loss_curves(run.telemetry["loss"], ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
     history = run.learner.get_callback("metrics").history
     epochs = np.asarray(history["epoch"]) + 1
     left.plot(epochs, history[run.metric], "o-", color="tab:green", lw=1.8)
@@ -113,7 +117,10 @@ def decision_boundary(run: Run) -> Any:
 
 
 def figures(run: Run) -> dict[str, str | Exception]:
-    """Every figure of the report by name: a PNG data URI, or the error that prevented it."""
+    """Every figure of the report by name: a PNG data URI, or the error that prevented it.
+    Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
+    from chainrule.plot import telemetry
+
     task = run.card.task
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}
@@ -126,7 +133,7 @@ def figures(run: Run) -> dict[str, str | Exception]:
     else:
         makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)
     for name in ("activations", "gradients", "parameters"):
-        makers[name] = run.telemetry[name].plot
+        makers[name] = lambda cb=run.telemetry[name]: telemetry(cb, max_cols=3)
     out: dict[str, str | Exception] = {}
     for name, make in makers.items():
         try:

@@ -58,8 +58,9 @@ def _seconds(value: float) -> str:
 
 
 def comparison(run: Run) -> str:
-    """chainrule against scikit-learn on the test set: metrics and wall time."""
-    ours, theirs = run.results["test"], run.results["sklearn"]
+    """chainrule against scikit-learn and the baseline (a constant prediction) on the test
+    set: metrics and wall time."""
+    ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
     names = {
         "accuracy": "accuracy",
         "f1_macro": "F1 (macro)",
@@ -68,19 +69,24 @@ def comparison(run: Run) -> str:
         "mae": "MAE",
     }
     rows = [
-        [label, _number(ours[key]), _number(theirs[key])]
+        [label, _number(ours[key]), _number(theirs[key]), _number(base[key])]
         for key, label in names.items()
         if key in ours
     ]
-    rows.append(["fit wall time", f"{run.fit_seconds:.2f} s", f"{theirs['fit_seconds']:.2f} s"])
+    rows.append(
+        ["fit wall time", f"{run.fit_seconds:.2f} s", f"{theirs['fit_seconds']:.2f} s", "—"]
+    )
     n = len(run.parts.test[1])
     notes = [
         f"Both trained on the same {len(run.parts.train[1])} scaled training rows for "
         f"{run.options.epochs} epochs with the same layers, batch size and rate; tested on "
         f"the same {n} rows. chainrule's time includes its validation pass and telemetry.",
+        f"The baseline always predicts {base['name']}: a model that does not clearly beat it "
+        f"has learnt nothing usable.",
         *theirs["notes"],
     ]
-    return table(["test set", "chainrule", "scikit-learn"], rows, "compare") + "".join(
+    header = ["test set", "chainrule", "scikit-learn", "baseline"]
+    return table(header, rows, "compare") + "".join(
         f'<p class="note">{e(note)}</p>' for note in notes
     )
 
@@ -135,6 +141,8 @@ def settings(run: Run) -> str:
             f"{o.schedule}, stepped after every batch" if o.schedule != "constant" else "constant",
         ),
         ("epochs", o.epochs),
+        ("regularisation", _regularisation(run)),
+        ("early stopping", _stopping(run)),
         ("batch size", o.batch_size),
         ("seed", o.seed),
         ("telemetry", f"recorded every {run.telemetry['activations'].every_n} iteration(s)"),
@@ -145,23 +153,54 @@ def settings(run: Run) -> str:
     return pairs(rows)
 
 
+def _regularisation(run: Run) -> str:
+    o = run.options
+    decay = run.learner.optimizer.param_groups[0].get("weight_decay", 0.0)
+    kind = "decoupled" if o.optimizer == "adamw" else "L2"
+    parts = [f"weight decay {decay:g} ({kind})" if decay else "no weight decay"]
+    parts.append(f"dropout {o.dropout:g} after each hidden layer" if o.dropout else "no dropout")
+    return ", ".join(parts)
+
+
+def _stopping(run: Run) -> str:
+    o = run.options
+    if o.patience is None:
+        return "none (--patience N stops when the validation loss stalls)"
+    text = f"patience {o.patience} epochs on the validation loss"
+    if run.best_epoch is None:
+        return text + "; it did not trigger"
+    return (
+        f"{text}; stopped after epoch {run.learner.epoch}, weights of epoch "
+        f"{run.best_epoch + 1} (the best) restored"
+    )
+
+
 def epochs_table(run: Run) -> str:
     loss = run.telemetry["loss"].history["epochs"]
     metric = run.learner.get_callback("metrics").history[run.metric]
     rows = [
-        [int(ep) + 1, _number(float(t)), _number(float(v)), _number(float(m))]
+        [
+            int(ep) + 1,
+            _number(float(t)),
+            _number(float(v)),
+            _number(float(m)),
+            "best, restored" if run.best_epoch == int(ep) else "",
+        ]
         for ep, t, v, m in zip(loss["epoch"], loss["train_loss"], loss["valid_loss"], metric)
     ]
     label = "R²" if run.metric == "r2" else run.metric
-    return table(["epoch", "train loss", "valid loss", f"valid {label}"], rows, "epochs")
+    header = ["epoch", "train loss", "valid loss", f"valid {label}", "early stopping"]
+    return table(header, rows, "epochs")
 
 
 def findings(run: Run) -> str:
     found = run.results["findings"]
     if not found:
         return (
-            '<p class="ok">No problems found by the checks of the loss curve, the gradients, '
-            "dead or saturated units and the activation scale with depth.</p>"
+            '<p class="ok">No problems found by the checks of the loss curves (learning rate, '
+            "progress, overfitting), the test metric against the baseline, the classes "
+            "against the rows, the gradients, dead or saturated units and the activation "
+            "scale with depth.</p>"
         )
     items = "".join(
         f'<li class="finding {SEVERITY.get(f.severity, "info")}"><span class="badge">'
@@ -173,16 +212,42 @@ def findings(run: Run) -> str:
     return f'<ul class="findings">{items}</ul>'
 
 
+def banner(run: Run) -> str:
+    """One line above the results: the findings by name, worst first, or that none holds."""
+    found = run.results["findings"]
+    if not found:
+        return '<p class="banner ok">No problems found (see Diagnostics for what was checked).</p>'
+    rank = {"error": 0, "warning": 1, "info": 2}
+    worst = min(found, key=lambda f: rank.get(f.severity, 3)).severity
+    names = ", ".join(
+        f.name.replace("_", " ") for f in sorted(found, key=lambda f: rank.get(f.severity, 3))
+    )
+    n = len(found)
+    return (
+        f'<p class="banner {SEVERITY.get(worst, "info")}">{n} finding{"s" * (n > 1)}: '
+        f'{e(names)}. <a href="#diagnostics">See Diagnostics</a>.</p>'
+    )
+
+
 def headline(run: Run) -> str:
     ours, theirs = run.results["test"], run.results["sklearn"]
     key = "accuracy" if "accuracy" in ours else "r2"
     label = "test accuracy" if key == "accuracy" else "test R²"
-    n = len(run.results["findings"])
+    found = run.results["findings"]
+    n = len(found)
+    errors = sum(f.severity == "error" for f in found)
+    epochs = f"{run.learner.iteration} iterations"
+    if run.best_epoch is not None:
+        epochs = f"weights of epoch {run.best_epoch + 1} kept (the best)"
     cards = [
         (label, _number(ours[key]), f"scikit-learn {_number(theirs[key])}"),
         ("fit time", _seconds(run.fit_seconds), f"scikit-learn {_seconds(theirs['fit_seconds'])}"),
-        ("epochs", str(run.learner.epoch), f"{run.learner.iteration} iterations"),
-        ("diagnostics", "no problems" if not n else f"{n} finding{'s' * (n > 1)}", "see below"),
+        ("epochs", str(run.learner.epoch), epochs),
+        (
+            "diagnostics",
+            "no problems" if not n else f"{n} finding{'s' * (n > 1)}",
+            f"{errors} error{'s' * (errors != 1)}; see below" if n else "see below",
+        ),
     ]
     return (
         '<div class="cards">'
@@ -198,11 +263,15 @@ def headline(run: Run) -> str:
 def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]) -> list:
     """``(anchor, title, body, intro)`` of every section, in page order."""
     is_class = run.card.task == "classification"
+    caption = "training loss per batch (raw and smoothed) and validation loss per epoch"
+    if not is_class:
+        caption += ", of the standardised target (y − mean) / deviation, as the model learns it"
+    if run.best_epoch is not None:
+        caption += " (the star: the best epoch, whose weights were kept)"
     curves = figure(
         figures,
         "curves",
-        "training loss per batch (raw and smoothed) and validation loss per epoch; the "
-        "validation metric per epoch; the learning rate of every batch",
+        caption + "; the validation metric per epoch; the learning rate of every batch",
     )
     curves += f"<details><summary>per-epoch values</summary>{epochs_table(run)}</details>"
     if is_class:
@@ -219,7 +288,7 @@ def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]
         )
     )
     sections = [
-        ("results", "Results on the test set", headline(run) + comparison(run), ""),
+        ("results", "Results on the test set", banner(run) + headline(run) + comparison(run), ""),
         ("settings", "Run settings", settings(run), ""),
         ("curves", "Training curves", curves, ""),
     ]
@@ -235,7 +304,8 @@ def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]
     sections.append(("predictions", "Predictions", f'<div class="gallery">{outcome}</div>', ""))
     intro = (
         "Summaries recorded during training: one line per layer, and each layer's histogram "
-        "over the iterations (colour: log(1 + count))."
+        "over the iterations (colour: the share of that iteration's values in each bin; "
+        "iterations on the short last batch of an epoch are not recorded)."
     )
     sections.append(("telemetry", "Telemetry", telemetry, intro))
     intro = (

@@ -44,6 +44,7 @@ class ModelCard:
     classes: list[Any] = field(default_factory=list)
     data: str = ""
     command: list[str] = field(default_factory=list)
+    dropout: float = 0.0  # training only: predict runs in eval mode, where dropout is identity
 
     @property
     def sizes(self) -> list[int]:
@@ -55,7 +56,7 @@ class ModelCard:
 
     def build(self, seed: int = 0) -> Any:
         """A freshly initialised ``nn.Sequential`` of this architecture (float32)."""
-        return build_mlp(self.sizes, self.activation, seed)
+        return build_mlp(self.sizes, self.activation, seed, self.dropout)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -117,6 +118,10 @@ class ModelCard:
         n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
         if n_params > MAX_PARAMETERS:
             raise ValueError(f"layer sizes {sizes} make {n_params:,} parameters")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+            raise TypeError(f"dropout is a {type(self.dropout).__name__}, not a number")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout {self.dropout} is not a probability in [0, 1)")
         self._check_outputs()
         prep = self.preprocessing
         if self.features != prep.names or prep.n_outputs != self.n_features:
@@ -147,10 +152,12 @@ def _of(value: Any, kind: type, what: str) -> Any:
     return value
 
 
-def build_mlp(sizes: list[int], activation: str, seed: int) -> Any:
+def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0) -> Any:
     """Linear layers of ``sizes`` with ``activation`` between them, seeded; weights drawn
     with variance 2/fan_in for the ReLU family (He) and Glorot's for tanh and sigmoid, so the
-    signal keeps its scale with depth; biases zero."""
+    signal keeps its scale with depth; biases zero. With ``dropout`` > 0, an ``nn.Dropout``
+    follows each hidden activation (none at p = 0, so the parameter names stay those of the
+    plain MLP)."""
     import chainrule as cr
     from chainrule import nn
     from chainrule.nn import init
@@ -168,6 +175,8 @@ def build_mlp(sizes: list[int], activation: str, seed: int) -> Any:
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if i:
             layers.append(act())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
         layer = nn.Linear(fan_in, fan_out, generator=gen)
         if activation in ("tanh", "sigmoid"):
             init.xavier_uniform_(layer.weight, init.calculate_gain(activation), generator=gen)
@@ -190,12 +199,15 @@ def make_loss(name: str) -> Any:
     }[name]()
 
 
-def make_optimizer(name: str, params: Any, lr: float) -> Any:
+def make_optimizer(name: str, params: Any, lr: float, weight_decay: float | None = None) -> Any:
+    """The optimiser; ``weight_decay`` None keeps its own default (AdamW's 0.01, else 0)."""
     from chainrule import optim
 
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "sgd":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    return {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name](params, lr=lr)
+        return optim.SGD(params, lr=lr, momentum=0.9, **decay)
+    kind = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name]
+    return kind(params, lr=lr, **decay)
 
 
 def make_schedule(name: str, optimizer: Any, lr: float, total_steps: int) -> Any:
@@ -279,19 +291,20 @@ def check_output(out: str | Path, checkpoint: Path, inputs: tuple[str | Path, ..
     return out
 
 
-def mlp_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
-    """The state-dict names and shapes of ``build_mlp(sizes, ...)``, without building it:
-    Linear layers at even positions, activations between them."""
+def mlp_shapes(sizes: list[int], dropout: float = 0.0) -> dict[str, tuple[int, ...]]:
+    """The state-dict names and shapes of ``build_mlp(sizes, ..., dropout)``, without
+    building it: Linear layers with an activation (and a dropout) between them."""
+    step = 3 if dropout > 0 else 2
     out: dict[str, tuple[int, ...]] = {}
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        out[f"{2 * i}.weight"], out[f"{2 * i}.bias"] = (fan_in, fan_out), (fan_out,)
+        out[f"{step * i}.weight"], out[f"{step * i}.bias"] = (fan_in, fan_out), (fan_out,)
     return out
 
 
 def check_architecture(path: Path, ckpt: Any, card: ModelCard, what: str) -> None:
     """Raises ``RunError`` unless the checkpoint's model tensors (``ckpt`` from
     ``open_checkpoint``) have the names and shapes of ``card``'s MLP."""
-    own = mlp_shapes(card.sizes)
+    own = mlp_shapes(card.sizes, card.dropout)
     saved = {
         k.removeprefix("model/"): shape
         for k, (shape, _) in ckpt.declared.items()

@@ -20,7 +20,8 @@ class EpochCheckpoint(Callback):
     whose training and validation losses and weights are all finite (the state Ctrl-C leaves,
     and the one ``--resume`` continues exactly); a non-finite epoch stops the fit with
     ``NonFiniteLossError`` and leaves the last good checkpoint in place. Its state, saved in
-    every checkpoint, is the run's settings and its fit time so far."""
+    every checkpoint, is the run's settings, its fit time so far, and whether its training
+    has ended (the checkpoint saved after the fit)."""
 
     order = 50  # after every callback that updates its state in after_epoch
 
@@ -28,6 +29,7 @@ class EpochCheckpoint(Callback):
         super().__init__()
         self.settings: dict[str, Any] = {}
         self.fit_seconds = 0.0  # of the epochs in the last checkpoint, earlier sessions too
+        self.finished = False
         self.last_path: Path | None = None
         self._base, self._start = 0.0, time.perf_counter()
 
@@ -50,22 +52,28 @@ class EpochCheckpoint(Callback):
         self.last_path = learner.save(CHECKPOINT_NAME)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"settings": self.settings, "fit_seconds": self.fit_seconds}
+        return {
+            "settings": self.settings,
+            "fit_seconds": self.fit_seconds,
+            "finished": self.finished,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.settings, self.fit_seconds = dict(state["settings"]), float(state["fit_seconds"])
+        self.finished = bool(state["finished"])
 
 
-def check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> int:
+def check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> bool:
     """Fails early (before any folder is made or locked) unless ``--resume`` names a
-    checkpoint of a run with exactly these settings and this architecture; returns the number
-    of epochs it holds."""
+    checkpoint of a run with exactly these settings and this architecture; returns whether
+    the run's training has ended."""
     from chainrule.train import CheckpointError, open_checkpoint
 
     if not path.is_file():
         raise RunError(f"checkpoint {path} does not exist")
     ckpt = open_checkpoint(path)
-    saved = run_state(ckpt.header, path)["settings"]
+    state = run_state(ckpt.header, path)
+    saved = state["settings"]
     changed = [
         f"{_option(k)} {_shown(saved.get(k, '(not recorded)'))} -> {_shown(settings.get(k))}"
         for k in {**saved, **settings}
@@ -84,7 +92,7 @@ def check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> int:
             f"{path} holds {done} epochs of a run of {settings['epochs']} epochs; it is not a "
             f"checkpoint chainrule train wrote"
         )
-    return done
+    return state["finished"]
 
 
 def run_state(header: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -105,6 +113,7 @@ def run_state(header: dict[str, Any], path: Path) -> dict[str, Any]:
         or not isinstance(state.get("settings"), dict)
         or not isinstance(state.get("fit_seconds"), (int, float))
         or not 0 <= state["fit_seconds"] < math.inf
+        or not isinstance(state.get("finished"), bool)
     ):
         raise CheckpointError(f"{path}: the run's settings in the checkpoint are malformed")
     return state

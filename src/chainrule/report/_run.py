@@ -3,6 +3,7 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 import sys
@@ -13,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback
+from chainrule.train import Callback, EarlyStoppingCallback
 
 from ._data import Reading, Split, Table, content_hash, data_name, load_table, split
 from ._files import RunError, RunFolder, open_run_folder, unique_dir
@@ -36,17 +37,11 @@ NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not 
 
 
 @dataclass
-class Options:
-    """The options of ``chainrule train`` (see ``chainrule train --help``)."""
+class Options(Reading):
+    """The options of ``chainrule train`` (see ``chainrule train --help``): how a table file is
+    read (``Reading``'s fields), and the model and its training."""
 
     data: str = "digits"
-    target: str | None = None
-    task: str = "auto"
-    categorical: list[str] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    impute: str = "median"
-    drop_missing_target: bool = False
-    max_categories: int = 50
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: str = "relu"
     loss: str | None = None
@@ -56,6 +51,9 @@ class Options:
     epochs: int = 20
     batch_size: int = 32
     schedule: str = "one-cycle"
+    weight_decay: float | None = None  # None: the optimiser's own default
+    dropout: float = 0.0
+    patience: int | None = None
     seed: int = 0
     out: Path | None = None
     resume: Path | None = None
@@ -64,15 +62,7 @@ class Options:
 
     def reading(self) -> Reading:
         """How a table file is read (``--target``, ``--task`` and the column options)."""
-        return Reading(
-            self.target,
-            self.task,
-            list(self.categorical),
-            list(self.drop),
-            self.impute,
-            self.drop_missing_target,
-            self.max_categories,
-        )
+        return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
 
     def settings(self, data_sha256: str) -> dict[str, Any]:
         """Every option that defines the run (all fields but ``NOT_SETTINGS``), as JSON
@@ -101,6 +91,7 @@ class Run:
     finder: Any = None
     schedule: Any = None
     resumed_at: int | None = None
+    best_epoch: int | None = None  # the epoch whose weights early stopping restored
     fit_seconds: float = 0.0
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
@@ -176,11 +167,10 @@ def prepare(options: Options) -> Run:
         list(table.classes),
         options.data,
         list(options.command),
+        options.dropout,
     )
     settings = options.settings(content_hash(options.data, table))
-    done = None
-    if options.resume is not None:
-        done = check_resume(Path(options.resume), card, settings)
+    ended = options.resume is not None and check_resume(Path(options.resume), card, settings)
     folder = _open_folder(options)
     try:
         cr.manual_seed(options.seed)
@@ -191,7 +181,7 @@ def prepare(options: Options) -> Run:
         folder.release()
         raise
     run = Run(options, table, parts, card, learner, telemetry, folder.path, lr, folder=folder)
-    run.finished = done == options.epochs and (folder.path / "metrics.json").is_file()
+    run.finished = ended and (folder.path / "metrics.json").is_file()
     return run
 
 
@@ -207,7 +197,7 @@ def _learner(
     )
 
     model = card.build(options.seed)
-    optimizer = make_optimizer(options.optimizer, model.parameters(), lr)
+    optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
     every = max(1, n_iter // TELEMETRY_RECORDS)
     telemetry = {
@@ -217,13 +207,11 @@ def _learner(
         "parameters": TrainParametersCallback(every_n=every),
     }
     metric = "accuracy" if card.task == "classification" else "r2"
+    callbacks = [*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()]
+    if options.patience is not None:
+        callbacks.append(EarlyStop(patience=options.patience))
     learner = Learner(
-        model,
-        optimizer,
-        make_loss(card.loss),
-        callbacks=[*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()],
-        save_dir=out,
-        metrics=[metric],
+        model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )
     return learner, telemetry
 
@@ -284,9 +272,12 @@ def fit(run: Run, say: Any = print) -> None:
         else:
             run.checkpoint = learner.save(CHECKPOINT_NAME)  # what Ctrl-C in epoch 1 leaves
         run.card.save(run.out)
-        remaining = max(0, options.epochs - learner.epoch)
+        # a run whose training ended (all epochs, or early stopping) trains no further
+        remaining = 0 if saver.finished else max(0, options.epochs - learner.epoch)
         learner.fit(dl_train, remaining, dataloader_valid=dl_valid)
         run.fit_seconds = saver.fit_seconds = saver.elapsed()
+        _say_early_stop(run, say)
+        saver.finished = True
         run.checkpoint = learner.save(CHECKPOINT_NAME)
     except KeyboardInterrupt:
         raise Interrupted(_interrupted(run)) from None
@@ -296,11 +287,23 @@ def fit(run: Run, say: Any = print) -> None:
         raise RunError(f"training diverged: {reason}; {_holding(run)}") from err
 
 
+def _say_early_stop(run: Run, say: Any) -> None:
+    stopper = run.learner.get_callback(EarlyStop)
+    if stopper is not None and stopper.stopped_epoch is not None:
+        run.best_epoch = stopper.best_epoch
+        say(
+            f"early stopping: the validation loss did not improve for {stopper.patience} "
+            f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
+            f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
+            f"{stopper.best_epoch + 1}"
+        )
+
+
 def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
     from chainrule.train import LRFinderCallback
 
-    finder = LRFinderCallback(1e-5, 10.0, min(100, 4 * len(dl_train)))
+    finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)
     try:
         suggested = finder.suggestion().valley
@@ -379,6 +382,19 @@ class EpochLines(Callback):
             f"{log.get('train_loss', float('nan')):.4f}  valid loss "
             f"{log.get('valid_loss', float('nan')):.4f}  valid {self.metric} "
             f"{log.get(self.metric, float('nan')):.4f}  lr {log.get('lr', float('nan')):.2e}  "
-            f"({time.perf_counter() - self._start:.1f} s)"
+            f"({_duration(time.perf_counter() - self._start)})"
         )
         tqdm.write(line, file=sys.stdout)
+
+
+def _duration(seconds: float) -> str:
+    """'0.42 s' reads as nothing happened; below a second, milliseconds."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+class EarlyStop(EarlyStoppingCallback):
+    """``--patience N``: early stopping on the validation loss, restoring the best epoch's
+    weights; it runs after the epoch's line and checkpoint, so the last epoch is shown and
+    saved before the fit stops."""
+
+    order = 95

@@ -47,6 +47,11 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); borde
 figcaption { color: var(--muted); font-size: 13px; margin-top: 6px; }
 p.missing { color: var(--warn); font-size: 14px; }
 p.ok { color: var(--ok); font-weight: 500; margin: 0; }
+p.banner { margin: 0 0 14px; padding: 10px 14px; border-radius: 6px; font-weight: 500;
+  border-left: 4px solid var(--warn); background: #fffaf0; }
+p.banner.bad { border-color: var(--bad); background: #fef2f2; }
+p.banner.info { border-color: var(--accent); background: #eff6ff; }
+p.banner.ok { border-color: var(--ok); background: #f0fdfa; color: var(--ok); }
 ul.findings { list-style: none; padding: 0; margin: 0; }
 li.finding { border-left: 4px solid var(--warn); background: #fffaf0; padding: 10px 14px;
   margin: 0 0 10px; border-radius: 0 6px 6px 0; }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._evaluate import compare_sklearn, diagnostics, evaluate, graph_svg
+from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._figures import figures
 from ._files import write_atomic, write_json
 from ._html import render
@@ -31,7 +31,7 @@ def train(options: Options, say: Any = print) -> Run:
     try:
         if run.finished:
             say(
-                f"the run in {run.out} has finished all its {options.epochs} epochs already "
+                f"the run in {run.out} has finished already, its training and its report "
                 f"(see {run.out / 'report.html'}); nothing was changed"
             )
             return run
@@ -42,8 +42,8 @@ def train(options: Options, say: Any = print) -> Run:
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted after training, while evaluating and writing the report: the "
-                f"checkpoint {run.checkpoint} holds all {options.epochs} epochs; the same "
-                f"command with --resume {run.checkpoint} writes the report"
+                f"checkpoint {run.checkpoint} holds the finished training; the same command "
+                f"with --resume {run.checkpoint} writes the report without training"
             ) from None
     finally:
         run.close()
@@ -57,6 +57,7 @@ def _finish(run: Run, say: Any) -> None:
         say(f"note: {note}")
     evaluate(run)
     compare_sklearn(run)
+    baseline(run)
     diagnostics(run)
     files = {
         "report": run.out / "report.html",
@@ -93,16 +94,20 @@ def _introduce(run: Run, say: Any) -> None:
 
 
 def _summarise(run: Run, say: Any) -> None:
-    ours, theirs = run.results["test"], run.results["sklearn"]
-    say(f"test set ({len(run.parts.test[1])} rows)   {'chainrule':>12s}  {'scikit-learn':>12s}")
+    ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
+    say(
+        f"test set ({len(run.parts.test[1])} rows)   {'chainrule':>12s}  {'scikit-learn':>12s}"
+        f"  {'baseline':>12s}"
+    )
     for key, label in METRIC_LABELS.items():
         if key in ours and key in theirs:
-            say(f"  {label:20s} {ours[key]:12.4f}  {theirs[key]:12.4f}")
+            say(f"  {label:20s} {ours[key]:12.4f}  {theirs[key]:12.4f}  {base[key]:12.4f}")
     say(f"  {'fit time (s)':20s} {run.fit_seconds:12.2f}  {theirs['fit_seconds']:12.2f}")
     say(
         "  (chainrule's fit time includes its activation, gradient and parameter telemetry, "
         "and a validation pass and a checkpoint after every epoch; scikit-learn's has none)"
     )
+    say(f"  (baseline: always predicting {base['name']})")
     for note in theirs["notes"]:
         if "failed" in note:
             say(f"note: {note}")
@@ -111,6 +116,7 @@ def _summarise(run: Run, say: Any) -> None:
         say("diagnostics: no problems found")
     for f in found:
         say(f"diagnostics: [{f.severity}] {f.name}: {f.evidence}")
+        say(f"    advice: {f.advice}")
 
 
 def _epochs(run: Run) -> list[dict[str, float]]:
@@ -160,16 +166,21 @@ def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
             "optimizer": o.optimizer,
             "lr": run.lr,
             "schedule": o.schedule,
+            "weight_decay": run.learner.optimizer.param_groups[0].get("weight_decay", 0.0),
+            "dropout": o.dropout,
+            "patience": o.patience,
             "epochs": o.epochs,
             "batch_size": o.batch_size,
             "seed": o.seed,
             "resumed_after_epoch": run.resumed_at,
         },
         "epochs": _epochs(run),
+        "best_epoch": None if run.best_epoch is None else run.best_epoch + 1,
         "lr_finder": finder,
         "test": {
             "chainrule": {**run.results["test"], "fit_seconds": run.fit_seconds},
             "scikit-learn": sklearn,
+            "baseline": run.results["baseline"],
         },
         "diagnostics": [
             {"name": f.name, "severity": f.severity, "evidence": f.evidence, "advice": f.advice}

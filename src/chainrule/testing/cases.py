@@ -2,8 +2,9 @@
 
 Each case says how to call the op in chainrule and the same computation in PyTorch (imported
 only when a case is run against it). The test suite's finite-difference, PyTorch-parity,
-forward-mode and second-order tests and ``chainrule gradcheck`` all read this one table; a
-meta-test fails when a registered op has no case here.
+forward-mode and second-order tests and ``chainrule gradcheck`` all read this one table
+(``cases_numpy`` and ``cases_linalg`` add NumPy's functions and linear algebra to it when
+this module is imported); a meta-test fails when a registered op has no case.
 """
 
 from __future__ import annotations
@@ -529,3 +530,7 @@ for _red in ("mean", "sum", "none"):
         reduction=_red,
     )
 _bce_case("scalar", shape=())
+
+
+# NumPy's functions and linear algebra, in their own tables (they add to CASES on import)
+from . import cases_linalg, cases_numpy  # noqa: E402,F401

@@ -44,7 +44,8 @@ from ._metrics import (
     r2_score,
     root_mean_squared_error,
 )
-from ._progress import ProgressCallback
+from ._outcome import outcome_findings
+from ._progress import ProgressCallback, progress_bar
 from ._saving import CheckpointCallback, CSVLogger
 from ._schedules import EveryBatchSchedulerCallback, ReduceLROnPlateauCallback
 from ._stopping import EarlyStoppingCallback, NonFiniteLossError, TerminateOnNaNCallback
@@ -97,9 +98,11 @@ __all__ = [
     "TrainParametersCallback",
     "accuracy",
     "diagnose",
+    "outcome_findings",
     "f1_score",
     "mean_absolute_error",
     "mean_squared_error",
+    "progress_bar",
     "r2_score",
     "open_checkpoint",
     "read_checkpoint",

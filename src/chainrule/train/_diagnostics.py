@@ -9,24 +9,17 @@ module constants, stated in each finding's evidence.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._finding import FINDINGS, Finding
+from ._loss_diagnostics import loss_findings
+
+__all__ = ["FINDINGS", "Finding", "diagnose"]
+
 if TYPE_CHECKING:
     from ._learner import Learner
-
-FINDINGS = (
-    "vanishing_gradients",
-    "exploding_gradients",
-    "dead_relus",
-    "saturated_units",
-    "loss_not_decreasing",
-    "learning_rate_too_high",
-    "activation_scale_with_depth",
-)
-"""The names of the findings ``diagnose`` can return."""
 
 GRADIENT_RATIO = (
     1e-2  # first-layer / last-layer gradient RMS below this: vanishing (above 1/it: exploding)
@@ -36,42 +29,14 @@ DEAD_FRACTION = 0.5  # ReLU layer with at least this fraction of units never act
 SATURATED_FRACTION = (
     0.5  # sigmoid/tanh layer with this fraction of units saturated >90% of the time
 )
-MIN_DECREASE = 0.01  # relative decrease of the loss below this: not decreasing
-RISE_FACTOR = 1.5  # loss at the end above this multiple of the start: diverging
-SPIKE_FACTOR = 10.0  # any loss above this multiple of the first one: a blow-up
 GRADIENT_GROWTH = 1e3  # a weight's gradient RMS growing by this factor over the run: exploding
-SPREAD = 0.5  # late swing (p90 − p10) / median above this and twice the early swing: oscillating
 DEPTH_FACTOR = 2.0  # mean-square activation changing by more than this per layer (either way)
 DEPTH_TOTAL = 10.0  # ... or by more than this from the first Linear output to the last
-MIN_ITERATIONS = 20  # losses needed before judging the loss curve
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One thing that looks wrong with a training run.
-
-    Attributes
-    ----------
-    name : str
-        One of ``FINDINGS``.
-    severity : {"info", "warning", "error"}
-        ``"error"``: training is broken (NaN, divergence); ``"warning"``: it is hampered.
-    evidence : str
-        The numbers behind it, with the layers and iterations they come from.
-    advice : str
-        What usually fixes it.
-    """
-
-    name: str
-    severity: Literal["info", "warning", "error"]
-    evidence: str
-    advice: str
-
-    def __str__(self) -> str:
-        return f"[{self.severity}] {self.name}: {self.evidence}\n    advice: {self.advice}"
-
-
-def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
+def diagnose(
+    learner: Learner, recent: int = 20, baseline_loss: float | None = None
+) -> list[Finding]:
     """Checks a learner's recorded training for common failures; returns the findings.
 
     Parameters
@@ -82,6 +47,10 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
         ``TrainActivationsCallback`` (dead ReLUs, saturated units, scale with depth).
     recent : int
         How many of the last recorded iterations the gradient and unit checks look at.
+    baseline_loss : float, optional
+        The training loss of the best constant prediction (the class frequencies, the mean
+        target); when given, a run whose loss ends no lower has learnt nothing, and one still
+        improving far above it at the end learnt too slowly.
 
     Returns
     -------
@@ -97,9 +66,11 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
     - dead ReLUs: units of a ``ReLU`` module that were zero on every sample of the last
       ``recent`` records; saturated units: sigmoid/tanh units whose derivative was below 10% of
       its peak on more than 90% of recent samples.
-    - the loss curve (at least ``MIN_ITERATIONS`` losses): medians of the first and last tenth
-      compared; rising or oscillating without progress means the learning rate is too high,
-      flat means too low (or a bug: frozen parameters, a detached graph, wrong targets).
+    - the loss curve (see ``chainrule.train._loss_diagnostics``): rising or oscillating
+      without progress means the learning rate is too high, flat (or no lower than
+      ``baseline_loss``) means nothing is learnt, still falling far above ``baseline_loss``
+      at the end means the rate is too low; a validation loss rising for several epochs
+      while the training loss falls means overfitting.
     - activation scale with depth (Hanin & Rolnick 2018): the mean square of each ``Linear``
       output at the first recorded iteration (at least 3 layers); a per-layer factor beyond
       ``DEPTH_FACTOR`` or a total one beyond ``DEPTH_TOTAL``, either way, means the
@@ -107,6 +78,7 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
       weight variance of 2/fan_in keeps it constant.
     """
     from ._loss import TrainLossCallback
+    from ._stopping import EarlyStoppingCallback
     from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
 
     if not hasattr(learner, "get_callback") and hasattr(learner, "learner_"):
@@ -120,7 +92,13 @@ def diagnose(learner: Learner, recent: int = 20) -> list[Finding]:
     loss_cb = learner.get_callback(TrainLossCallback)
     if loss_cb is not None:
         h = loss_cb.history
-        findings += _loss_findings(h["train_loss"], h["iteration"], h["epochs"]["train_loss"])
+        stopper = learner.get_callback(EarlyStoppingCallback)
+        restored = None
+        if stopper is not None and stopper.restore_best and stopper.stopped_epoch is not None:
+            restored = stopper.best_epoch
+        findings += loss_findings(
+            h["train_loss"], h["iteration"], h["epochs"], baseline_loss, restored
+        )
     for cb in learner.callbacks:
         if isinstance(cb, TrainGradientsCallback) and cb.wrt == "parameters":
             findings += _gradient_findings(learner, cb, recent)
@@ -248,88 +226,6 @@ def _unit_findings(cb: Any, recent: int) -> list[Finding]:
             )
         )
     return findings
-
-
-def _loss_findings(
-    losses: np.ndarray, iterations: np.ndarray, epoch_losses: np.ndarray | None = None
-) -> list[Finding]:
-    """Findings from the per-iteration losses; ``epoch_losses`` (mean training loss of each
-    epoch) judge progress when there are two or more: a model that does not change has the
-    same epoch mean however the batches are shuffled, so they are free of batch noise."""
-    if len(losses) == 0:
-        return []
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if bad.size:
-        return [
-            Finding(
-                "learning_rate_too_high",
-                "error",
-                f"the training loss became {losses[bad[0]]} at iteration {int(iterations[bad[0]])}",
-                "lower the learning rate (run learner.find_learning_rate), check the inputs "
-                "for NaN and extreme values, or clip gradients",
-            )
-        ]
-    n = len(losses)
-    if n < MIN_ITERATIONS:
-        return []
-    w = max(5, n // 10)
-    first, last = float(np.median(losses[:w])), float(np.median(losses[-w:]))
-    where = (f"median of the first {w} iterations", f"median of the last {w}")
-    if epoch_losses is not None and len(epoch_losses) >= 2 and np.all(np.isfinite(epoch_losses)):
-        first, last = float(epoch_losses[0]), float(epoch_losses[-1])
-        where = ("mean of the first epoch", f"mean of epoch {len(epoch_losses) - 1}")
-    change = f"from {first:.4g} ({where[0]}) to {last:.4g} ({where[1]})"
-    scale = max(abs(first), 1e-12)
-    early, spread = _spread(losses[: n // 2]), _spread(losses[n // 2 :])
-    span = f"iterations {int(iterations[0])}–{int(iterations[-1])}"
-    peak = int(np.argmax(losses))
-    if losses[0] > 0 and losses[peak] > SPIKE_FACTOR * losses[0]:
-        return [
-            _too_high(
-                f"the loss blew up to {losses[peak]:.4g} at iteration {int(iterations[peak])}, "
-                f"{losses[peak] / losses[0]:.3g}× its first value {losses[0]:.4g}"
-            )
-        ]
-    if last > RISE_FACTOR * first:
-        return [_too_high(f"the loss rose {change}, {span}")]
-    if (first - last) / scale >= MIN_DECREASE:
-        return []
-    if spread > max(SPREAD, 2 * early):
-        return [
-            _too_high(
-                f"the loss did not decrease ({change}) and swings by "
-                f"{spread:.2g}× its median over the second half (the first half: {early:.2g}×)"
-            )
-        ]
-    if abs(first) < 1e-8:
-        return []
-    return [
-        Finding(
-            "loss_not_decreasing",
-            "warning",
-            f"the loss went {change}, a decrease of {(first - last) / scale:.2%}, under "
-            f"{MIN_DECREASE:.0%}",
-            "raise the learning rate (run learner.find_learning_rate); check that the "
-            "optimizer holds the model's parameters, that they require grad, and that the "
-            "targets match the loss",
-        )
-    ]
-
-
-def _spread(losses: np.ndarray) -> float:
-    """(p90 − p10) / median: how much the loss swings, relative to its level."""
-    p10, p50, p90 = np.percentile(losses, (10, 50, 90))
-    return float((p90 - p10) / max(abs(p50), 1e-12))
-
-
-def _too_high(evidence: str) -> Finding:
-    return Finding(
-        "learning_rate_too_high",
-        "warning",
-        evidence,
-        "lower the learning rate (try a tenth, or run learner.find_learning_rate), or use a "
-        "schedule that warms up (OneCycleLR)",
-    )
 
 
 def _depth_finding(learner: Learner, cb: Any) -> Finding | None:

@@ -40,6 +40,13 @@ def _check_loader(name: str, loader: Any) -> None:
             f"Learner: {name} must be a DataLoader (iterable with a length), got "
             f"{type(loader).__name__}"
         )
+    if len(loader) == 0:  # a pass over it would end with a NaN mean loss and nothing learnt
+        dataset = getattr(loader, "dataset", None)
+        rows = "" if dataset is None else f" (its data set has {len(dataset)} rows)"
+        raise ValueError(
+            f"Learner: {name} yields no batches{rows}; give it at least one row, or "
+            f"drop_last=False when there are fewer rows than batch_size"
+        )
 
 
 class Learner(CallbackHost):

@@ -16,22 +16,21 @@ if TYPE_CHECKING:
 
 
 class LRSuggestion(NamedTuple):
-    """Suggested learning rates: where the smoothed loss falls fastest (``steep``), and the
-    middle of the longest stretch over which it keeps falling (``valley``, fastai's default)."""
+    """Suggested learning rates: where the smoothed loss falls fastest (``steep``), and halfway
+    along the longest valley, the longest run over which it keeps falling (``valley``, fastai's
+    default rule; see :func:`valley`)."""
 
     steep: float
     valley: float
 
 
 def _trimmed(lrs: np.ndarray, losses: np.ndarray, num_iter: int) -> tuple[np.ndarray, np.ndarray]:
-    """Drops the first tenth (the smoothing's warm-up) and the last five points (the blow-up),
-    when there are enough, and everything from the first non-finite loss on."""
-    bad = np.flatnonzero(~np.isfinite(losses))
+    """fastai's ``lr_find``: drops the first ``num_iter // 10`` points (the smoothing's warm-up)
+    and the last five (the blow-up), then everything from the first NaN on."""
+    lrs, losses = lrs[num_iter // 10 : len(lrs) - 5], losses[num_iter // 10 : len(losses) - 5]
+    bad = np.flatnonzero(np.isnan(losses))
     if bad.size:
         lrs, losses = lrs[: bad[0]], losses[: bad[0]]
-    start, end = num_iter // 10, len(losses) - 5
-    if end - start >= 5:
-        lrs, losses = lrs[start:end], losses[start:end]
     return lrs, losses
 
 
@@ -42,18 +41,22 @@ def steepest(lrs: np.ndarray, losses: np.ndarray) -> int:
 
 
 def valley(losses: np.ndarray) -> int:
-    """Index in the middle of the longest decreasing run of ``losses`` (a longest strictly
-    decreasing subsequence, from its first to its last point)."""
+    """fastai's ``valley`` rule: the index halfway along the longest valley.
+
+    The valley ends at the first point that closes a longest strictly decreasing subsequence
+    of ``losses`` (length L, end e) and starts at s = e − L; the suggestion is
+    s + ⌊(e − s)/3⌋ + ⌊(e − s)/6⌋, halfway down it, where the loss still falls.
+    """
     n = len(losses)
-    length = np.ones(n, dtype=np.int64)
-    first = np.arange(n)
+    length = np.ones(n, dtype=np.int64)  # longest decreasing subsequence ending at i
     for i in range(1, n):
-        higher = np.flatnonzero(losses[:i] > losses[i])
-        if higher.size:
-            j = higher[np.argmax(length[higher])]
-            length[i], first[i] = length[j] + 1, first[j]
-    end = int(np.argmax(length))
-    return int(first[end] + (end - first[end]) // 2)
+        higher = losses[:i] > losses[i]
+        if higher.any():
+            length[i] = length[:i][higher].max() + 1
+    end = int(np.argmax(length))  # the first index reaching the longest
+    start = end - int(length[end])
+    third = (end - start) / 3
+    return max(0, start + int(third) + int(third / 2))
 
 
 class LRFinderCallback(Callback):

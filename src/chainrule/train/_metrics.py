@@ -13,18 +13,25 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ._callback import Callback
 
 
+def _values(x: Any) -> np.ndarray:
+    """The numbers of ``x``; a tensor's are read without its graph (metrics are not
+    differentiated, and ``np.asarray`` refuses a tensor that requires grad)."""
+    return x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
+
+
 def _labels(pred: np.ndarray, threshold: float) -> np.ndarray:
-    pred = np.asarray(pred)
+    pred = _values(pred)
     if pred.ndim >= 2 and pred.shape[-1] > 1:
         return pred.argmax(axis=-1).ravel()
     return (pred.ravel() > threshold).astype(np.int64)
 
 
 def _targets(target: np.ndarray) -> np.ndarray:
-    target = np.asarray(target)
+    target = _values(target)
     if target.ndim >= 2 and target.shape[-1] > 1:
         return target.argmax(axis=-1).ravel()
     flat = target.ravel()
@@ -46,7 +53,7 @@ def accuracy(pred: Any, target: Any, threshold: float = 0.0) -> float:
 def f1_score(pred: Any, target: Any, threshold: float = 0.0) -> float:
     """F1 of the positive class for binary outputs; the unweighted mean of the classes' F1
     (macro average) for multi-class outputs. A class never predicted nor present counts 0."""
-    pred = np.asarray(pred)
+    pred = _values(pred)
     p, t = _labels(pred, threshold), _targets(target)
     _check_lengths("f1_score", p, t)
     binary = not (pred.ndim >= 2 and pred.shape[-1] > 1)
@@ -60,8 +67,8 @@ def f1_score(pred: Any, target: Any, threshold: float = 0.0) -> float:
 
 
 def _regression(name: str, pred: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(pred, dtype=np.float64)
-    t = np.asarray(target, dtype=np.float64).reshape(p.shape) if np.size(target) == p.size else None
+    p = _values(pred).astype(np.float64)
+    t = _values(target).astype(np.float64).reshape(p.shape) if np.size(target) == p.size else None
     if t is None:
         raise ValueError(
             f"{name}: predictions of shape {p.shape} and targets of shape {np.shape(target)} "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from typing import Any
 
 import numpy as np
@@ -9,8 +11,40 @@ import numpy as np
 from ._callback import Callback
 
 
+def shows_bars(file: Any) -> bool:
+    """True when ``file`` is a terminal (or a notebook, whose bars are widgets): a file or a
+    pipe gets no bars, so a log holds plain lines and no carriage-return redraws."""
+    from tqdm.auto import tqdm
+
+    if tqdm.__module__ == "tqdm.notebook":
+        return True
+    isatty = getattr(file, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def progress_bar(file: Any = None, only_on_terminal: bool = True, **kwargs: Any) -> Any:
+    """A tqdm bar on ``file`` (standard error by default), drawn only where ``shows_bars``
+    unless ``only_on_terminal`` is False (a bar the user asked for by name).
+
+    The size comes from the terminal, or 80 × 24 where it reports none: in a pseudo-terminal
+    of size 0 (``script``, some CI runners and editors), tqdm's own reading gives −1 rows and
+    draws nothing at all."""
+    from tqdm.auto import tqdm
+
+    file = sys.stderr if file is None else file
+    size = shutil.get_terminal_size((80, 24))
+    return tqdm(
+        file=file,
+        disable=only_on_terminal and not shows_bars(file),
+        ncols=min(size.columns or 80, 160),
+        nrows=size.lines if size.lines > 0 else 24,
+        **kwargs,
+    )
+
+
 class ProgressCallback(Callback):
-    """tqdm progress bars: one over epochs, one over the batches of each pass.
+    """tqdm progress bars: one over epochs, one over the batches of each pass; drawn only on a
+    terminal (or in a notebook).
 
     Parameters
     ----------
@@ -27,9 +61,7 @@ class ProgressCallback(Callback):
         self._batches: Any = None
 
     def _bar(self, **kwargs: Any) -> Any:
-        from tqdm.auto import tqdm
-
-        return tqdm(file=self.file, dynamic_ncols=True, **kwargs)
+        return progress_bar(self.file, **kwargs)
 
     def before_fit(self) -> None:
         self._epochs = self._bar(total=self._require_learner().n_epochs, desc="epochs", unit="ep")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -103,6 +104,7 @@ class TelemetryCallback(Callback):
         self.records: dict[str, Summary] = {}
         self._handles: list[Any] = []
         self._chosen: list[tuple[str, Any]] | None = None
+        self._matched_none = False
 
     # -- selection ------------------------------------------------------------------------------
     def modules(self) -> list[tuple[str, Any]]:
@@ -130,9 +132,39 @@ class TelemetryCallback(Callback):
             chosen = [("model", model)]
         return chosen
 
+    def before_fit(self) -> None:
+        self._matched_none = bool(self.name_patterns) and not self.modules()
+        if self._matched_none:
+            names = [name or "model" for name, _ in self._require_learner().model.named_modules()]
+            warnings.warn(
+                f"{type(self).__name__}: name_patterns {self._pattern_text()} match no module "
+                f"(by dotted name or class name) of the model, so nothing will be recorded; "
+                f"its modules are {names}",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def _pattern_text(self) -> str:
+        return str([p.pattern for p in self.name_patterns])
+
+    @property
+    def why_empty(self) -> str:
+        """Why ``records`` is empty, in words (for errors that find it so)."""
+        if self._matched_none:
+            return f"name_patterns {self._pattern_text()} matched no module of the model"
+        return "run a fit"
+
     def _recording(self) -> bool:
+        """A training step with ``iteration % every_n == 0``, unless its batch is the short
+        last one of an epoch: its statistics come from fewer values, and its histogram would
+        stand out as a stripe among the others."""
         learner = self._require_learner()
-        return learner.training and learner.iteration % self.every_n == 0
+        if not learner.training or learner.iteration % self.every_n:
+            return False
+        size = getattr(learner.dataloader, "batch_size", None)
+        xb = learner.xb[0] if learner.xb else None
+        short = size is not None and learner.n_batches > 1 and len(xb) < size
+        return not short
 
     def _record(self, key: str, kind: str, x: np.ndarray, track_units: bool = False) -> None:
         summary = self.records.get(key)

@@ -1,0 +1,235 @@
+"""NumPy's dispatch protocols for tensors: ``np.exp(t)``, ``np.linalg.inv(t)``, ``np.einsum(...)``
+run the differentiable ops, which is also what lets reverse rules written with NumPy run on
+tensors (second order). Each table maps a NumPy function to the op (or composition of ops)
+with NumPy's semantics and argument names; functions that only inspect are answered from the
+raw data; any other NumPy function raises, naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import linalg, ops
+from ._tensor import Tensor
+from ._tensor_methods import _transpose
+from .ops import arrays, products
+
+
+def _identity(x):
+    return x
+
+
+_UFUNCS = {
+    np.add: ops.add,
+    np.subtract: ops.sub,
+    np.multiply: ops.mul,
+    np.true_divide: ops.div,
+    np.negative: ops.neg,
+    np.power: ops.pow,
+    np.matmul: ops.matmul,
+    np.exp: ops.exp,
+    np.log: ops.log,
+    np.log1p: ops.log1p,
+    np.sqrt: ops.sqrt,
+    np.absolute: ops.abs,
+    np.sin: ops.sin,
+    np.cos: ops.cos,
+    np.tanh: ops.tanh,
+    np.maximum: ops.maximum,
+    np.minimum: ops.minimum,
+    np.positive: _identity,
+    np.conjugate: ops.conj,
+    np.fabs: ops.abs,
+    np.rint: ops.round,
+    np.radians: ops.deg2rad,
+    np.degrees: ops.rad2deg,
+}
+_UFUNCS.update(
+    {
+        getattr(np, name): getattr(ops, name)
+        for name in (
+            "square reciprocal log2 log10 expm1 exp2 tan sinh cosh arcsin arccos arctan "
+            "arcsinh arccosh arctanh deg2rad rad2deg floor ceil trunc sign logaddexp "
+            "logaddexp2 arctan2 hypot fmax fmin remainder fmod"
+        ).split()
+    }
+)
+# SciPy's ufuncs that some rules use (SciPy is imported lazily, so matched by name)
+_SCIPY_UFUNCS = {"erf": ops.erf, "expit": ops.sigmoid}
+# Ufuncs whose results carry no gradient (masks, signs): computed on the raw data.
+_CONSTANT_UFUNCS = {
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.equal,
+    np.not_equal,
+    np.isfinite,
+    np.isnan,
+    np.isinf,
+    np.logical_and,
+    np.logical_or,
+    np.logical_not,
+    np.bitwise_and,
+    np.bitwise_or,
+    np.invert,
+}
+
+
+def _raw(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_raw(i) for i in x)
+    return x
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if method != "__call__" or kwargs:
+        return NotImplemented
+    if ufunc in _CONSTANT_UFUNCS:
+        return Tensor._wrap(np.asarray(ufunc(*_raw(inputs))))
+    fn = _UFUNCS.get(ufunc) or _SCIPY_UFUNCS.get(ufunc.__name__)
+    if fn is None:
+        raise TypeError(
+            f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
+            f"use a chainrule op or apply it to t.detach().numpy()"
+        )
+    return fn(*inputs)
+
+
+def _sum(x, axis=None, keepdims=False, **kw):
+    return ops.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _mean(x, axis=None, keepdims=False, **kw):
+    return ops.mean(x, axis=axis, keepdims=keepdims)
+
+
+def _extreme(op):
+    return lambda x, axis=None, out=None, keepdims=False: op(x, axis=axis, keepdims=keepdims)
+
+
+def _prod(x, axis=None, dtype=None, out=None, keepdims=False):
+    return ops.prod(x, axis=axis, keepdims=keepdims)
+
+
+def _var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return ops.var(x, axis=axis, correction=ddof, keepdims=keepdims)
+
+
+def _std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return ops.std(x, axis=axis, correction=ddof, keepdims=keepdims)
+
+
+def _round(x, decimals=0, out=None):
+    if not decimals:
+        return ops.round(x)
+    scale = 10.0**decimals
+    return ops.round(x * scale) / scale
+
+
+def _pad(array, pad_width, mode="constant", constant_values=0, **kw):
+    if mode != "constant" or kw:
+        raise NotImplementedError(
+            f"np.pad: only mode='constant' (one constant value) is differentiable here, "
+            f"got mode={mode!r}"
+        )
+    return ops.pad(array, pad_width=pad_width, value=constant_values)
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return ops.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+_FUNCTIONS = {
+    np.where: lambda c, a, b: ops.where(_raw(c), a, b),
+    np.sum: _sum,
+    np.mean: _mean,
+    np.max: lambda x, axis=None, keepdims=False: ops.max(x, axis=axis, keepdims=keepdims),
+    np.min: lambda x, axis=None, keepdims=False: ops.min(x, axis=axis, keepdims=keepdims),
+    np.expand_dims: lambda x, axis: ops.unsqueeze(x, axis=axis),
+    np.broadcast_to: lambda x, shape: ops.broadcast_to(x, shape=tuple(np.atleast_1d(shape))),
+    np.reshape: lambda x, shape: ops.reshape(x, shape=shape),
+    np.transpose: lambda x, axes=None: ops.permute(
+        x, axes=tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
+    ),
+    np.swapaxes: lambda x, a, b: _transpose(x, a, b),
+    np.squeeze: lambda x, axis=None: ops.squeeze(x, axis=axis),
+    np.concatenate: lambda xs, axis=0: ops.concatenate(*xs, axis=axis),
+    np.stack: lambda xs, axis=0: ops.stack(*xs, axis=axis),
+    np.clip: lambda x, a_min=None, a_max=None: ops.clip(x, min=a_min, max=a_max),
+    np.amax: _extreme(ops.max),
+    np.amin: _extreme(ops.min),
+    np.prod: _prod,
+    np.var: _var,
+    np.std: _std,
+    np.round: _round,
+    np.around: _round,
+    np.nan_to_num: _nan_to_num,
+    np.sinc: ops.sinc,
+    np.real: ops.real,
+    np.imag: ops.imag,
+    np.real_if_close: lambda a, tol=100: ops.real(a),
+    np.cumsum: lambda x, axis=None, dtype=None, out=None: ops.cumsum(x, axis=axis),
+    np.cumprod: lambda x, axis=None, dtype=None, out=None: ops.cumprod(x, axis=axis),
+    np.diff: ops.diff,
+    np.gradient: ops.gradient,
+    np.average: ops.average,
+    np.pad: _pad,
+    np.linalg.trace: lambda x, offset=0: arrays.trace(x, offset, -2, -1),
+    np.linalg.diagonal: lambda x, offset=0: arrays.diagonal(x, offset, -2, -1),
+    np.linalg.matmul: ops.matmul,
+}
+# NumPy's functions and ours share their names and signatures
+_FUNCTIONS.update({getattr(np, n): getattr(products, n) for n in products.__all__})
+_FUNCTIONS.update({getattr(np, n): getattr(arrays, n) for n in arrays.__all__})
+_FUNCTIONS.update({getattr(np.linalg, n): getattr(linalg, n) for n in linalg.NUMPY_NAMES})
+# Functions that only inspect (shapes, orderings): answered from the raw data.
+_CONSTANT_FUNCTIONS = {
+    np.shape,
+    np.ndim,
+    np.size,
+    np.result_type,
+    np.argsort,
+    np.argpartition,
+    np.nonzero,
+    np.flatnonzero,
+    np.argwhere,
+    np.argmax,
+    np.argmin,
+    np.array_equal,
+    np.allclose,
+    np.isclose,
+    np.count_nonzero,
+    np.any,
+    np.all,
+    np.zeros_like,
+    np.ones_like,
+    np.full_like,
+    np.empty_like,
+}
+
+
+def _array_function(self, func, types, args, kwargs):
+    if func in _CONSTANT_FUNCTIONS:
+        return func(*_raw(args), **_raw(kwargs))
+    fn = _FUNCTIONS.get(func)
+    if fn is None:
+        raise TypeError(
+            f"{_numpy_name(func)} has no differentiable rule in chainrule; "
+            f"use a chainrule op or apply it to t.detach().numpy()"
+        )
+    return fn(*args, **kwargs)
+
+
+def _numpy_name(func) -> str:
+    """The name users type: ``np.linalg.inv``, ``np.mean`` (private submodules left out)."""
+    parts = [p for p in (func.__module__ or "numpy").split(".") if not p.startswith("_")]
+    return ".".join(["np", *parts[1:], func.__name__])
+
+
+Tensor.__array_ufunc__ = _array_ufunc
+Tensor.__array_function__ = _array_function
