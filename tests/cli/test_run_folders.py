@@ -240,3 +240,21 @@ def test_regularisation_settings_are_checked_and_an_early_stopped_run_is_finishe
     ]:
         _error(run_cli([*resume, *extra]), named)
     _error(run_cli([*resume[:6], "3", *resume[7:]]), "--patience 1 -> 3")
+
+
+def test_the_recorded_data_hash_is_that_of_the_data(moons_run):
+    """The hash is of the data set's numbers (taken before the split consumes them), so a
+    fresh process computes the same one."""
+    import hashlib
+
+    from chainrule.report._data import content_hash, load_table
+
+    checkpoint = moons_run[0] / "checkpoint.safetensors"
+    recorded = resume_module.run_state(read_checkpoint(checkpoint)[0], checkpoint)["settings"]
+    table = load_table("moons", seed=0)
+    digest = hashlib.sha256(np.ascontiguousarray(table.X).tobytes())
+    digest.update(np.ascontiguousarray(table.y).tobytes())
+    assert recorded["data_sha256"] == content_hash("moons", table) == digest.hexdigest()
+    table.X = None  # what split leaves
+    with pytest.raises(TypeError, match="not numbers"):
+        content_hash("moons", table)

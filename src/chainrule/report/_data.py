@@ -161,7 +161,10 @@ def content_hash(spec: str, table: Table) -> str:
                     digest.update(chunk)
     else:
         for a in (table.X, table.y):
-            digest.update(np.ascontiguousarray(a).tobytes())
+            a = np.ascontiguousarray(a)
+            if a.dtype.kind not in "biuf":  # an object array's bytes are addresses
+                raise TypeError(f"content_hash: {spec} has {a.dtype} data, not numbers")
+            digest.update(a.tobytes())
     return digest.hexdigest()
 
 

@@ -151,6 +151,7 @@ def prepare(options: Options) -> Run:
     import chainrule as cr
 
     table = load_table(options.data, options.reading(), options.seed)
+    settings = options.settings(content_hash(options.data, table))  # before split takes X
     loss = _loss_name(options, table)
     parts = split(table, options.seed, options.impute, options.max_categories)
     n_out = len(table.classes) if loss == "cross-entropy" else 1
@@ -169,7 +170,6 @@ def prepare(options: Options) -> Run:
         list(options.command),
         options.dropout,
     )
-    settings = options.settings(content_hash(options.data, table))
     ended = options.resume is not None and check_resume(Path(options.resume), card, settings)
     folder = _open_folder(options)
     try:
