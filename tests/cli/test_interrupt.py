@@ -180,6 +180,22 @@ def test_ctrl_c_at_start_up_or_in_the_final_comparison_is_one_line(monkeypatch, 
     assert metrics["test"]["chainrule"]["fit_seconds"] >= fit_seconds > 0
 
 
+def test_ctrl_c_inside_scikit_learns_fit_is_not_swallowed(monkeypatch, tmp_path):
+    """scikit-learn's MLP catches KeyboardInterrupt in its epochs and only warns; the run
+    still stops with exit 130 and writes no report."""
+    from sklearn.neural_network import MLPClassifier
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MLPClassifier, "_backprop", interrupted)
+    out = tmp_path / "run"
+    result = run_cli(["train", "--data", "moons", "--epochs", "2", "--out", out])
+    assert result.code == 130 and len(result.error_lines()) == 1, result.err
+    assert "interrupted after training, while evaluating" in result.err
+    assert not (out / "metrics.json").exists() and not (out / "report.html").exists()
+
+
 def test_resuming_a_finished_run_changes_nothing(tmp_path):
     out = tmp_path / "run"
     argv = ["train", "--data", "moons", "--epochs", "2", "--out", out]
