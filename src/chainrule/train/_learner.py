@@ -10,7 +10,6 @@ import numpy as np
 
 from .._tensor import Tensor, no_grad
 from ._callback import Callback
-from ._checkpoint import SUFFIX
 from ._dispatch import CallbackHost
 from ._events import (
     CancelBackwardException,
@@ -21,6 +20,7 @@ from ._events import (
     CancelTrainException,
     CancelValidateException,
 )
+from ._header import SUFFIX
 
 if TYPE_CHECKING:
     from ..nn import Module
