@@ -315,6 +315,28 @@ def test_mismatched_checkpoints_raise_and_change_nothing(tmp_path, monkeypatch):
         _assert_unchanged(before, _snapshot(learner))
 
 
+def test_an_optimizer_buffer_of_another_shape_is_found_before_reading(tmp_path, monkeypatch):
+    good = _trained(tmp_path).save("good")
+
+    def swap_first_buffer(header):
+        state = header["optimizer"]["state"]
+        text = json.dumps(state)
+        first = text[text.index('{"__array__": "') :].split('"')[3]
+        header["optimizer"]["state"] = json.loads(text.replace(first, "model/2.bias", 1))
+
+    rewrite(good, tmp_path / "swapped.safetensors", swap_first_buffer)
+
+    def no_reading(self, keys=None):
+        raise AssertionError("a tensor was read before the optimizer's shapes were checked")
+
+    monkeypatch.setattr(CheckpointFile, "read", no_reading)
+    learner = tiny_learner([StateProbe(5.0), EarlyStoppingCallback(monitor="train_loss")])
+    with pytest.raises(
+        CheckpointError, match=r"optimizer state\[0\]\['momentum_buffer'\] has shape"
+    ):
+        learner.load(tmp_path / "swapped.safetensors")
+
+
 def test_a_failure_while_applying_rolls_everything_back(tmp_path):
     good = _trained(tmp_path).save("good")
     learner = tiny_learner(

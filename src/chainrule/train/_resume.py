@@ -58,17 +58,23 @@ def load_checkpoint(learner: Learner, path: Path, strict: bool = True) -> None:
 
 def _plan(learner: Learner, ckpt: CheckpointFile, strict: bool) -> dict:
     """Everything to apply, checked against the learner (raises CheckpointError). The model's
-    tensors are read only after their declared shapes and dtypes fit the model."""
+    tensors and the optimiser's buffers are read only after their declared shapes (and the
+    model's dtypes) fit the model."""
     header = ckpt.header
     names = _check_model(learner, header["model"], ckpt.declared, strict)
     opt = header["optimizer"]
     own = type(learner.optimizer).__name__
     if opt["class"] != own:
         raise CheckpointError(f"the checkpoint's optimizer is {opt['class']}, the learner's {own}")
+    # the optimiser's buffers against the parameters first, on their declared shapes alone
+    # (views of one zero with those shapes allocate nothing)
+    shells = {
+        k: np.broadcast_to(np.zeros((), dt), shape) for k, (shape, dt) in ckpt.declared.items()
+    }
+    _check_optimizer_state(learner.optimizer, unpack(opt["state"], shells))
     arrays = ckpt.read()
     plan: dict[str, Any] = {"model": {name: arrays[f"model/{name}"] for name in names}}
     plan["optimizer"] = unpack(opt["state"], arrays)
-    _check_optimizer_state(learner.optimizer, plan["optimizer"])
     plan["callbacks"] = _callback_states(learner, header["callbacks"], arrays)
     counters = header["counters"]  # checked by open_checkpoint
     plan["counters"] = (counters["epoch"], counters["iteration"])
