@@ -126,6 +126,7 @@ def test_predict_never_replaces_the_run_or_its_input(moons_run, tmp_path):
         (run / "model.json", "the run's own"),
         (run / "report.html", "the run's own"),
         (run / "." / "points.csv", "its input"),
+        (_hard_link(run / "model.json", tmp_path / "card-link.json"), "the run's own"),
         (run, "is a folder"),
     ]:
         result = run_cli(["predict", "--model", run, "--data", f"csv:{data}", "--out", target])
@@ -258,3 +259,8 @@ def test_the_recorded_data_hash_is_that_of_the_data(moons_run):
     table.X = None  # what split leaves
     with pytest.raises(TypeError, match="not numbers"):
         content_hash("moons", table)
+
+
+def _hard_link(target, link):
+    link.hardlink_to(target)
+    return link

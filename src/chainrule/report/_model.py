@@ -286,7 +286,9 @@ def check_output(out: str | Path, checkpoint: Path, inputs: tuple[str | Path, ..
         raise RunError(f"--out {out} is a folder; give a file name")
     own = [checkpoint, *(checkpoint.parent / name for name in RUN_FILES)]
     for path, what in [*((p, "the run's own") for p in own), *((p, "its input") for p in inputs)]:
-        if out.resolve() == Path(path).resolve():
+        path = Path(path)
+        same = out.exists() and path.exists() and out.samefile(path)  # hard links too
+        if same or out.resolve() == path.resolve():
             raise RunError(f"--out {out} would replace {what} {path}; choose another file")
     return out
 
