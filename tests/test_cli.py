@@ -42,7 +42,7 @@ def test_train_defaults_for_two_epochs_in_process(capsys, monkeypatch, tmp_path)
     (run,) = (tmp_path / "chainrule-runs").iterdir()
     assert RUN_DIR.match(run.name), run.name
     names = {p.name for p in run.iterdir()}
-    assert {"report.html", "metrics.json", "checkpoint.npz", "model.json"} <= names
+    assert {"report.html", "metrics.json", "checkpoint.safetensors", "model.json"} <= names
     metrics = json.loads((run / "metrics.json").read_text())
     assert (
         metrics["settings"]["hidden"] == [64, 64] and metrics["settings"]["schedule"] == "one-cycle"

@@ -6,10 +6,15 @@ Every file chainrule writes (checkpoints, reports, graphs, predictions) goes thr
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+# the temporary files of write_atomic (".NAME.xxxxxxxx.tmp", mkstemp's 8 random characters)
+# and of a folder's write probe (".write-test.xxxxxxxx")
+LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp|\.write-test\.[a-z0-9_]{8}")
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[IO[bytes]], None]) -> Path:
@@ -38,3 +43,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_leftovers(folder: str | os.PathLike) -> list[str]:
+    """Deletes the temporary files that a killed process left in ``folder`` (those of
+    :func:`write_atomic`); returns their names. Call it only while no other process writes
+    there (holding the folder's lock)."""
+    removed = []
+    for entry in Path(folder).iterdir():
+        if LEFTOVER.fullmatch(entry.name) and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return sorted(removed)

@@ -13,16 +13,18 @@ during training exits with 130.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 TRAIN_EPILOG = """data sets: digits, iris, breast-cancer, wine, diabetes (regression), blobs,
 moons (2-D, with a decision boundary), mnist:PATH (IDX folder or .npz), csv:PATH or
 parquet:PATH (a table with a header row; the target column is --target COL, default 'target').
 Numeric columns are imputed (median) and standardised; text, true/false and --categorical
 columns are one-hot encoded (--max-categories per column, rarer ones grouped). {rules} Writes
-DIR/report.html, DIR/metrics.json, DIR/checkpoint.npz and DIR/model.json."""
+DIR/report.html, DIR/metrics.json, DIR/checkpoint.safetensors and DIR/model.json."""
 
 
 def train(args: argparse.Namespace) -> int:
@@ -54,6 +56,7 @@ def train(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         resume=args.resume,
+        overwrite=args.overwrite,
         command=list(args.argv),
     )
     run_train(options)
@@ -124,6 +127,12 @@ def _probability(text: str) -> float:
     return value
 
 
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty one")
+    return Path(text)
+
+
 def _debug_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (exit status 2)"
@@ -132,7 +141,7 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
 
 def _model_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--model", type=Path, required=True, metavar="RUN", help="a run folder or its checkpoint"
+        "--model", type=_path, required=True, metavar="RUN", help="a run folder or its checkpoint"
     )
 
 
@@ -247,16 +256,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="data split, initialisation, shuffling")
     p.add_argument(
         "--out",
-        type=Path,
+        type=_path,
         metavar="DIR",
         help="output folder (default: chainrule-runs/<data>-<time>; with --resume, the "
         "checkpoint's folder)",
     )
     p.add_argument(
         "--resume",
-        type=Path,
+        type=_path,
         metavar="CHECKPOINT",
-        help="continue a run from its checkpoint.npz (give the same options)",
+        help="continue a run from its checkpoint.safetensors (give the same options)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train into an --out folder that holds files, replacing the run in it",
     )
     _debug_option(p)
     p.set_defaults(func=train)
@@ -267,7 +281,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="predict the rows of a table file with a trained run",
         description="Predict the rows of a CSV or Parquet file with the model of a chainrule "
-        "train run (its checkpoint.npz and model.json), with the preprocessing fitted in "
+        "train run (its checkpoint.safetensors and model.json), with the preprocessing fitted in "
         "training.",
     )
     _model_option(p)
@@ -277,7 +291,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         metavar="csv:PATH",
         help="rows with the model's feature columns (csv:PATH or parquet:PATH)",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="PRED.csv", help="predictions")
+    p.add_argument("--out", type=_path, required=True, metavar="PRED.csv", help="predictions")
     _debug_option(p)
     p.set_defaults(func=predict)
 
@@ -292,7 +306,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "of model.json's columns; its outputs are 'label' and 'probabilities', or 'output'.",
     )
     _model_option(p)
-    p.add_argument("--out", type=Path, required=True, metavar="MODEL.onnx", help="the ONNX file")
+    p.add_argument("--out", type=_path, required=True, metavar="MODEL.onnx", help="the ONNX file")
     p.add_argument(
         "--dtype", choices=("float32", "float64"), default="float32", help="default: float32"
     )
@@ -344,6 +358,23 @@ def _one_line(err: BaseException) -> str:
     return text or type(err).__name__
 
 
+def _exit_130_on_ctrl_c(main: Any) -> Any:
+    """Ctrl-C anywhere in ``main`` (while starting up, too) is one line and exit 130."""
+
+    @functools.wraps(main)
+    def wrapped(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except KeyboardInterrupt:
+            words = sys.argv[1:] if argv is None else argv
+            name = next((f" {a}" for a in words if not str(a).startswith("-")), "")
+            print(f"chainrule{name}: interrupted", file=sys.stderr)
+            return 130
+
+    return wrapped
+
+
+@_exit_130_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
     from chainrule.report import Interrupted, RunError
     from chainrule.train import CheckpointError

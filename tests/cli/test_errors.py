@@ -89,30 +89,41 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.error_lines()[-1].startswith("chainrule train: error: data file")
 
 
-def test_resume_from_another_architecture(moons_run, tmp_path):
-    checkpoint = moons_run[0] / "checkpoint.npz"
+def test_resume_with_other_settings_names_each(moons_run, tmp_path):
+    checkpoint = moons_run[0] / "checkpoint.safetensors"
     argv = ["train", "--data", "moons", "--hidden", "8", "--resume", checkpoint]
     result = run_cli([*argv, "--out", tmp_path / "o"])
-    _one_clear_line(result, "train", "from another architecture", "0.weight is (2, 64)")
+    _one_clear_line(
+        result,
+        "train",
+        f"cannot resume {checkpoint}: it was trained with other settings (",
+        "--hidden 64 64 -> 8",
+        "--lr-find on -> off",
+        "--epochs 2 -> 20",
+    )
     assert not (tmp_path / "o").exists()
 
 
 def test_resume_from_missing_or_corrupted_checkpoint(moons_run, tmp_path):
-    result = run_cli(["train", "--data", "moons", "--resume", tmp_path / "nope.npz"])
-    _one_clear_line(result, "train", "nope.npz does not exist")
-    broken = tmp_path / "broken.npz"
-    broken.write_bytes((moons_run[0] / "checkpoint.npz").read_bytes()[:2000])
+    result = run_cli(["train", "--data", "moons", "--resume", tmp_path / "nope.safetensors"])
+    _one_clear_line(result, "train", "nope.safetensors does not exist")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes((moons_run[0] / "checkpoint.safetensors").read_bytes()[:2000])
     result = run_cli(["train", "--data", "moons", "--resume", broken, "--out", tmp_path / "o"])
-    _one_clear_line(result, "train", "broken.npz cannot be read as a checkpoint")
+    _one_clear_line(result, "train", "broken.safetensors is not a chainrule checkpoint")
+    table = write_csv(tmp_path / "t.csv", ["x1", "x2"], [[0.0, 0.5]])
+    result = run_cli(["train", "--data", "moons", "--resume", table, "--out", tmp_path / "o"])
+    _one_clear_line(result, "train", "t.csv is not a chainrule checkpoint")
+    assert "pickle" not in result.err
 
 
 def test_predict_with_a_checkpoint_from_another_architecture(moons_run, regression_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(regression_run[0], run)
-    shutil.copy(moons_run[0] / "checkpoint.npz", run / "checkpoint.npz")
+    shutil.copy(moons_run[0] / "checkpoint.safetensors", run / "checkpoint.safetensors")
     points = write_csv(tmp_path / "p.csv", ["x1", "x2"], [[0.0, 0.0]])
     result = run_cli(
-        ["predict", "--model", run / "checkpoint.npz", "--data", f"csv:{points}"]
+        ["predict", "--model", run / "checkpoint.safetensors", "--data", f"csv:{points}"]
         + ["--out", tmp_path / "pred.csv"]
     )
     _one_clear_line(result, "predict", "from another architecture than MLP 3-16-1")
@@ -120,16 +131,16 @@ def test_predict_with_a_checkpoint_from_another_architecture(moons_run, regressi
 
 
 def test_predict_errors(moons_run, tmp_path):
-    ckpt = moons_run[0] / "checkpoint.npz"
+    ckpt = moons_run[0] / "checkpoint.safetensors"
     good = write_csv(tmp_path / "p.csv", ["x1", "x2"], [[0.0, 0.5]])
     wrong = write_csv(tmp_path / "w.csv", ["x1", "y"], [[0.0, 0.5]])
-    lone = tmp_path / "lone.npz"
+    lone = tmp_path / "lone.safetensors"
     shutil.copy(ckpt, lone)
     cases = [
         (["--model", ckpt, "--data", f"csv:{wrong}"], ("lacks the model's feature", "['x2']")),
         (["--model", ckpt, "--data", "moons"], ("reads --data csv:PATH",)),
         (["--model", lone, "--data", f"csv:{good}"], ("no model.json next to the checkpoint",)),
-        (["--model", tmp_path / "x.npz", "--data", f"csv:{good}"], ("x.npz does not exist",)),
+        (["--model", tmp_path / "x.st", "--data", f"csv:{good}"], ("x.st does not exist",)),
     ]
     for args, fragments in cases:
         result = run_cli(["predict", *args, "--out", tmp_path / "pred.csv"])

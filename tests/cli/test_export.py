@@ -85,6 +85,6 @@ def test_export_errors(tmp_path):
     argv = ["train", "--data", f"csv:{data}", "--target", "price", "--drop", "city", "grade"]
     assert run_cli([*argv, "--epochs", "1", "--hidden", "4", "--out", run]).code == 0
     result = run_cli(["export", "--model", run, "--out", run / "model.json"])
-    _one_clear_line(result, "export", "would replace the run's own model")
+    _one_clear_line(result, "export", "would replace the run's own")
     result = run_cli(["export", "--model", tmp_path / "nope", "--out", tmp_path / "m.onnx"])
     _one_clear_line(result, "export", "does not exist")

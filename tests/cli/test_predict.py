@@ -32,7 +32,8 @@ def test_predict_classes_and_probabilities(moons_run, tmp_path):
     data = write_csv(tmp_path / "points.csv", ["x2", "note", "x1", "class"], rows)
     out = tmp_path / "pred.csv"
     result = run_cli(
-        ["predict", "--model", run / "checkpoint.npz", "--data", f"csv:{data}"] + ["--out", out]
+        ["predict", "--model", run / "checkpoint.safetensors", "--data", f"csv:{data}"]
+        + ["--out", out]
     )
     assert result.code == 0, result.err
     assert "25 rows" in result.out and "accuracy against the file's 'class' column" in result.out

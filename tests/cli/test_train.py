@@ -12,6 +12,7 @@ import pytest
 from chainrule import nn, optim
 from chainrule.report import Options, Run
 from chainrule.report import _run as run_module
+from chainrule.train import read_checkpoint
 
 from ._helpers import run_cli
 from .conftest import FEATURES, TARGET
@@ -53,7 +54,8 @@ def test_moons_writes_metrics_checkpoint_and_model_card(moons_run):
     card = json.loads((out / "model.json").read_text())
     assert card["features"] == ["x1", "x2"] and card["hidden"] == [64, 64]
     assert len(card["preprocessing"]["mean"]) == 2 and card["classes"] == [0, 1]
-    assert (out / "checkpoint.npz").read_bytes()[:2] == b"PK"
+    header, _ = read_checkpoint(out / "checkpoint.safetensors")
+    assert header["counters"]["epoch"] == 2
     assert not list(out.glob(".*.tmp")), "no temporary files left behind"
 
 
@@ -125,7 +127,7 @@ def test_options_reach_model_optimizer_schedule_and_loader(tmp_path):
     assert isinstance(run.learner.loss_func, nn.BCEWithLogitsLoss)
     assert type(run.schedule).__name__ == "CosineAnnealingLR"
     assert run.learner.dataloader_train.batch_size == 64
-    assert run.learner.epoch == 1 and (tmp_path / "run" / "checkpoint.npz").is_file()
+    assert run.learner.epoch == 1 and (tmp_path / "run" / "checkpoint.safetensors").is_file()
 
 
 def test_command_line_reaches_options(monkeypatch, tmp_path):

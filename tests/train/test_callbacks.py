@@ -141,13 +141,15 @@ def test_checkpoint_callback_keeps_the_last_files_and_the_best(tmp_path):
     learner = tiny_learner([cb], save_dir=tmp_path)
     learner.fit(dl_train, 4, dataloader_valid=dl_valid)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["best.npz", "epoch_0003.npz", "epoch_0004.npz"], "no temporary files left"
-    assert cb.last_path == tmp_path / "epoch_0004.npz"
+    assert names == ["best.safetensors", "epoch_0003.safetensors", "epoch_0004.safetensors"], (
+        "no temporary files left"
+    )
+    assert cb.last_path == tmp_path / "epoch_0004.safetensors"
     every2 = CheckpointCallback(every_n_epochs=2, keep_last=None, directory=tmp_path / "sub")
     tiny_learner([every2]).fit(dl_train, 5)
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == [
-        "epoch_0002.npz",
-        "epoch_0004.npz",
+        "epoch_0002.safetensors",
+        "epoch_0004.safetensors",
     ]
 
 
@@ -158,7 +160,24 @@ def test_checkpoint_callback_saves_the_epoch_early_stopping_ended(tmp_path):
     learner = tiny_learner([es, ckpt], lr=0.0, save_dir=tmp_path)
     learner.fit(dl_train, 5, dataloader_valid=dl_valid)
     assert learner.epoch == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0001.npz", "epoch_0002.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "epoch_0001.safetensors",
+        "epoch_0002.safetensors",
+    ]
+
+
+def test_checkpoint_callback_skips_an_epoch_with_a_non_finite_valid_loss(tmp_path):
+    dl_train, dl_valid = loaders()
+    learner = tiny_learner([CheckpointCallback(save_best_on="valid_loss")], save_dir=tmp_path)
+    learner.fit(dl_train, 1, dataloader_valid=dl_valid)
+    saved = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    nan_valid = [(np.full_like(b[0], np.nan), b[1]) for b in dl_valid]  # training stays finite
+    with (
+        np.errstate(invalid="ignore"),
+        pytest.warns(UserWarning, match="epoch 2 is not saved: the valid loss is nan"),
+    ):
+        learner.fit(dl_train, 1, dataloader_valid=nan_valid)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == saved, "the good files stay"
 
 
 def test_checkpoint_callback_needs_a_folder():

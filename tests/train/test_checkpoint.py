@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zipfile
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from chainrule.train import (
     Callback,
     CheckpointCallback,
     CheckpointError,
+    CheckpointFile,
     EarlyStoppingCallback,
     EveryBatchSchedulerCallback,
     Learner,
@@ -74,7 +74,7 @@ def test_resume_is_bit_identical(tmp_path, kind):
     first, dl_train, dl_valid = build(kind, seed=0, save_dir=tmp_path)
     first.fit(dl_train, 2, dataloader_valid=dl_valid)
     path = first.save()
-    assert path == tmp_path / "learner.npz"
+    assert path == tmp_path / "learner.safetensors"
 
     resumed, dl_train, dl_valid = build(kind, seed=100)  # every initial state differs
     resumed.load(path)
@@ -105,49 +105,52 @@ def test_checkpoint_callback_files_resume_exactly(tmp_path):
     run.fit(dl_train, N_EPOCHS, dataloader_valid=dl_valid)
     resumed, dl_train, dl_valid = build("sgd", seed=7)
     with pytest.warns(UserWarning, match="CheckpointCallback .* that this learner does not have"):
-        resumed.load(tmp_path / "epoch_0001.npz")
+        resumed.load(tmp_path / "epoch_0001.safetensors")
     resumed.fit(dl_train, N_EPOCHS - 1, dataloader_valid=dl_valid)
     for k, v in params(full).items():
         assert np.array_equal(v, params(resumed)[k]), k
 
 
-def test_the_file_is_an_npz_with_a_json_header_and_no_pickle(tmp_path):
+def test_the_file_is_safetensors_with_a_json_header_and_no_pickle(tmp_path):
+    from safetensors import safe_open
+
     learner, dl_train, dl_valid = build("sgd", seed=0, save_dir=tmp_path)
     learner.fit(dl_train, 1, dataloader_valid=dl_valid)
     path = learner.save("run")
-    assert path == tmp_path / "run.npz" and sorted(p.name for p in tmp_path.iterdir()) == [
-        "run.npz"
-    ]
-    with np.load(path, allow_pickle=False) as npz:
-        assert npz["__header__"].dtype == np.uint8
-        assert all(npz[k].dtype != object for k in npz.files)
-        header = json.loads(bytes(npz["__header__"]).decode())
-    assert header["format_version"] == 1 and header["chainrule_version"] == cr.__version__
+    assert path == tmp_path / "run.safetensors"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.safetensors"]
+    with safe_open(path, framework="numpy") as f:
+        header = json.loads(f.metadata()["chainrule"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    assert header["format_version"] == 2 and header["chainrule_version"] == cr.__version__
     entries = {e["name"]: (e["shape"], e["dtype"]) for e in header["model"]["entries"]}
     assert entries["0.weight"] == ([2, 8], "float32") and entries["5.bias"] == ([1], "float32")
+    np.testing.assert_array_equal(tensors["model/0.weight"], learner.model[0].weight.data)
     assert header["counters"] == {"epoch": 1, "iteration": 4, "event": None}
     assert header["optimizer"]["class"] == "SGD"
     assert set(header["generators"]) == {"default", "model:4.generator", "dataloader_train"}
     assert {"every_batch_scheduler", "early_stopping", "train_loss"} <= set(header["callbacks"])
     assert header["callbacks"]["every_batch_scheduler"]["state"]["__dict__"][0][0] == "class"
+    assert set(header["arrays"]) == set(tensors)
     read_header, arrays = read_checkpoint(path)
     assert read_header == header and "model/0.weight" in arrays
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    import safetensors.numpy
+
     learner = tiny_learner(save_dir=tmp_path)
     path = learner.save()
     old = path.read_bytes()
 
-    def broken_savez(f, **arrays):
-        f.write(b"PK\x03\x04 partial")
+    def broken_save(tensors, metadata=None):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    monkeypatch.setattr(safetensors.numpy, "save", broken_save)
     learner.fit(loaders()[0], 1)
     with pytest.raises(OSError, match="disk full"):
         learner.save()
-    assert path.read_bytes() == old and [p.name for p in tmp_path.iterdir()] == ["learner.npz"]
+    assert path.read_bytes() == old and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
 class StateProbe(Callback):
@@ -207,36 +210,59 @@ def _trained(tmp_path, **kwargs):
     return learner
 
 
+def rewrite(good, target, edit):
+    """Copies the checkpoint ``good`` to ``target`` with ``edit(header)`` applied to its JSON."""
+    from safetensors import safe_open
+    from safetensors.numpy import save
+
+    with safe_open(good, framework="numpy") as f:
+        header = json.loads(f.metadata()["chainrule"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    edit(header)
+    target.write_bytes(save(tensors, metadata={"chainrule": json.dumps(header)}))
+
+
 def _bad_files(tmp_path, good):
+    from safetensors import safe_open
+    from safetensors.numpy import save
+
     data = good.read_bytes()
-    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "truncated.safetensors").write_bytes(data[: len(data) // 2])
     flipped = bytearray(data)
-    with zipfile.ZipFile(good) as z:
-        info = z.getinfo("model/0.weight.npy")
-    at = info.header_offset + 30 + len(info.filename) + info.file_size - 3  # inside the data
-    flipped[at] ^= 0xFF
-    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
-    (tmp_path / "text.npz").write_text("not a checkpoint")
+    flipped[-3] ^= 0xFF  # inside the last tensor's data
+    (tmp_path / "flipped.safetensors").write_bytes(bytes(flipped))
+    (tmp_path / "text.csv").write_text("a,b\n1,2\n")
     np.save(tmp_path / "array.npy", np.zeros(3))
-    np.savez(tmp_path / "headless.npz", w=np.zeros(3))
-    with np.load(good, allow_pickle=False) as npz:
-        members = {k: npz[k] for k in npz.files}
-    header = json.loads(bytes(members["__header__"]).decode())
-    header["format_version"] = 99
-    members["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    np.savez(tmp_path / "future.npz", **members)
-    header["format_version"] = 1
-    del header["optimizer"]
-    members["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    np.savez(tmp_path / "no_optimizer.npz", **members)
+    np.savez(tmp_path / "old.npz", w=np.zeros(3))
+    (tmp_path / "bare.safetensors").write_bytes(save({"w": np.zeros(3)}))
+    rewrite(good, tmp_path / "future.safetensors", lambda h: h.update(format_version=99))
+    rewrite(good, tmp_path / "no_optimizer.safetensors", lambda h: h.pop("optimizer"))
+    rewrite(good, tmp_path / "entries.safetensors", lambda h: h["model"].update(entries=5))
+    rewrite(good, tmp_path / "epoch.safetensors", lambda h: h["counters"].update(epoch=10**30))
+    rewrite(good, tmp_path / "null.safetensors", lambda h: h.update(callbacks=None))
+    rewrite(
+        good,
+        tmp_path / "huge.safetensors",
+        lambda h: h["arrays"]["model/0.weight"].update(shape=[10**12]),
+    )
+    with safe_open(good, framework="numpy") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.safetensors").write_bytes(save(tensors, metadata={"chainrule": deep}))
     return {
-        "truncated.npz": "truncated or corrupted",
-        "flipped.npz": "corrupted",
-        "text.npz": "truncated or corrupted",
-        "array.npy": "single .npy array",
-        "headless.npz": "without a chainrule header",
-        "future.npz": "format version 99",
-        "no_optimizer.npz": "malformed checkpoint header .KeyError: 'optimizer'.",
+        "truncated.safetensors": "not a chainrule checkpoint, or is truncated or corrupted",
+        "flipped.safetensors": "corrupted",
+        "text.csv": "not a chainrule checkpoint",
+        "array.npy": "not a chainrule checkpoint",
+        "old.npz": r"zip archive \(.npz\), not a chainrule checkpoint",
+        "bare.safetensors": "a safetensors file but not a chainrule checkpoint",
+        "future.safetensors": "format version 99",
+        "no_optimizer.safetensors": "optimizer is None, not a dict",
+        "entries.safetensors": "model.entries is 5, not a list",
+        "epoch.safetensors": "counters.epoch is 1000000000000000000000000000000, not a count",
+        "null.safetensors": "callbacks is None, not a dict",
+        "huge.safetensors": r"tensor 'model/0.weight' is <f4 \(2, 4\) in the file",
+        "deep.safetensors": "malformed checkpoint header .RecursionError",
     }
 
 
@@ -246,15 +272,21 @@ def test_corrupted_files_raise_and_change_nothing(tmp_path):
     learner.fit(loaders(seed=3)[0], 1)
     before = _snapshot(learner)
     for name, message in _bad_files(tmp_path, good).items():
-        with pytest.raises(CheckpointError, match=message):
+        with pytest.raises(CheckpointError, match=message) as caught:
             learner.load(tmp_path / name)
+        assert "pickle" not in str(caught.value), name
         _assert_unchanged(before, _snapshot(learner))
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        learner.load(tmp_path / "missing.npz")
+        learner.load(tmp_path / "missing.safetensors")
 
 
-def test_mismatched_checkpoints_raise_and_change_nothing(tmp_path):
+def test_mismatched_checkpoints_raise_and_change_nothing(tmp_path, monkeypatch):
     good = _trained(tmp_path).save("good")
+
+    def no_reading(self, keys=None):
+        raise AssertionError("a tensor was read before the model's shapes were checked")
+
+    monkeypatch.setattr(CheckpointFile, "read", no_reading)
     cases = [
         (
             nn.Sequential(nn.Linear(2, 5), nn.Sigmoid(), nn.Linear(5, 1)),
@@ -281,6 +313,28 @@ def test_mismatched_checkpoints_raise_and_change_nothing(tmp_path):
         with pytest.raises(CheckpointError, match=message):
             learner.load(good)
         _assert_unchanged(before, _snapshot(learner))
+
+
+def test_an_optimizer_buffer_of_another_shape_is_found_before_reading(tmp_path, monkeypatch):
+    good = _trained(tmp_path).save("good")
+
+    def swap_first_buffer(header):
+        state = header["optimizer"]["state"]
+        text = json.dumps(state)
+        first = text[text.index('{"__array__": "') :].split('"')[3]
+        header["optimizer"]["state"] = json.loads(text.replace(first, "model/2.bias", 1))
+
+    rewrite(good, tmp_path / "swapped.safetensors", swap_first_buffer)
+
+    def no_reading(self, keys=None):
+        raise AssertionError("a tensor was read before the optimizer's shapes were checked")
+
+    monkeypatch.setattr(CheckpointFile, "read", no_reading)
+    learner = tiny_learner([StateProbe(5.0), EarlyStoppingCallback(monitor="train_loss")])
+    with pytest.raises(
+        CheckpointError, match=r"optimizer state\[0\]\['momentum_buffer'\] has shape"
+    ):
+        learner.load(tmp_path / "swapped.safetensors")
 
 
 def test_a_failure_while_applying_rolls_everything_back(tmp_path):
@@ -335,11 +389,11 @@ def test_a_checkpoint_saved_mid_epoch_warns_on_load(tmp_path):
     class SaveMidEpoch(Callback):
         def after_batch(self):
             if self.learner.iteration == 0:
-                self.learner.save(tmp_path / "mid.npz")
+                self.learner.save(tmp_path / "mid.safetensors")
 
     tiny_learner([SaveMidEpoch()]).fit(loaders()[0], 1)
     with pytest.warns(UserWarning, match="saved during after_batch, in the middle of an epoch"):
-        tiny_learner().load(tmp_path / "mid.npz")
+        tiny_learner().load(tmp_path / "mid.safetensors")
 
 
 def test_save_needs_a_path_or_save_dir():

@@ -24,4 +24,4 @@ def test_learner_example_fast(tmp_path, capsys):
     for name in names:
         png = tmp_path / f"{name}.png"
         assert png.exists() and png.read_bytes()[:8] == PNG, f"{name}.png is a PNG"
-    assert results["checkpoint"].exists() and results["checkpoint"].suffix == ".npz"
+    assert results["checkpoint"].exists() and results["checkpoint"].suffix == ".safetensors"

@@ -93,7 +93,7 @@ def test_nan_loss_stops_with_an_error_naming_the_iteration(tmp_path):
     dl_train, _ = loaders()
     learner = tiny_learner(save_dir=tmp_path, callbacks=[CheckpointCallback()])
     learner.fit(dl_train, 1)
-    good = tmp_path / "epoch_0001.npz"
+    good = tmp_path / "epoch_0001.safetensors"
     saved = good.read_bytes()
     learner.model[0].weight.data[0, 0] = np.nan
     with (
@@ -102,7 +102,7 @@ def test_nan_loss_stops_with_an_error_naming_the_iteration(tmp_path):
     ):
         learner.fit(dl_train, 3)
     assert good.read_bytes() == saved, "the last good checkpoint is intact"
-    assert not (tmp_path / "epoch_0002.npz").exists(), "no checkpoint of the broken model"
+    assert not (tmp_path / "epoch_0002.safetensors").exists(), "no checkpoint of the broken model"
     assert learner.model._forward_hooks == {}
 
 

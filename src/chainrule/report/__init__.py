@@ -6,9 +6,10 @@ the model card, and the self-contained HTML report.
 >>> run.results["test"]["accuracy"]                                   # doctest: +SKIP
 
 Files of a run folder: ``report.html`` (one page, figures inline), ``metrics.json``,
-``checkpoint.npz`` (the Learner's checkpoint, saved after every epoch) and ``model.json`` (the
-architecture, input columns and order, fitted preprocessing and classes that ``predict``
-rebuilds it from, as JSON: nothing is pickled).
+``checkpoint.safetensors`` (the Learner's checkpoint with the run's settings, saved after
+every finite epoch) and ``model.json`` (the architecture, input columns and order, fitted
+preprocessing and classes that ``predict`` rebuilds it from, as JSON: nothing is pickled).
+A run holds its folder with a lock file (``.chainrule.lock``) while it runs.
 Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.
 """
 

@@ -144,6 +144,30 @@ def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Tabl
     return Table(spec, X, y, features, "classification", "class", classes)
 
 
+def content_hash(spec: str, table: Table) -> str:
+    """SHA-256 of the data a run trained on: the bytes of a ``--data`` file (of each file,
+    by name, in an MNIST folder), or of a bundled set's arrays."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    kind, colon, path = spec.partition(":")
+    if colon and path:
+        root = Path(path)
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for file in files:
+            digest.update(str(file.relative_to(root) if root.is_dir() else "").encode())
+            with file.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+    else:
+        for a in (table.X, table.y):
+            a = np.ascontiguousarray(a)
+            if a.dtype.kind not in "biuf":  # an object array's bytes are addresses
+                raise TypeError(f"content_hash: {spec} has {a.dtype} data, not numbers")
+            digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
 def _sklearn_names(spec: str) -> tuple[list[str], list[Any]]:
     """Feature and class names from scikit-learn's bunch (chainrule.data returns arrays)."""
     import sklearn.datasets

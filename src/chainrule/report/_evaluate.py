@@ -99,8 +99,12 @@ def compare_sklearn(run: Run) -> dict[str, Any]:
     start = time.perf_counter()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # scikit-learn's MLP turns Ctrl-C into this warning and goes on: make it Ctrl-C again
+        warnings.filterwarnings("error", "Training interrupted by user", UserWarning)
         try:
             model.fit(X, y)
+        except UserWarning:
+            raise KeyboardInterrupt from None
         except (ValueError, FloatingPointError) as err:  # diverged: non-finite weights
             notes.insert(0, f"scikit-learn's fit failed: {err}")
             model = None

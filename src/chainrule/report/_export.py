@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import RunError, write_atomic
-from ._model import load_model
+from ._model import check_output, load_model
 
 
 def export(model: str | Path, out: str | Path, dtype: str = "float32", say: Any = print) -> Path:
@@ -24,9 +24,7 @@ def export(model: str | Path, out: str | Path, dtype: str = "float32", say: Any 
     except ImportError:
         raise RunError("chainrule export needs onnx: pip install 'chainrule[onnx]'") from None
     card, net, checkpoint = load_model(model)
-    out = Path(out)
-    if out.resolve() in (checkpoint.resolve(), (checkpoint.parent / "model.json").resolve()):
-        raise RunError(f"--out {out} would replace the run's own model; choose another file")
+    out = check_output(out, checkpoint)
     prep = card.preprocessing
     options: dict[str, Any] = {"input_shape": (None, card.n_features), "preprocessing": prep}
     if card.task == "classification":

@@ -1,4 +1,4 @@
-"""Errors a user can fix, atomic writes, and the run's output folder."""
+"""Errors a user can fix, atomic writes, and the run's output folder with its lock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .._io import write_atomic
+from .._io import remove_leftovers, write_atomic
+
+LOCK_NAME = ".chainrule.lock"
 
 
 class RunError(ValueError):
@@ -52,6 +54,99 @@ def prepare_out_dir(path: str | os.PathLike) -> Path:
             f"cannot write to the output folder {path}: {reason}; choose another with --out DIR"
         ) from err
     return path
+
+
+class RunFolder:
+    """A run's output folder, held with an exclusive lock on its ``.chainrule.lock`` file
+    until :meth:`release` (or until the process ends: the system drops the lock of a killed
+    process, so a stale lock file blocks nothing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: Any = _lock(path)
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
+
+    def contents(self) -> list[str]:
+        """The names in the folder other than the lock file, sorted."""
+        return sorted(p.name for p in self.path.iterdir() if p.name != LOCK_NAME)
+
+
+def open_run_folder(path: str | os.PathLike, reuse: bool, overwrite: bool = False) -> RunFolder:
+    """Creates and locks the output folder, and removes the temporary files a killed run left.
+
+    Parameters
+    ----------
+    path : path-like
+    reuse : bool
+        The folder is the run's own (``--resume`` of a checkpoint in it): what it holds stays.
+    overwrite : bool
+        ``--overwrite``: a folder holding files is taken anyway (files are replaced as the run
+        writes its own).
+
+    Raises
+    ------
+    RunError
+        When the folder cannot be written, another run holds it, or it holds files and
+        neither ``reuse`` nor ``overwrite`` is given.
+    """
+    folder = RunFolder(prepare_out_dir(path))
+    try:
+        remove_leftovers(folder.path)
+        held = folder.contents()
+        if held and not (reuse or overwrite):
+            shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+            raise RunError(
+                f"the output folder {folder.path} already holds files ({shown}); give "
+                f"--overwrite to replace them, another --out, or --resume with its checkpoint "
+                f"to continue the run in it"
+            )
+    except BaseException:
+        folder.release()
+        raise
+    return folder
+
+
+def _lock(folder: Path) -> Any:
+    """The open lock file of ``folder``, locked exclusively; a ``RunError`` at once when
+    another process (or another run in this one) holds it."""
+    path = folder / LOCK_NAME
+    try:
+        f = open(path, "a+")  # noqa: SIM115 - held open for the lock's life
+    except OSError as err:
+        raise RunError(f"cannot create the lock file {path}: {err.strerror}") from err
+    try:
+        _try_lock(f)
+    except OSError:
+        f.seek(0)
+        holder = f.read(40).strip()
+        f.close()
+        pid = f" (process {holder})" if holder.isdigit() else ""
+        raise RunError(
+            f"another chainrule run is using the output folder {folder}{pid}; wait for it "
+            f"to finish or choose another --out"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def _try_lock(f: Any) -> None:
+    """An exclusive, non-blocking lock on the open file ``f`` (OSError when it is held)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def unique_dir(base: Path) -> Path:

@@ -21,7 +21,9 @@ LOSSES = {
     "regression": ("mse", "l1", "huber"),
 }
 CARD_FORMAT, CARD_VERSION = "chainrule-model", 2
-CARD_NAME, CHECKPOINT_NAME = "model.json", "checkpoint.npz"
+CARD_NAME, CHECKPOINT_NAME = "model.json", "checkpoint.safetensors"
+RUN_FILES = (CHECKPOINT_NAME, CARD_NAME, "metrics.json", "report.html")  # a run folder's own
+MAX_PARAMETERS = 2**31  # a card asking for more is not a run chainrule train wrote
 
 
 @dataclass
@@ -66,7 +68,10 @@ class ModelCard:
 
     @classmethod
     def load(cls, path: Path) -> ModelCard:
-        """Reads ``model.json``; a ``RunError`` when it is missing or malformed."""
+        """Reads ``model.json``: a ``RunError`` when it is missing, a ``CheckpointError``
+        when any field is malformed or contradicts another (see :meth:`check`)."""
+        from chainrule.train import CheckpointError
+
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -74,25 +79,77 @@ class ModelCard:
                 f"no {CARD_NAME} next to the checkpoint in {path.parent}; chainrule predict "
                 f"needs the run folder written by chainrule train"
             ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise RunError(f"{path} cannot be read as a model card: {err}") from err
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+            raise CheckpointError(f"{path} cannot be read as a model card: {err}") from None
         if not isinstance(d, dict) or d.pop("format", None) != CARD_FORMAT:
-            raise RunError(f"{path} is not a chainrule model card")
+            raise CheckpointError(f"{path} is not a chainrule model card")
         if d.pop("format_version", None) != CARD_VERSION:
-            raise RunError(f"{path} has an unsupported format version")
+            raise CheckpointError(f"{path} has an unsupported format version")
         try:
             d["preprocessing"] = Preprocessing.from_json(d["preprocessing"])
             card = cls(**d)
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
-            raise RunError(
-                f"{path} is a malformed model card ({type(err).__name__}: {err})"
-            ) from err
-        prep = card.preprocessing
-        if card.features != prep.names or prep.n_outputs != card.n_features:
-            raise RunError(
-                f"{path}: the feature columns and their preprocessing do not match n_features"
-            )
+            card.check()
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+            raise CheckpointError(
+                f"{path} is a malformed model card ({type(err).__name__}: {str(err)[:200]})"
+            ) from None
         return card
+
+    def check(self) -> None:
+        """Raises ``ValueError`` (``TypeError`` for a wrong kind) unless every field has its
+        type and range and the fields agree: the task, its loss and its outputs; the classes;
+        the columns and their preprocessing; a network of at most ``MAX_PARAMETERS``."""
+        _of(self.task, str, "task")
+        if self.task not in LOSSES:
+            raise ValueError(f"task {self.task!r} is not one of {sorted(LOSSES)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} is not one of {list(ACTIVATIONS)}")
+        if self.loss not in LOSSES[self.task]:
+            raise ValueError(f"loss {self.loss!r} does not fit a {self.task} task")
+        for name in ("target", "data"):
+            _of(getattr(self, name), str, name)
+        for name in ("features", "command"):
+            for value in _of(getattr(self, name), list, name):
+                _of(value, str, f"an entry of {name}")
+        sizes = [_of(self.n_features, int, "n_features"), *_of(self.hidden, list, "hidden")]
+        sizes.append(_of(self.n_outputs, int, "n_outputs"))
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
+            raise ValueError(f"layer sizes {sizes} are not all whole numbers >= 1")
+        n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+        if n_params > MAX_PARAMETERS:
+            raise ValueError(f"layer sizes {sizes} make {n_params:,} parameters")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+            raise TypeError(f"dropout is a {type(self.dropout).__name__}, not a number")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout {self.dropout} is not a probability in [0, 1)")
+        self._check_outputs()
+        prep = self.preprocessing
+        if self.features != prep.names or prep.n_outputs != self.n_features:
+            raise ValueError("the feature columns and their preprocessing do not match n_features")
+
+    def _check_outputs(self) -> None:
+        classes = _of(self.classes, list, "classes")
+        if self.task == "regression":
+            if classes or self.n_outputs != 1:
+                raise ValueError("a regression card has no classes and one output")
+            return
+        if len(classes) < 2 or len({str(c) for c in classes}) != len(classes):
+            raise ValueError(f"classes {classes[:5]} are not two or more distinct labels")
+        for c in classes:
+            if not isinstance(c, (str, int, float)):
+                raise TypeError(f"class {c!r} is not a label")
+        want = 1 if self.loss == "bce" else len(classes)
+        if self.loss == "bce" and len(classes) != 2:
+            raise ValueError(f"bce loss needs two classes, the card lists {len(classes)}")
+        if self.n_outputs != want:
+            raise ValueError(f"{len(classes)} classes with {self.loss} need {want} outputs")
+
+
+def _of(value: Any, kind: type, what: str) -> Any:
+    """``value`` when it is a ``kind`` (a bool is not an int), else a ``TypeError``."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(f"{what} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
 
 
 def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0) -> Any:
@@ -199,8 +256,10 @@ def probabilities(loss: str, raw: np.ndarray) -> np.ndarray:
 
 def load_model(path: str | Path) -> tuple[ModelCard, Any, Path]:
     """The card, the model with the checkpoint's weights, and the checkpoint's path, from a
-    checkpoint file or a run folder (its ``checkpoint.npz``)."""
-    from chainrule.train import read_checkpoint
+    checkpoint file or a run folder (its checkpoint). The card and the checkpoint's header
+    are checked, and the header's shapes against the card's architecture, before the model
+    is built or a tensor read."""
+    from chainrule.train import open_checkpoint
 
     path = Path(path)
     if path.is_dir():
@@ -208,24 +267,55 @@ def load_model(path: str | Path) -> tuple[ModelCard, Any, Path]:
     if not path.exists():
         raise RunError(f"checkpoint {path} does not exist")
     card = ModelCard.load(path.parent / CARD_NAME)
-    header, arrays = read_checkpoint(path)
+    ckpt = open_checkpoint(path)
+    check_architecture(path, ckpt, card, f"{card.describe()} of {CARD_NAME}")
     model = card.build()
-    check_architecture(path, header, model, f"{card.describe()} of {CARD_NAME}")
     own = model.state_dict()
+    arrays = ckpt.read([f"model/{k}" for k in own])
     model.load_state_dict({k: arrays[f"model/{k}"].astype(v.dtype) for k, v in own.items()})
     return card, model, path
 
 
-def check_architecture(path: Path, header: dict[str, Any], model: Any, what: str) -> None:
-    """Raises ``RunError`` unless the checkpoint's parameters have ``model``'s names and
-    shapes (``header`` from ``read_checkpoint``)."""
-    own = model.state_dict()
-    entries = header.get("model", {}).get("entries", []) if isinstance(header, dict) else []
-    saved = {e["name"]: tuple(e["shape"]) for e in entries}
+def check_output(out: str | Path, checkpoint: Path, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """``out`` as a path, after checking that it is a file name and would replace neither the
+    run's own files (its checkpoint, model card, metrics, report) nor an input."""
+    if not str(out).strip():
+        raise RunError("--out is empty; give a file name")
+    out = Path(out)
+    if out.is_dir():
+        raise RunError(f"--out {out} is a folder; give a file name")
+    own = [checkpoint, *(checkpoint.parent / name for name in RUN_FILES)]
+    for path, what in [*((p, "the run's own") for p in own), *((p, "its input") for p in inputs)]:
+        path = Path(path)
+        same = out.exists() and path.exists() and out.samefile(path)  # hard links too
+        if same or out.resolve() == path.resolve():
+            raise RunError(f"--out {out} would replace {what} {path}; choose another file")
+    return out
+
+
+def mlp_shapes(sizes: list[int], dropout: float = 0.0) -> dict[str, tuple[int, ...]]:
+    """The state-dict names and shapes of ``build_mlp(sizes, ..., dropout)``, without
+    building it: Linear layers with an activation (and a dropout) between them."""
+    step = 3 if dropout > 0 else 2
+    out: dict[str, tuple[int, ...]] = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        out[f"{step * i}.weight"], out[f"{step * i}.bias"] = (fan_in, fan_out), (fan_out,)
+    return out
+
+
+def check_architecture(path: Path, ckpt: Any, card: ModelCard, what: str) -> None:
+    """Raises ``RunError`` unless the checkpoint's model tensors (``ckpt`` from
+    ``open_checkpoint``) have the names and shapes of ``card``'s MLP."""
+    own = mlp_shapes(card.sizes, card.dropout)
+    saved = {
+        k.removeprefix("model/"): shape
+        for k, (shape, _) in ckpt.declared.items()
+        if k.startswith("model/")
+    }
     problems = [
-        f"{k} is {saved[k]} in the checkpoint, {v.shape} in the model"
+        f"{k} is {saved[k]} in the checkpoint, {v} in the model"
         for k, v in own.items()
-        if k in saved and saved[k] != v.shape
+        if k in saved and saved[k] != v
     ]
     if set(saved) != set(own):
         problems.append(f"parameters {sorted(saved)} in the checkpoint, {sorted(own)} in the model")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._data import FILE_KINDS
 from ._files import RunError, write_atomic
-from ._model import ModelCard, load_model, probabilities, scores
+from ._model import ModelCard, check_output, load_model, probabilities, scores
 from ._table import CSV_CHUNK_ROWS, as_labels, check_numbers, read_columns, read_header
 
 
@@ -36,6 +36,7 @@ def predict(
     if kind not in FILE_KINDS or not colon or not path:
         raise RunError(f"chainrule predict reads --data csv:PATH or parquet:PATH, got {data!r}")
     card, net, checkpoint = load_model(model)
+    out = check_output(out, checkpoint, (path,))
     header = read_header(kind, path)
     absent = [n for n in card.features if n not in header]
     if absent:

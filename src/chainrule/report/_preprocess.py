@@ -207,24 +207,70 @@ class Preprocessing:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Preprocessing:
+        """The inverse of :meth:`to_json`; a ``ValueError`` or ``TypeError`` for any field of
+        the wrong type or range (scales must be finite and positive), or fields that disagree."""
+        if not isinstance(d, dict) or not isinstance(d["columns"], list):
+            raise TypeError("the preprocessing is not an object with a list of columns")
         columns = [Column(**c) for c in d["columns"]]
         for c in columns:
-            if c.kind not in ("numeric", "categorical") or not isinstance(c.name, str):
-                raise ValueError(f"column {c.name!r} has an unknown kind {c.kind!r}")
+            _check_column(c)
+        if len({c.name for c in columns}) != len(columns):
+            raise ValueError("the preprocessing names a column twice")
+        groups = d["groups"]
+        if not isinstance(groups, list) or not all(_is_count(k) and k >= 1 for k in groups):
+            raise ValueError(f"groups {groups!r} are not counts >= 1")
         prep = cls(
             columns,
-            np.asarray(d["mean"], dtype=np.float64),
-            np.asarray(d["scale"], dtype=np.float64),
-            [int(k) for k in d["groups"]],
-            float(d["target_mean"]),
-            float(d["target_scale"]),
+            _finite_array(d["mean"], "mean"),
+            _finite_array(d["scale"], "scale"),
+            groups,
+            _finite_number(d["target_mean"], "target_mean"),
+            _finite_number(d["target_scale"], "target_scale"),
         )
+        if not (prep.scale > 0).all() or not prep.y_scale > 0:
+            raise ValueError("a scale of the preprocessing is zero or negative")
         n_block = len(prep.numeric) + sum(c.indicator for c in prep.numeric)
         if prep.mean.shape != (n_block,) or prep.scale.shape != (n_block,):
             raise ValueError(f"the numeric block has {n_block} columns, its scaling does not")
-        if sum(prep.groups) != len(prep.numeric) or min(prep.groups, default=1) < 1:
+        if sum(prep.groups) != len(prep.numeric):
             raise ValueError(f"groups {prep.groups} do not cover {len(prep.numeric)} columns")
         return prep
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _finite_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} is a {type(value).__name__}, not a number")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"{what} is {value}, not a finite number")
+    return float(value)
+
+
+def _finite_array(values: Any, what: str) -> np.ndarray:
+    if not isinstance(values, list):
+        raise TypeError(f"{what} is a {type(values).__name__}, not a list")
+    return np.array([_finite_number(v, f"an entry of {what}") for v in values], dtype=np.float64)
+
+
+def _check_column(c: Column) -> None:
+    """Raises unless every field of ``c`` has the type and range ``Preprocessing.fit`` gives."""
+    if not isinstance(c.name, str) or c.kind not in ("numeric", "categorical"):
+        raise ValueError(f"column {c.name!r} has an unknown kind {c.kind!r}")
+    if not isinstance(c.indicator, bool) or not _is_count(c.missing):
+        raise TypeError(f"column {c.name!r}: indicator or missing has a wrong type")
+    labels = [*c.categories, *c.infrequent] if isinstance(c.categories, list) else None
+    if not isinstance(c.infrequent, list) or labels is None:
+        raise TypeError(f"column {c.name!r}: categories are not lists")
+    if not all(isinstance(v, str) for v in labels) or len(set(labels)) != len(labels):
+        raise ValueError(f"column {c.name!r}: categories are not distinct labels")
+    if c.kind == "numeric":
+        if labels or (c.fill is not None and not np.isfinite(_finite_number(c.fill, "fill"))):
+            raise ValueError(f"numeric column {c.name!r} has categories")
+    elif c.indicator or not (c.fill is None or isinstance(c.fill, str)):
+        raise ValueError(f"categorical column {c.name!r}: its fill is not a label")
 
 
 def column_transformer(

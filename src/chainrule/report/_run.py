@@ -4,6 +4,7 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 from __future__ import annotations
 
 import copy
+import json
 import shlex
 import sys
 import time
@@ -15,21 +16,24 @@ from typing import Any
 
 from chainrule.train import Callback, EarlyStoppingCallback
 
-from ._data import Reading, Split, Table, data_name, load_table, split
-from ._files import RunError, prepare_out_dir, unique_dir
+from ._data import Reading, Split, Table, content_hash, data_name, load_table, split
+from ._files import RunError, RunFolder, open_run_folder, unique_dir
 from ._model import (
     CHECKPOINT_NAME,
     LOSSES,
+    RUN_FILES,
     ModelCard,
     make_loss,
     make_optimizer,
     make_schedule,
     targets_for,
 )
+from ._resume import EpochCheckpoint, check_resume, held_epochs
 
 DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
+NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not change a run
 
 
 @dataclass
@@ -53,11 +57,19 @@ class Options(Reading):
     seed: int = 0
     out: Path | None = None
     resume: Path | None = None
+    overwrite: bool = False
     command: list[str] = field(default_factory=list)
 
     def reading(self) -> Reading:
         """How a table file is read (``--target``, ``--task`` and the column options)."""
         return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
+
+    def settings(self, data_sha256: str) -> dict[str, Any]:
+        """Every option that defines the run (all fields but ``NOT_SETTINGS``), as JSON
+        values, with the SHA-256 of the data: what a checkpoint records and ``--resume``
+        compares."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
+        return {**json.loads(json.dumps(values, default=str)), "data_sha256": data_sha256}
 
 
 class Interrupted(Exception):
@@ -84,10 +96,17 @@ class Run:
     checkpoint: Path | None = None
     notes: list[str] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
+    folder: RunFolder | None = None
+    finished: bool = False  # --resume of a run that is complete: nothing to do
 
     @property
     def metric(self) -> str:
         return "accuracy" if self.table.task == "classification" else "r2"
+
+    def close(self) -> None:
+        """Releases the output folder's lock."""
+        if self.folder is not None:
+            self.folder.release()
 
 
 def _loss_name(options: Options, table: Table) -> str:
@@ -106,13 +125,24 @@ def _loss_name(options: Options, table: Table) -> str:
     return name
 
 
-def _out_dir(options: Options) -> Path:
+def _open_folder(options: Options) -> RunFolder:
+    """The locked output folder: ``--out``, the resumed checkpoint's own folder, or a new one
+    under ``chainrule-runs``. A folder holding files is refused unless it is the resumed run's
+    own or ``--overwrite`` is given (then the files of the run it held are removed)."""
+    own = Path(options.resume).parent if options.resume is not None else None
     if options.out is not None:
-        return prepare_out_dir(options.out)
-    if options.resume is not None:
-        return prepare_out_dir(Path(options.resume).parent)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return prepare_out_dir(unique_dir(RUNS_DIR / f"{data_name(options.data)}-{stamp}"))
+        path = Path(options.out)
+    elif own is not None:
+        path = own
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = unique_dir(RUNS_DIR / f"{data_name(options.data)}-{stamp}")
+    reuse = own is not None and path.resolve() == own.resolve()
+    folder = open_run_folder(path, reuse, options.overwrite)
+    if options.overwrite and not reuse:
+        for name in RUN_FILES:
+            (folder.path / name).unlink(missing_ok=True)
+    return folder
 
 
 def prepare(options: Options) -> Run:
@@ -121,6 +151,7 @@ def prepare(options: Options) -> Run:
     import chainrule as cr
 
     table = load_table(options.data, options.reading(), options.seed)
+    settings = options.settings(content_hash(options.data, table))  # before split takes X
     loss = _loss_name(options, table)
     parts = split(table, options.seed, options.impute, options.max_categories)
     n_out = len(table.classes) if loss == "cross-entropy" else 1
@@ -139,13 +170,19 @@ def prepare(options: Options) -> Run:
         list(options.command),
         options.dropout,
     )
-    if options.resume is not None:
-        _check_resume(Path(options.resume), card)
-    out = _out_dir(options)
-    cr.manual_seed(options.seed)
-    lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
-    learner, telemetry = _learner(options, card, out, lr, len(parts.train[0]))
-    return Run(options, table, parts, card, learner, telemetry, out, lr)
+    ended = options.resume is not None and check_resume(Path(options.resume), card, settings)
+    folder = _open_folder(options)
+    try:
+        cr.manual_seed(options.seed)
+        lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
+        learner, telemetry = _learner(options, card, folder.path, lr, len(parts.train[0]))
+        learner.get_callback(EpochCheckpoint).settings = settings
+    except BaseException:
+        folder.release()
+        raise
+    run = Run(options, table, parts, card, learner, telemetry, folder.path, lr, folder=folder)
+    run.finished = ended and (folder.path / "metrics.json").is_file()
+    return run
 
 
 def _learner(
@@ -179,20 +216,7 @@ def _learner(
     return learner, telemetry
 
 
-def _check_resume(path: Path, card: ModelCard) -> None:
-    """Fails early (before any folder is made) when ``--resume`` names no checkpoint of this
-    architecture."""
-    from chainrule.train import read_checkpoint
-
-    from ._model import check_architecture
-
-    if not path.is_file():
-        raise RunError(f"checkpoint {path} does not exist")
-    what = f"the MLP {'-'.join(map(str, card.sizes))} that --data and --hidden give"
-    check_architecture(path, read_checkpoint(path)[0], card.build(), what)
-
-
-def _resume(run: Run, path: Path, total: int, say: Any) -> None:
+def _resume(run: Run, path: Path, say: Any) -> None:
     """Loads the checkpoint (with the schedule attached, so its state comes back too)."""
     from chainrule.train import CheckpointError
 
@@ -209,13 +233,6 @@ def _resume(run: Run, path: Path, total: int, say: Any) -> None:
     say(f"resumed from {path} after epoch {run.resumed_at}")
     group = run.learner.optimizer.param_groups[0]
     run.lr = float(group.get("max_lr", group.get("initial_lr", group["lr"])))
-    end = getattr(run.schedule, "total_steps", None)
-    if end is not None and end < total:
-        raise RunError(
-            f"cannot resume: the checkpoint's one-cycle schedule ends after {end} batches, "
-            f"and --epochs {run.options.epochs} with --batch-size {run.options.batch_size} "
-            f"needs {total}; resume with the options of the run that wrote it"
-        )
 
 
 def loaders(run: Run) -> tuple[Any, Any]:
@@ -236,40 +253,42 @@ def loaders(run: Run) -> tuple[Any, Any]:
 
 def fit(run: Run, say: Any = print) -> None:
     """The LR search when asked, the schedule, and the fit; Ctrl-C raises ``Interrupted``
-    after saying which checkpoint holds the run."""
+    naming the epoch the checkpoint holds."""
     from chainrule.train import EveryBatchSchedulerCallback, NonFiniteLossError
 
     learner, options = run.learner, run.options
-    dl_train, dl_valid = loaders(run)
-    if options.lr_find and options.resume is None:
-        _find_lr(run, dl_train, say)
-    total = options.epochs * len(dl_train)
-    run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
-    if run.schedule is not None:
-        learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
-    if options.resume is not None:
-        _resume(run, Path(options.resume), total, say)
-    remaining = max(0, options.epochs - learner.epoch)
-    if options.resume is None:
-        run.checkpoint = learner.save(CHECKPOINT_NAME)  # what Ctrl-C in epoch 1 leaves
-    else:
-        run.checkpoint = Path(options.resume)
-    run.card.save(run.out)
     saver = learner.get_callback(EpochCheckpoint)
-    start = time.perf_counter()
+    run.checkpoint = Path(options.resume) if options.resume is not None else None
     try:
+        dl_train, dl_valid = loaders(run)
+        if options.lr_find and options.resume is None:
+            _find_lr(run, dl_train, say)
+        total = options.epochs * len(dl_train)
+        run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
+        if run.schedule is not None:
+            learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
+        if options.resume is not None:
+            _resume(run, Path(options.resume), say)
+        else:
+            run.checkpoint = learner.save(CHECKPOINT_NAME)  # what Ctrl-C in epoch 1 leaves
+        run.card.save(run.out)
+        # a run whose training ended (all epochs, or early stopping) trains no further
+        remaining = 0 if saver.finished else max(0, options.epochs - learner.epoch)
         learner.fit(dl_train, remaining, dataloader_valid=dl_valid)
+        run.fit_seconds = saver.fit_seconds = saver.elapsed()
+        _say_early_stop(run, say)
+        saver.finished = True
+        run.checkpoint = learner.save(CHECKPOINT_NAME)
     except KeyboardInterrupt:
-        run.checkpoint = saver.last_path or run.checkpoint
         raise Interrupted(_interrupted(run)) from None
     except NonFiniteLossError as err:
-        last = saver.last_path or run.checkpoint
         reason = str(err).removeprefix("TerminateOnNaNCallback: ")
         reason = reason.replace("learner.find_learning_rate", "--lr-find")
-        raise RunError(f"training diverged: {reason}; the last good checkpoint is {last}") from err
-    finally:
-        run.fit_seconds = time.perf_counter() - start
-    stopper = learner.get_callback(EarlyStop)
+        raise RunError(f"training diverged: {reason}; {_holding(run)}") from err
+
+
+def _say_early_stop(run: Run, say: Any) -> None:
+    stopper = run.learner.get_callback(EarlyStop)
     if stopper is not None and stopper.stopped_epoch is not None:
         run.best_epoch = stopper.best_epoch
         say(
@@ -278,7 +297,6 @@ def fit(run: Run, say: Any = print) -> None:
             f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
             f"{stopper.best_epoch + 1}"
         )
-    run.checkpoint = learner.save(CHECKPOINT_NAME)
 
 
 def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
@@ -300,14 +318,32 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
         say(f"learning-rate finder: valley at {suggested:.3g}; using --lr {run.lr:g} as given")
 
 
+def _held(run: Run) -> int | None:
+    """The epochs the run's checkpoint holds (``run.checkpoint`` set to it), or None."""
+    found = held_epochs(run.out, run.options.resume)
+    if found is None:
+        return None
+    run.checkpoint, done = found
+    return done
+
+
+def _holding(run: Run) -> str:
+    done = _held(run)
+    if done is None:
+        return "no checkpoint was written"
+    return f"the last good checkpoint is {run.checkpoint} (the run after epoch {done})"
+
+
 def _interrupted(run: Run) -> str:
-    learner, path = run.learner, run.checkpoint
-    done = learner.epoch
-    argv = ["chainrule", *_without_resume(run.options.command), "--resume", str(path)]
+    done = _held(run)
+    if done is None:
+        return "interrupted before the first checkpoint was written; nothing to resume"
+    argv = ["chainrule", *_without_resume(run.options.command), "--resume", str(run.checkpoint)]
     resume = " ".join(shlex.quote(a) for a in argv)
     return (
-        f"interrupted during epoch {done + 1} of {run.options.epochs}: the checkpoint "
-        f"{path} holds the run after epoch {done}; continue with: {resume}"
+        f"interrupted during epoch {min(done + 1, run.options.epochs)} of {run.options.epochs}: "
+        f"the checkpoint {run.checkpoint} holds the run after epoch {done}; continue with: "
+        f"{resume}"
     )
 
 
@@ -362,17 +398,3 @@ class EarlyStop(EarlyStoppingCallback):
     saved before the fit stops."""
 
     order = 95
-
-
-class EpochCheckpoint(Callback):
-    """Saves the learner to ``save_dir / checkpoint.npz`` at the end of every epoch (the
-    state Ctrl-C leaves, and the one ``--resume`` continues exactly)."""
-
-    order = 50  # after every callback that updates its state in after_epoch
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_path: Path | None = None
-
-    def after_epoch(self) -> None:
-        self.last_path = self._require_learner().save(CHECKPOINT_NAME)

@@ -11,7 +11,7 @@ from ._figures import figures
 from ._files import write_atomic, write_json
 from ._html import render
 from ._model import CARD_NAME, CHECKPOINT_NAME
-from ._run import Options, Run, fit, prepare
+from ._run import Interrupted, Options, Run, fit, prepare
 
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -28,8 +28,31 @@ def train(options: Options, say: Any = print) -> Run:
     checkpoint with its model card into the run's folder. Returns the run."""
     start = time.perf_counter()
     run = prepare(options)
-    _introduce(run, say)
-    fit(run, say)
+    try:
+        if run.finished:
+            say(
+                f"the run in {run.out} has finished already, its training and its report "
+                f"(see {run.out / 'report.html'}); nothing was changed"
+            )
+            return run
+        _introduce(run, say)
+        fit(run, say)
+        try:
+            _finish(run, say)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted after training, while evaluating and writing the report: the "
+                f"checkpoint {run.checkpoint} holds the finished training; the same command "
+                f"with --resume {run.checkpoint} writes the report without training"
+            ) from None
+    finally:
+        run.close()
+    say(f"done in {time.perf_counter() - start:.1f} s")
+    return run
+
+
+def _finish(run: Run, say: Any) -> None:
+    """Evaluates, compares with scikit-learn, and writes the report and the metrics."""
     for note in run.notes:
         say(f"note: {note}")
     evaluate(run)
@@ -49,8 +72,6 @@ def train(options: Options, say: Any = print) -> Run:
     _summarise(run, say)
     say(f"report: {files['report']}")
     say(f"wrote {files['metrics']}, {files['checkpoint']} and {files['model card']}")
-    say(f"done in {time.perf_counter() - start:.1f} s")
-    return run
 
 
 def _introduce(run: Run, say: Any) -> None:

@@ -7,12 +7,12 @@
 
 The loop emits fastai's events (``EVENTS``) to callbacks, which steer it by raising
 ``Cancel*Exception``s. Telemetry callbacks keep bounded summaries, never whole tensors.
-Checkpoints are one ``.npz`` file with a JSON header (no pickle) and resume a run exactly.
+Checkpoints are one safetensors file with a JSON header (no pickle) and resume a run exactly.
 Importing this package needs NumPy only (matplotlib, tqdm and pandas load when used).
 """
 
 from ._callback import Callback
-from ._checkpoint import CheckpointError, read_checkpoint
+from ._checkpoint import CheckpointError, CheckpointFile, open_checkpoint, read_checkpoint
 from ._diagnostics import Finding, diagnose
 from ._events import (
     EVENTS,
@@ -79,6 +79,7 @@ __all__ = [
     "CancelValidateException",
     "CheckpointCallback",
     "CheckpointError",
+    "CheckpointFile",
     "EarlyStoppingCallback",
     "EveryBatchSchedulerCallback",
     "Finding",
@@ -103,6 +104,7 @@ __all__ = [
     "mean_squared_error",
     "progress_bar",
     "r2_score",
+    "open_checkpoint",
     "read_checkpoint",
     "root_mean_squared_error",
 ]

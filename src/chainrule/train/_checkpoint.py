@@ -1,28 +1,34 @@
-"""Learner checkpoints: one ``.npz`` file of arrays plus a JSON header, never a pickle.
+"""Learner checkpoints: one safetensors file, the arrays as tensors and the learner's state as
+JSON in the header's metadata; never a pickle.
 
-Layout of the archive (read with ``allow_pickle=False``):
+Layout (safetensors, https://huggingface.co/docs/safetensors):
 
-- ``__header__``: the JSON header as a uint8 array (UTF-8): format and version, chainrule's
+- the header's metadata ``{"chainrule": "<JSON>"}``: format and version, chainrule's
   version, the model's parameter and buffer names with shapes and dtypes, the optimiser's
   class and state, the callbacks' states, the epoch and iteration counters, the random
-  generators' states, and the shape, dtype and CRC-32 of every array in the file;
-- ``model/<name>``: each parameter and persistent buffer;
-- further arrays referred to from the header as ``{"__array__": key}`` (optimiser buffers,
+  generators' states, and the shape, dtype and CRC-32 of every tensor in the file;
+- tensors ``model/<name>``: each parameter and persistent buffer;
+- further tensors referred to from the JSON as ``{"__array__": key}`` (optimiser buffers,
   early stopping's best weights, telemetry records).
 
 Writing goes to a temporary file in the same folder, then ``os.replace`` renames it into place,
-so a crash never leaves a half-written checkpoint under the real name. Loading reads and
-checks the whole file, and its fit to the learner, before changing anything; if applying it
-still fails, everything is rolled back.
+so a crash never leaves a half-written checkpoint under the real name. Reading parses the
+header only (safetensors checks that the declared shapes and dtypes cover the file exactly, so
+nothing larger than the file is ever allocated), checks the JSON's every field and the
+declared tensors against it, and reads a tensor only after its dtype and shape were checked
+(against the model, for the model's); nothing is decompressed. Loading into a learner checks
+everything before changing anything; if applying it still fails, everything is rolled back.
+
+Checkpoints of chainrule 0.1 (``.npz`` archives) are refused with a message, unread: a zip
+archive can hide gigabytes of compressed data behind a small file.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
+import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,18 +37,19 @@ import numpy as np
 from .._io import write_atomic
 from .._random import Generator, default_generator
 from .._tensor import Tensor
+from ._header import (
+    DTYPES,
+    FORMAT,
+    FORMAT_VERSION,
+    METADATA_KEY,
+    CheckpointError,
+    brief,
+    check_header,
+    error_text,
+)
 
 if TYPE_CHECKING:
     from ._learner import Learner
-
-FORMAT = "chainrule-learner-checkpoint"
-FORMAT_VERSION = 1
-HEADER_KEY = "__header__"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded: unreadable, corrupted, from a newer format, or not
-    matching the learner. The learner is unchanged when it is raised."""
 
 
 # -- packing: nested Python data with arrays <-> JSON plus an array table ------------------------
@@ -53,7 +60,7 @@ def pack(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
         value = value.data
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.array(value)
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "biuf" or arr.dtype.newbyteorder("<").str not in DTYPES.values():
             raise TypeError(f"checkpoint: {key} holds an array of dtype {arr.dtype} (numbers only)")
         arrays[key] = arr
         return {"__array__": key}
@@ -66,8 +73,6 @@ def pack(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, list):
         return [pack(v, f"{key}/{i}", arrays) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value):
-            return {"__dict__": [[k, pack(v, f"{key}/{k}", arrays)] for k, v in value.items()]}
         items = []
         for k, v in value.items():
             if isinstance(k, bool) or not isinstance(k, (int, str)):
@@ -81,22 +86,24 @@ def pack(value: Any, key: str, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def unpack(value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """The inverse of :func:`pack`."""
+    """The inverse of :func:`pack`; a ``CheckpointError`` for anything it does not write."""
     if isinstance(value, list):
         return [unpack(v, arrays) for v in value]
     if not isinstance(value, dict):
         return value
     if set(value) == {"__array__"}:
         key = value["__array__"]
-        if key not in arrays:
+        if not isinstance(key, str) or key not in arrays:
             raise CheckpointError(f"the header refers to an array {key!r} the file does not hold")
         arr = arrays[key]
         return arr[()] if arr.ndim == 0 else arr
-    if set(value) == {"__tuple__"}:
+    if set(value) == {"__tuple__"} and isinstance(value["__tuple__"], list):
         return tuple(unpack(v, arrays) for v in value["__tuple__"])
-    if set(value) == {"__dict__"}:
-        return {k: unpack(v, arrays) for k, v in value["__dict__"]}
-    raise CheckpointError(f"unexpected object in the header: keys {sorted(value)}")
+    if set(value) == {"__dict__"} and isinstance(value["__dict__"], list):
+        items = value["__dict__"]
+        if all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], (int, str)) for p in items):
+            return {k: unpack(v, arrays) for k, v in items}
+    raise CheckpointError(f"unexpected object in the header: {brief(value)}")
 
 
 # -- what a learner holds ------------------------------------------------------------------------
@@ -125,6 +132,20 @@ def generators(learner: Learner, with_loaders: bool = True) -> dict[str, Generat
     return out
 
 
+def non_finite(learner: Learner) -> list[str]:
+    """What is not finite at the end of the current epoch (its training or validation loss,
+    or a weight), in words; empty when it may be checkpointed."""
+    log = learner.epoch_log
+    bad = [
+        f"the {key.replace('_', ' ')} is {log[key]}"
+        for key in ("train_loss", "valid_loss")
+        if key in log and not math.isfinite(log[key])
+    ]
+    if not all(np.isfinite(p.data).all() for p in learner.model.parameters()):
+        bad.append("a weight is not finite")
+    return bad
+
+
 def model_entries(learner: Learner) -> list[dict[str, Any]]:
     return [
         {"name": k, "shape": list(a.shape), "dtype": str(a.dtype)}
@@ -135,6 +156,8 @@ def model_entries(learner: Learner) -> list[dict[str, Any]]:
 # -- saving --------------------------------------------------------------------------------------
 def save_checkpoint(learner: Learner, path: Path) -> Path:
     """Writes ``learner``'s state to ``path`` atomically; returns ``path``."""
+    from safetensors.numpy import save
+
     from .. import __version__
 
     arrays: dict[str, np.ndarray] = {f"model/{k}": v for k, v in learner.model.state_dict().items()}
@@ -165,79 +188,107 @@ def save_checkpoint(learner: Learner, path: Path) -> Path:
             for k, g in generators(learner).items()
         },
     }
+    # safetensors stores little-endian, C-ordered data
+    tensors = {k: np.ascontiguousarray(a, a.dtype.newbyteorder("<")) for k, a in arrays.items()}
     header["arrays"] = {
         k: {"shape": list(a.shape), "dtype": a.dtype.str, "crc32": zlib.crc32(a.tobytes())}
-        for k, a in arrays.items()
+        for k, a in tensors.items()
     }
-    text = json.dumps(header, allow_nan=True).encode("utf-8")
-    members = {HEADER_KEY: np.frombuffer(text, dtype=np.uint8), **arrays}
+    text = json.dumps(header, allow_nan=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()  # built in memory, then one write: faster than many small ones
-    np.savez(buffer, **members)
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, save(tensors, metadata={METADATA_KEY: text}))
     return path
 
 
 # -- reading -------------------------------------------------------------------------------------
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and the arrays of a checkpoint file, checked for integrity (CRC-32 of every
-    array against the header), without touching any learner.
+class CheckpointFile:
+    """A checkpoint whose header was read and checked; its tensors are read on demand.
+
+    Attributes
+    ----------
+    path : Path
+    header : dict
+        The JSON state (every field checked for type and range).
+    declared : dict[str, tuple[tuple[int, ...], str]]
+        Each tensor's shape and NumPy dtype string, from the safetensors header.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any], declared: dict[str, Any]) -> None:
+        self.path, self.header, self.declared = path, header, declared
+
+    def read(self, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """The tensors ``keys`` (default: all), each checked against its CRC-32."""
+        from safetensors import SafetensorError, safe_open
+
+        keys = list(self.declared if keys is None else keys)
+        out = {}
+        try:
+            with safe_open(self.path, framework="numpy") as f:
+                for k in keys:
+                    out[k] = f.get_tensor(k)
+        except (SafetensorError, OSError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{self.path} cannot be read (changed on disk?): {err}") from err
+        for k, arr in out.items():
+            if zlib.crc32(arr.tobytes()) != self.header["arrays"][k]["crc32"]:
+                raise CheckpointError(
+                    f"{self.path}: tensor {k!r} is corrupted (its checksum differs from the "
+                    f"header's)"
+                )
+        return out
+
+
+def open_checkpoint(path: str | Path) -> CheckpointFile:
+    """Reads and checks a checkpoint's header; no tensor is read.
 
     Raises
     ------
     FileNotFoundError
         When there is no such file.
     CheckpointError
-        When the file is not a chainrule checkpoint, is truncated or corrupted, or comes from
-        a newer format version.
+        When the file is not a chainrule checkpoint, is truncated or corrupted, is malformed
+        in any field, or comes from another format version.
     """
+    from safetensors import SafetensorError, safe_open
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    unreadable = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError)
+    with path.open("rb") as f:
+        start = f.read(4)
+    if start in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise CheckpointError(
+            f"{path} is a zip archive (.npz), not a chainrule checkpoint; chainrule writes "
+            f"safetensors checkpoints since format version {FORMAT_VERSION} and does not open "
+            f"the .npz checkpoints of chainrule 0.1: train the run again"
+        )
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path} is a single .npy array, not a checkpoint")
-        with loaded as npz:
-            if HEADER_KEY not in npz.files:
-                raise CheckpointError(f"{path} is an .npz archive without a chainrule header")
-            header = json.loads(bytes(npz[HEADER_KEY]).decode("utf-8"))
-            arrays = {k: npz[k] for k in npz.files if k != HEADER_KEY}
-    except unreadable as err:
+        with safe_open(path, framework="numpy") as f:
+            metadata = f.metadata()
+            declared = {
+                k: (f.get_slice(k).get_shape(), f.get_slice(k).get_dtype()) for k in f.keys()
+            }
+    except (SafetensorError, OSError, ValueError, TypeError) as err:
         raise CheckpointError(
-            f"{path} cannot be read as a checkpoint (truncated or corrupted?): "
-            f"{type(err).__name__}: {err}"
+            f"{path} is not a chainrule checkpoint, or is truncated or corrupted (not a "
+            f"readable safetensors file: {err})"
         ) from err
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a chainrule learner checkpoint")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format version {version!r}; this chainrule reads up to "
-            f"{FORMAT_VERSION} (written by chainrule {header.get('chainrule_version')})"
-        )
-    _check_arrays(path, header.get("arrays"), arrays)
-    return header, arrays
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+        raise CheckpointError(f"{path} is a safetensors file but not a chainrule checkpoint")
+    try:
+        header = json.loads(metadata[METADATA_KEY])
+        check_header(header, declared)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err}") from None
+    except (ValueError, RecursionError) as err:
+        raise CheckpointError(f"{path}: malformed checkpoint header ({error_text(err)})") from None
+    return CheckpointFile(
+        path, header, {k: (tuple(s), DTYPES[d]) for k, (s, d) in declared.items()}
+    )
 
 
-def _check_arrays(path: Path, table: Any, arrays: dict[str, np.ndarray]) -> None:
-    if not isinstance(table, dict) or set(table) != set(arrays):
-        listed = set(table) if isinstance(table, dict) else set()
-        raise CheckpointError(
-            f"{path}: the arrays in the file do not match its header (missing "
-            f"{sorted(listed - set(arrays))[:5]}, unlisted {sorted(set(arrays) - listed)[:5]})"
-        )
-    for key, arr in arrays.items():
-        meta = table[key]
-        if (
-            list(arr.shape) != meta.get("shape")
-            or arr.dtype.str != meta.get("dtype")
-            or zlib.crc32(arr.tobytes()) != meta.get("crc32")
-        ):
-            raise CheckpointError(
-                f"{path}: array {key!r} is corrupted (shape {arr.shape}, dtype {arr.dtype}; the "
-                f"header says shape {tuple(meta.get('shape', ()))}, dtype {meta.get('dtype')} "
-                f"and a different checksum)"
-            )
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and all the tensors of a checkpoint file, checked (see
+    :func:`open_checkpoint`), without touching any learner."""
+    ckpt = open_checkpoint(path)
+    return ckpt.header, ckpt.read()

@@ -20,6 +20,7 @@ from ._events import (
     CancelTrainException,
     CancelValidateException,
 )
+from ._header import SUFFIX
 
 if TYPE_CHECKING:
     from ..nn import Module
@@ -391,21 +392,22 @@ class Learner(CallbackHost):
     # -- checkpoints ----------------------------------------------------------------------------
     def checkpoint_path(self, path: str | Path | None = None) -> Path:
         """Where :meth:`save` writes: ``path`` (a bare file name goes into ``save_dir``), or
-        ``save_dir / "learner.npz"``; ``.npz`` is appended to a name without a suffix."""
+        ``save_dir / "learner.safetensors"``; ``.safetensors`` is appended to a name without a
+        suffix."""
         if path is None:
             if self.save_dir is None:
                 raise ValueError(
                     "Learner.save: give a path, or a save_dir when building the Learner"
                 )
-            path = self.save_dir / "learner.npz"
+            path = self.save_dir / f"learner{SUFFIX}"
         path = Path(path)
         if self.save_dir is not None and not path.is_absolute() and path.parent == Path("."):
             path = self.save_dir / path
-        return path if path.suffix else path.with_name(path.name + ".npz")
+        return path if path.suffix else path.with_name(path.name + SUFFIX)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Writes a checkpoint (model, optimiser, callbacks' state, counters, generators) to one
-        ``.npz`` file, atomically (temporary file renamed into place). Returns its path.
+        safetensors file, atomically (temporary file renamed into place). Returns its path.
 
         A checkpoint written at the end of an epoch (``CheckpointCallback``, or between fits)
         resumes exactly: loading it into a freshly built learner and fitting the remaining
@@ -421,15 +423,16 @@ class Learner(CallbackHost):
         Parameters
         ----------
         path : str or Path
-            The ``.npz`` file (a bare file name is looked up in ``save_dir``).
+            The checkpoint file (a bare file name is looked up in ``save_dir``).
         strict : bool
             Require the model's parameter and buffer names to match exactly.
 
         Raises
         ------
         CheckpointError
-            When the file is truncated, corrupted, from a newer format, or does not fit this
-            learner's model, optimiser or callbacks; nothing in the learner is changed then.
+            When the file is not a checkpoint, is truncated, corrupted or malformed, is from
+            another format, or does not fit this learner's model, optimiser or callbacks;
+            nothing in the learner is changed then.
 
         Notes
         -----

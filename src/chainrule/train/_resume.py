@@ -11,10 +11,11 @@ import numpy as np
 
 from ._checkpoint import (
     CheckpointError,
+    CheckpointFile,
     callback_keys,
     generators,
     model_entries,
-    read_checkpoint,
+    open_checkpoint,
     unpack,
 )
 
@@ -22,19 +23,22 @@ if TYPE_CHECKING:
     from ._learner import Learner
 
 _EPOCH_BOUNDARIES = (None, "after_epoch", "after_cancel_epoch", "after_cancel_fit", "after_fit")
+# what a malformed value in a checked header can still raise while it is planned
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
 
 
 def load_checkpoint(learner: Learner, path: Path, strict: bool = True) -> None:
     """Reads ``path``, checks that it fits ``learner``, and restores it (see ``Learner.load``)."""
-    header, arrays = read_checkpoint(path)
+    ckpt = open_checkpoint(path)
     try:
-        plan = _plan(learner, header, arrays, strict)
+        plan = _plan(learner, ckpt, strict)
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err} (nothing was loaded)") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (*_MALFORMED, RecursionError) as err:
         raise CheckpointError(
-            f"{path}: malformed checkpoint header ({type(err).__name__}: {err}); nothing was loaded"
-        ) from err
+            f"{path}: malformed checkpoint header ({type(err).__name__}: {str(err)[:200]}); "
+            f"nothing was loaded"
+        ) from None
     if plan["event"] not in _EPOCH_BOUNDARIES:
         warnings.warn(
             f"Learner.load: {path} was saved during {plan['event']}, in the middle of an epoch; "
@@ -52,64 +56,65 @@ def load_checkpoint(learner: Learner, path: Path, strict: bool = True) -> None:
         ) from err
 
 
-def _plan(learner: Learner, header: dict, arrays: dict[str, np.ndarray], strict: bool) -> dict:
-    """Everything to apply, checked against the learner (raises CheckpointError)."""
-    plan: dict[str, Any] = {"model": _model_values(learner, header["model"], arrays, strict)}
+def _plan(learner: Learner, ckpt: CheckpointFile, strict: bool) -> dict:
+    """Everything to apply, checked against the learner (raises CheckpointError). The model's
+    tensors and the optimiser's buffers are read only after their declared shapes (and the
+    model's dtypes) fit the model."""
+    header = ckpt.header
+    names = _check_model(learner, header["model"], ckpt.declared, strict)
     opt = header["optimizer"]
     own = type(learner.optimizer).__name__
     if opt["class"] != own:
         raise CheckpointError(f"the checkpoint's optimizer is {opt['class']}, the learner's {own}")
+    # the optimiser's buffers against the parameters first, on their declared shapes alone
+    # (views of one zero with those shapes allocate nothing)
+    shells = {
+        k: np.broadcast_to(np.zeros((), dt), shape) for k, (shape, dt) in ckpt.declared.items()
+    }
+    _check_optimizer_state(learner.optimizer, unpack(opt["state"], shells))
+    arrays = ckpt.read()
+    plan: dict[str, Any] = {"model": {name: arrays[f"model/{name}"] for name in names}}
     plan["optimizer"] = unpack(opt["state"], arrays)
-    _check_optimizer_state(learner.optimizer, plan["optimizer"])
     plan["callbacks"] = _callback_states(learner, header["callbacks"], arrays)
-    counters = header["counters"]
-    for key in ("epoch", "iteration"):
-        if (
-            isinstance(counters[key], bool)
-            or not isinstance(counters[key], int)
-            or counters[key] < 0
-        ):
-            raise CheckpointError(f"counter {key!r} is {counters[key]!r}, not a count")
+    counters = header["counters"]  # checked by open_checkpoint
     plan["counters"] = (counters["epoch"], counters["iteration"])
     plan["event"] = counters.get("event")
     plan["generators"], plan["pending"] = _generator_states(learner, header["generators"], arrays)
     return plan
 
 
-def _model_values(
-    learner: Learner, saved: dict, arrays: dict[str, np.ndarray], strict: bool
-) -> dict[str, np.ndarray]:
+def _check_model(
+    learner: Learner, saved: dict, declared: dict[str, tuple[tuple[int, ...], str]], strict: bool
+) -> list[str]:
+    """The names of the model's entries to load, after their declared shapes and dtypes
+    were checked against the model (raises CheckpointError)."""
     own = {e["name"]: e for e in model_entries(learner)}
-    entries = {e["name"]: e for e in saved["entries"]}
+    entries = {e["name"] for e in saved["entries"]}
     missing = [k for k in own if k not in entries]
     unexpected = [k for k in entries if k not in own]
     problems = []
     if strict and (missing or unexpected):
-        problems.append(f"missing keys {missing}, unexpected keys {unexpected}")
-    values = {}
-    for name in own.keys() & entries.keys():
-        arr = arrays.get(f"model/{name}")
-        if arr is None:
-            problems.append(f"no array for {name}")
-            continue
+        problems.append(f"missing keys {missing}, unexpected keys {sorted(unexpected)}")
+    names = [name for name in own if name in entries]
+    for name in names:
+        have_shape, have_dtype = declared[f"model/{name}"]
         want = own[name]
-        if list(arr.shape) != want["shape"]:
+        if list(have_shape) != want["shape"]:
             problems.append(
-                f"{name} has shape {tuple(arr.shape)} in the checkpoint, {tuple(want['shape'])} "
-                f"in the model"
+                f"{name} has shape {tuple(have_shape)} in the checkpoint, "
+                f"{tuple(want['shape'])} in the model"
             )
-        elif strict and str(arr.dtype) != want["dtype"]:
+        elif strict and np.dtype(have_dtype) != np.dtype(want["dtype"]):
             problems.append(
-                f"{name} is {arr.dtype} in the checkpoint, {want['dtype']} in the model (convert "
-                f"the model with .to(dtype), or load with strict=False to cast)"
+                f"{name} is {np.dtype(have_dtype)} in the checkpoint, {want['dtype']} in the "
+                f"model (convert the model with .to(dtype), or load with strict=False to cast)"
             )
-        values[name] = arr
     if problems:
         raise CheckpointError(
             f"the checkpoint's model ({saved['class']}) does not fit the learner's "
             f"({type(learner.model).__name__}): " + "; ".join(problems)
         )
-    return values
+    return names
 
 
 def _check_optimizer_state(optimizer: Any, state: Any) -> None:

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from ._callback import Callback
+from ._checkpoint import non_finite
 from ._monitor import check_int, monitored_value, resolve_mode
 
 
 class CheckpointCallback(Callback):
     """Saves the learner every ``every_n_epochs`` epochs, keeping the last ``keep_last`` files,
-    and ``best.npz`` whenever ``save_best_on`` improves.
+    and ``best.safetensors`` whenever ``save_best_on`` improves.
 
-    Files go to ``directory`` (default: the learner's ``save_dir``) as ``epoch_0003.npz``
-    (three epochs done). Each is written to a temporary file and renamed into place, so an
-    interrupted run never leaves a half-written checkpoint. When another callback stops the
+    Files go to ``directory`` (default: the learner's ``save_dir``) as
+    ``epoch_0003.safetensors`` (three epochs done). An epoch whose training or validation loss
+    or a weight is not finite is not saved (a warning says why), so the files stay good. Each
+    is written to a temporary file and renamed into place, so an interrupted run never leaves
+    a half-written checkpoint. When another callback stops the
     fit in ``after_epoch`` (early stopping), the finished epoch is still saved.
 
     Parameters
@@ -30,7 +34,7 @@ class CheckpointCallback(Callback):
         How many periodic checkpoints to keep (older ones this callback wrote are deleted);
         None keeps all.
     save_best_on : str, optional
-        A key of ``learner.epoch_log`` (``"valid_loss"``, a metric) to keep ``best.npz`` on.
+        A key of ``learner.epoch_log`` (``"valid_loss"``, a metric) to keep ``best.safetensors`` on.
     mode : {"auto", "min", "max"}
         Whether lower or higher ``save_best_on`` is better.
     directory : str or Path, optional
@@ -84,12 +88,19 @@ class CheckpointCallback(Callback):
     def after_epoch(self) -> None:
         learner = self._require_learner()
         done = learner.epoch + 1
+        bad = non_finite(learner)
+        if bad:
+            warnings.warn(
+                f"CheckpointCallback: epoch {done} is not saved: {' and '.join(bad)}",
+                stacklevel=2,
+            )
+            return
         if self.save_best_on is not None:
             value = monitored_value("CheckpointCallback", learner, self.save_best_on)
             better = value < self.best if self.mode == "min" else value > self.best
             if not math.isnan(value) and better:
                 self.best = value
-                learner.save(self._dir() / "best.npz")
+                learner.save(self._dir() / "best.safetensors")
         if done % self.every_n_epochs == 0:
             self._save_periodic(done)
 
@@ -106,7 +117,7 @@ class CheckpointCallback(Callback):
 
     def _save_periodic(self, done: int) -> None:
         learner = self._require_learner()
-        path = learner.save(self._dir() / f"epoch_{done:04d}.npz")
+        path = learner.save(self._dir() / f"epoch_{done:04d}.safetensors")
         self._saved_epoch, self.last_path = done, path
         if str(path) in self.saved:
             self.saved.remove(str(path))
