@@ -369,3 +369,15 @@ def test_header_names_are_read_stripped_and_text_columns_as_written(tmp_path):
     table = load_table(f"csv:{path}", Reading(categorical=["zip"]))
     assert table.features == ["zip", "size"] and table.target == "target"
     assert sorted(set(table.X["zip"])) == ["02100", "02101", "02102", "02103"]
+
+
+def test_a_model_card_of_chainrule_0_1_says_to_train_again(tmp_path):
+    from chainrule.report import ModelCard
+    from chainrule.train import CheckpointError
+
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"format": "chainrule-model", "format_version": 1, "task": "x"}))
+    with pytest.raises(
+        CheckpointError, match=r"format version 1, .*chainrule 0\.1: train it again"
+    ):
+        ModelCard.load(path)

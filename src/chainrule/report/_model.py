@@ -83,8 +83,12 @@ class ModelCard:
             raise CheckpointError(f"{path} cannot be read as a model card: {err}") from None
         if not isinstance(d, dict) or d.pop("format", None) != CARD_FORMAT:
             raise CheckpointError(f"{path} is not a chainrule model card")
-        if d.pop("format_version", None) != CARD_VERSION:
-            raise CheckpointError(f"{path} has an unsupported format version")
+        version = d.pop("format_version", None)
+        if version != CARD_VERSION:
+            raise CheckpointError(
+                f"{path} has format version {version!r}, this chainrule reads {CARD_VERSION}"
+                + (" (a run of chainrule 0.1: train it again)" if version == 1 else "")
+            )
         try:
             d["preprocessing"] = Preprocessing.from_json(d["preprocessing"])
             card = cls(**d)
