@@ -381,3 +381,23 @@ def test_a_model_card_of_chainrule_0_1_says_to_train_again(tmp_path):
         CheckpointError, match=r"format version 1, .*chainrule 0\.1: train it again"
     ):
         ModelCard.load(path)
+
+
+def test_a_tall_table_read_in_chunks_equals_one_read(tmp_path, monkeypatch):
+    """Tall tables are assembled chunk by chunk into one block; the values are pandas' own,
+    and a column that turns to text in a later chunk falls back to one whole read."""
+    from chainrule.report import _table
+
+    path = _houses(tmp_path / "houses.csv", n=60)
+    whole = load_table(f"csv:{path}", Reading(target="price"))
+    monkeypatch.setattr(_table, "ASSEMBLE_ROWS", 7)
+    chunked = load_table(f"csv:{path}", Reading(target="price"))
+    assert (chunked.categorical, chunked.features) == (whole.categorical, whole.features)
+    for name in whole.features:  # whole numbers come as float64 from the block: same values
+        pd.testing.assert_series_equal(chunked.X[name], whole.X[name], check_dtype=False)
+    np.testing.assert_array_equal(chunked.y, whole.y)
+    rows = path.read_text().splitlines()
+    rows[50] = "big," + rows[50].split(",", 1)[1]  # 'area' becomes text after 7 chunks
+    path.write_text("\n".join(rows) + "\n")
+    table = load_table(f"csv:{path}", Reading(target="price"))
+    assert "area" in table.categorical, "a text cell makes the column categorical, as one read"

@@ -280,7 +280,8 @@ def split(table: Table, seed: int, impute: str = "median", max_categories: int =
     is fitted on the training part and applied to all three.
 
     The table's rows are handed over: ``table.X`` is None afterwards, so that a large table is
-    held once (its rows reordered train, validation, test, each part a slice), not twice.
+    held once, as each part's float32 inputs; the parts are read from it column group by
+    column group, never copied whole.
     """
     from sklearn.model_selection import train_test_split
 
@@ -301,24 +302,18 @@ def split(table: Table, seed: int, impute: str = "median", max_categories: int =
         train, valid = cut(rows, VALID_FRACTION)
         order = [train, valid]
     X, table.X = table.X, None
-    X = _rows(X, np.concatenate(order))  # the old rows are freed here
-    ends = np.cumsum([len(part) for part in order])
-    slices = [_rows(X, slice(a, b)) for a, b in zip([0, *ends[:-1]], ends)]
     targets = [table.y[part] for part in order]
     prep = Preprocessing.fit(
-        slices[0],
+        X,
         table.features,
         table.categorical,
         targets[0] if table.task == "regression" else None,
         impute,
         max_categories,
+        rows=train,
     )
-    parts = [(prep.transform(x), y) for x, y in zip(slices, targets)]
-    del X, slices
+    parts = [(prep.transform(X, rows=part), y) for part, y in zip(order, targets)]
+    del X
     if table.test is not None:
         parts.append((prep.transform(table.test[0]), table.test[1]))
     return Split(*parts, prep)
-
-
-def _rows(X: Any, index: np.ndarray | slice) -> Any:
-    return X.iloc[index] if hasattr(X, "iloc") else X[index]

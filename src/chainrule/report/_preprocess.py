@@ -91,15 +91,17 @@ class Preprocessing:
         y: np.ndarray | None = None,
         impute: str = "median",
         max_categories: int = 50,
+        rows: np.ndarray | None = None,
     ) -> Preprocessing:
         """Fits the ``ColumnTransformer``'s transformers on the training rows ``X`` (a DataFrame,
         categorical columns as from ``as_labels``, or a numeric array whose columns are
-        ``columns``) and reads out what it learned; ``y``: a regression target to standardise.
+        ``columns``; only its ``rows`` when given) and reads out what it learned; ``y``: a
+        regression target to standardise.
         """
         ct = column_transformer(X, columns, categorical, impute, max_categories)
         # each transformer fitted on its own columns, as ColumnTransformer.fit does, but
         # without its fit_transform's transformed and stacked copy of every training row
-        fitted = {name: pipe.fit(_select(X, cols)) for name, pipe, cols in ct.transformers}
+        fitted = {name: pipe.fit(_select(X, cols, rows)) for name, pipe, cols in ct.transformers}
         out: dict[str, Column] = {}
         means, scales, groups = [np.zeros(0)], [np.ones(0)], []
         for name, _, group in ct.transformers:
@@ -125,36 +127,41 @@ class Preprocessing:
                 out[name] = Column(name, "categorical", fill, False, frequent, grouped)
         prep = cls([out[n] for n in columns], mean, scale, groups)
         for c in prep.columns:
-            c.missing = int(_missing(_column(X, columns, c.name)).sum())
+            c.missing = int(_missing(_column(X, columns, c.name, rows)).sum())
         if y is not None:
             prep.y_mean, prep.y_scale = float(np.mean(y)), float(np.std(y)) or 1.0
         return prep
 
     # -- applying --------------------------------------------------------------------------
-    def transform(self, X: Any, first_row: int = 0) -> np.ndarray:
+    def transform(self, X: Any, first_row: int = 0, rows: np.ndarray | None = None) -> np.ndarray:
         """Rows ``X`` (a DataFrame with the input columns by name, or an array with them in
-        ``names`` order) as the network's float32 inputs (n, n_outputs); ``first_row`` counts
-        the rows before them in their file, for the error that a missing cell raises when the
-        model was trained with ``--impute none``."""
-        names, n = self.names, len(X)
-        out = np.empty((n, self.n_outputs), dtype=np.float64)
+        ``names`` order; only its ``rows`` when given) as the network's float32 inputs
+        (n, n_outputs); ``first_row`` counts the rows before them in their file, for the error
+        that a missing cell raises when the model was trained with ``--impute none``.
+
+        Computed in float64 one column group at a time, so that a large table never has a
+        float64 copy of all its rows at once."""
+        names = self.names
+        n = len(X) if rows is None else len(rows)
+        out = np.empty((n, self.n_outputs), dtype=np.float32)
         numeric, at = self.numeric, 0
         for size in self.groups:  # ColumnTransformer's order: a group's values, its indicators
             group, numeric = numeric[:size], numeric[size:]
-            block = out[:, at : at + size]
-            block[...] = _numbers(X, names, [c.name for c in group])
-            missing = np.isnan(block)
+            values = _numbers(X, names, [c.name for c in group], rows)
+            missing = np.isnan(values)
             flags = [j for j, c in enumerate(group) if c.indicator]
-            out[:, at + size : at + size + len(flags)] = missing[:, flags]
             for j in np.flatnonzero(missing.any(axis=0)):
                 if group[j].fill is None:
                     raise RunError(_missing_error(group[j].name, missing[:, j], first_row))
-                block[missing[:, j], j] = group[j].fill
-            at += size + len(flags)
-        out[:, :at] -= self.mean
-        out[:, :at] /= self.scale
+                values[missing[:, j], j] = group[j].fill
+            block = np.concatenate([values, missing[:, flags]], axis=1) if flags else values
+            width = size + len(flags)
+            block -= self.mean[at : at + width]
+            block /= self.scale[at : at + width]
+            out[:, at : at + width] = block
+            at += width
         for c in self.categorical:
-            labels = _column(X, names, c.name)
+            labels = _column(X, names, c.name, rows)
             missing = _missing(labels)
             if missing.any():
                 if c.fill is None:
@@ -170,7 +177,7 @@ class Preprocessing:
             seen = np.flatnonzero(codes >= 0)
             onehot[seen, codes[seen]] = 1.0
             at += width
-        return out.astype(np.float32)
+        return out
 
     def target(self, y: np.ndarray) -> np.ndarray:
         return (np.asarray(y, dtype=np.float64) - self.y_mean) / self.y_scale
@@ -306,23 +313,29 @@ def column_transformer(
     return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
 
 
-def _numbers(X: Any, names: list[str], group: list[str]) -> np.ndarray:
-    """The ``group`` columns of ``X`` (a DataFrame, or an array with columns ``names``)."""
+def _numbers(X: Any, names: list[str], group: list[str], rows: Any = None) -> np.ndarray:
+    """A float64 copy of the ``group`` columns of ``X`` (a DataFrame, or an array with columns
+    ``names``), of its ``rows`` only when given."""
     if hasattr(X, "columns"):
-        return X[group].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = X[group].to_numpy(dtype=np.float64, na_value=np.nan, copy=rows is None)
+        return values if rows is None else values[rows]
     position = {name: j for j, name in enumerate(names)}
-    return np.asarray(X)[:, [position[n] for n in group]]
+    index = [position[n] for n in group]
+    picked = np.asarray(X)[:, index] if rows is None else np.asarray(X)[np.ix_(rows, index)]
+    return picked.astype(np.float64)
 
 
-def _select(X: Any, columns: list) -> Any:
-    """The ``columns`` (names of a DataFrame, or positions in an array) of ``X``."""
-    return X[columns] if hasattr(X, "columns") else np.asarray(X)[:, columns]
-
-
-def _column(X: Any, names: list[str], name: str) -> np.ndarray:
+def _select(X: Any, columns: list, rows: Any = None) -> Any:
+    """The ``columns`` (names of a DataFrame, or positions in an array) of ``X``, of its
+    ``rows`` only when given."""
     if hasattr(X, "columns"):
-        return X[name].to_numpy()
-    return np.asarray(X)[:, names.index(name)]
+        return X[columns] if rows is None else X[columns].iloc[rows]
+    return np.asarray(X)[:, columns] if rows is None else np.asarray(X)[np.ix_(rows, columns)]
+
+
+def _column(X: Any, names: list[str], name: str, rows: Any = None) -> np.ndarray:
+    values = X[name].to_numpy() if hasattr(X, "columns") else np.asarray(X)[:, names.index(name)]
+    return values if rows is None else values[rows]
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
