@@ -63,7 +63,11 @@ def test_csv_without_the_target(iris_csv):
 
 
 def test_target_with_bundled_data_and_loss_that_does_not_fit():
-    _one_clear_line(run_cli(["train", "--target", "y"]), "train", "--target COL applies to csv")
+    _one_clear_line(
+        run_cli(["train", "--target", "y"]),
+        "train",
+        "--target applies to csv:PATH and parquet:PATH data",
+    )
     result = run_cli(["train", "--data", "diabetes", "--loss", "cross-entropy"])
     _one_clear_line(
         result, "train", "diabetes was read by --task auto as a regression task", "--task"

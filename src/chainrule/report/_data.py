@@ -3,7 +3,7 @@ and the preprocessing that the run, the report and ``chainrule predict`` share."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +90,11 @@ def check_spec(spec: str, reading: Reading | None = None) -> None:
             f"csv:PATH or parquet:PATH"
         )
     if reading is not None and kind not in FILE_KINDS:
+        default = Reading()
         given = [
-            flag
-            for flag, value, default in (
-                ("--target COL", reading.target, None),
-                ("--task", reading.task, "auto"),
-                ("--categorical", reading.categorical, []),
-                ("--drop", reading.drop, []),
-                ("--impute", reading.impute, "median"),
-                ("--drop-missing-target", reading.drop_missing_target, False),
-                ("--max-categories", reading.max_categories, 50),
-            )
-            if value != default
+            f"--{f.name.replace('_', '-')}"
+            for f in fields(Reading)
+            if getattr(reading, f.name) != getattr(default, f.name)
         ]
         if given:
             raise RunError(
