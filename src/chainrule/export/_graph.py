@@ -116,10 +116,11 @@ def tensor_info(name: str, dtype: Any, shape: tuple) -> Any:
     from onnx import helper
 
     dims = [BATCH if d is None else int(d) for d in shape]
-    return helper.make_tensor_value_info(name, _onnx_type(np.dtype(dtype)), dims)
+    return helper.make_tensor_value_info(name, onnx_type(np.dtype(dtype)), dims)
 
 
-def _onnx_type(dtype: np.dtype) -> int:
+def onnx_type(dtype: np.dtype) -> int:
+    """The ONNX element type of a NumPy dtype (text: STRING)."""
     from onnx import TensorProto, helper
 
     if dtype.kind in "UO":

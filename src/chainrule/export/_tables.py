@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ._graph import Graph, tensor_info
+from ._graph import Graph, onnx_type, tensor_info
 
-_INT64 = 7  # onnx.TensorProto.INT64
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 
 
@@ -51,7 +50,7 @@ def table_nodes(g: Graph, prep: Any) -> str:
         flags = [j for j, c in enumerate(group) if c.indicator]
         if flags:
             flagged = g.op("Gather", [missing, g.const("flags", flags, np.int64)], "flags", axis=1)
-            blocks.append(g.op("Cast", [flagged], "indicators", to=_dtype_code(g.dtype)))
+            blocks.append(g.op("Cast", [flagged], "indicators", to=onnx_type(g.dtype)))
         start += size
     x = None
     if blocks:
@@ -91,9 +90,3 @@ def _one_hot(g: Graph, column: Any, j: int) -> str:
     starts, ends = g.const("start", [0], np.int64), g.const("end", [width], np.int64)
     axes = g.const("axis", [1], np.int64)
     return g.op("Slice", [onehot, starts, ends, axes], f"{column.name}.encoded")
-
-
-def _dtype_code(dtype: np.dtype) -> int:
-    from onnx import helper
-
-    return helper.np_dtype_to_tensor_dtype(dtype)
