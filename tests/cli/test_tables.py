@@ -401,3 +401,21 @@ def test_a_tall_table_read_in_chunks_equals_one_read(tmp_path, monkeypatch):
     path.write_text("\n".join(rows) + "\n")
     table = load_table(f"csv:{path}", Reading(target="price"))
     assert "area" in table.categorical, "a text cell makes the column categorical, as one read"
+
+
+def test_numbers_pandas_keeps_as_text_are_numeric_not_one_category_each(tmp_path):
+    """Integers beyond 64 bits come from pandas as text: they are numbers, and a value beyond
+    float32 is an error naming its row, never a category per value."""
+    rows = [[i, str(10**22 + i), i % 2] for i in range(40)]
+    path = write_csv(tmp_path / "big_ints.csv", ["x", "id_like", "target"], rows)
+    table = load_table(f"csv:{path}", Reading())
+    assert table.categorical == [] and table.X["id_like"].dtype == np.float64
+    assert table.X["id_like"].iloc[3] == pytest.approx(1e22)
+    rows[9][1] = "1" + "0" * 400
+    path = write_csv(tmp_path / "huge.csv", ["x", "id_like", "target"], rows)
+    with pytest.raises(RunError, match="'id_like' overflows float32.*row 11"):
+        load_table(f"csv:{path}", Reading())
+    text = write_csv(
+        tmp_path / "text.csv", ["x", "city", "target"], [[i, f"c{i % 3}", i % 2] for i in range(40)]
+    )
+    assert load_table(f"csv:{text}", Reading()).categorical == ["city"]

@@ -13,6 +13,7 @@ from ._files import RunError
 from ._preprocess import Preprocessing
 from ._table import (
     WIDE,
+    all_numbers,
     as_labels,
     check_numbers,
     decode_target,
@@ -213,7 +214,11 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
         notes.append(f"dropped {len(frame) - len(decoded.keep)} rows whose target is missing")
         frame = frame.iloc[decoded.keep].reset_index(drop=True)
     kinds, forced = dict(zip(frame.columns, frame.dtypes)), set(reading.categorical)
-    categorical = [n for n in features if n in forced or is_categorical(kinds[n])]
+    categorical = [
+        n
+        for n in features
+        if n in forced or (is_categorical(kinds[n]) and not all_numbers(frame[n]))
+    ]
     numeric = [n for n in features if n not in set(categorical)]
     for name in categorical:
         frame[name] = as_labels(frame[name])

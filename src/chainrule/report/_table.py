@@ -288,6 +288,18 @@ def is_categorical(dtype: Any) -> bool:
     return not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
+def all_numbers(series: Any) -> bool:
+    """True for a column pandas kept as text although every filled cell is a number: integers
+    beyond 64 bits, or digits too long for a float (``check_numbers`` then parses it, and a value
+    beyond float32 is an error naming its row, not one category per value)."""
+    pd = _pandas()
+    filled = series[series.notna()]
+    kind = pd.api.types.infer_dtype(filled, skipna=True) if len(filled) else "empty"
+    if kind not in ("string", "integer", "floating", "mixed-integer-float", "decimal"):
+        return False  # bool, category and mixed values stay categorical
+    return not np.isnan(_floats(filled)).any()
+
+
 def as_labels(series: Any) -> np.ndarray:
     """A categorical column as an object array of strings, NaN where a cell is missing; bool
     values become 'True' and 'False', however they were written."""
@@ -341,11 +353,30 @@ def check_numbers(path: str, frame: Any, numeric: list[str], first_row: int = 0)
     return missing
 
 
-def _parse_numbers(path: str, name: str, series: Any, first_row: int) -> np.ndarray:
+def _floats(text: Any) -> np.ndarray:
+    """Text cells as float64, NaN where a cell is not a number; an integer too long for a
+    float is ±inf, as ``float()`` reads its digits (pandas keeps it an exact int)."""
     pd = _pandas()
+    try:
+        numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.dtype != object:
+            return numbers.to_numpy(np.float64)
+    except OverflowError:  # pandas holding an integer beyond 64 bits
+        pass
+    return np.fromiter((_float(v) for v in text), dtype=np.float64, count=len(text))
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(str(value)) if value is not None else np.nan
+    except ValueError:
+        return np.nan
+
+
+def _parse_numbers(path: str, name: str, series: Any, first_row: int) -> np.ndarray:
     text = series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
     filled = (text.notna() & (text != "")).to_numpy()
-    values = pd.to_numeric(text.where(filled, None), errors="coerce").to_numpy(np.float64)
+    values = _floats(text.where(filled, None))
     bad = np.flatnonzero(filled & np.isnan(values))
     if len(bad):
         raise RunError(
