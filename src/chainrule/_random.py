@@ -37,7 +37,7 @@ class Generator:
 
     def get_state(self) -> dict[str, Any]:
         """The generator's state as plain Python data (JSON-serialisable)."""
-        return self.numpy.bit_generator.state
+        return dict(self.numpy.bit_generator.state)
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.numpy.bit_generator.state = state

@@ -119,17 +119,15 @@ def matrix_chain_order(dims: Sequence[int]) -> MatrixChain:
     n = len(p) - 1
     # m[i][j]: least cost of A_{i+1}…A_{j+1}; s[i][j]: the split k after which the last product is
     # (A_{i+1}…A_{k+1})(A_{k+2}…A_{j+1})
-    m: list[list[int | None]] = [[0 if i == j else None for j in range(n)] for i in range(n)]
+    m = [[0] * n for _ in range(n)]
     s = [[0] * n for _ in range(n)]
     for length in range(2, n + 1):
         for i in range(n - length + 1):
             j = i + length - 1
-            best, split = None, i
-            for k in range(i, j):
-                c = m[i][k] + m[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
-                if best is None or c < best:
-                    best, split = c, k
-            m[i][j], s[i][j] = best, split
+            # the cheapest split, the first one on a tie
+            m[i][j], s[i][j] = min(
+                (m[i][k] + m[k + 1][j] + p[i] * p[k + 1] * p[j + 1], k) for k in range(i, j)
+            )
     forward = sum(p[0] * p[k - 1] * p[k] for k in range(2, n + 1))
     reverse = sum(p[k - 1] * p[k] * p[n] for k in range(1, n))
     return MatrixChain(
@@ -138,7 +136,9 @@ def matrix_chain_order(dims: Sequence[int]) -> MatrixChain:
         cost=m[0][n - 1],
         forward_cost=forward,
         reverse_cost=reverse,
-        table=tuple(tuple(row) for row in m),
+        table=tuple(
+            tuple(c if j >= i else None for j, c in enumerate(row)) for i, row in enumerate(m)
+        ),
     )
 
 

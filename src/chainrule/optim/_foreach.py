@@ -72,7 +72,9 @@ class FlatGroup:
         np.concatenate([p.data.ravel() for p in params], out=self.data)
         return self.data
 
-    def bind(self, key: str, states: list[dict], flat: np.ndarray | None = None) -> bool:
+    def bind(
+        self, key: str, states: list[dict[str, np.ndarray]], flat: np.ndarray | None = None
+    ) -> bool:
         """Makes ``state[key]`` of every parameter a view of one flat buffer ``self.state[key]``.
 
         With ``flat`` given (a buffer just created), binds its views. Otherwise checks that the
@@ -85,12 +87,12 @@ class FlatGroup:
             first = self.first.get(key)
             if first is not None and states[0].get(key) is first:
                 return True
-            buffers = [s.get(key) for s in states]
-            if all(b is None for b in buffers):
+            buffers = [b for s in states if (b := s.get(key)) is not None]
+            if not buffers:
                 self.state.pop(key, None)
                 self.first.pop(key, None)
                 return True
-            if any(b is None for b in buffers):
+            if len(buffers) < len(states):
                 return False
             flat = np.concatenate([b.ravel() for b in buffers]).astype(self.grad.dtype)
         views = self.views(flat)

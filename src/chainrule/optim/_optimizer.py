@@ -38,7 +38,8 @@ def check_number(
             f"{owner}: {name} must be a real number, got {type(value).__name__} {value!r}"
         )
     too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
+    # numbers.Real promises only < and <= (NaN is caught below either way)
+    too_high = high is not None and not (value < high if high_open else value <= high)
     if too_low or too_high or value != value:
         if high is not None:
             want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
@@ -58,6 +59,20 @@ def _copy_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(_copy_value(v) for v in value)
     return value
+
+
+def _group_dict(owner: str, group: object) -> dict[str, Any]:
+    """``group`` itself, once checked to be a dict with a ``"params"`` entry."""
+    if not isinstance(group, dict):
+        raise TypeError(
+            f"{owner}: a parameter group must be a dict with a 'params' entry, "
+            f"got {type(group).__name__}"
+        )
+    if "params" not in group:
+        raise ValueError(
+            f"{owner}: a parameter group must have a 'params' entry, got keys {sorted(group)}"
+        )
+    return group
 
 
 class Optimizer:
@@ -112,7 +127,7 @@ class Optimizer:
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
-            self.add_param_group(group)
+            self.add_param_group(_group_dict(name, group))
 
     # -- hyper-parameters -----------------------------------------------------------------------
     def _check_hyper(self, options: dict[str, Any]) -> None:
@@ -127,17 +142,7 @@ class Optimizer:
             ``{"params": tensor or iterable of tensors, "lr": ..., ...}``.
         """
         name = type(self).__name__
-        if not isinstance(param_group, dict):
-            raise TypeError(
-                f"{name}: a parameter group must be a dict with a 'params' entry, "
-                f"got {type(param_group).__name__}"
-            )
-        if "params" not in param_group:
-            raise ValueError(
-                f"{name}: a parameter group must have a 'params' entry, got keys "
-                f"{sorted(param_group)}"
-            )
-        group = dict(param_group)
+        group = dict(_group_dict(name, param_group))
         params = group["params"]
         if isinstance(params, (set, frozenset)):
             raise TypeError(f"{name}: params must be an ordered collection, got a set")

@@ -7,8 +7,17 @@ from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ._foreach import FlatGroup
 from ._optimizer import Optimizer, ParamsT, check_number
+
+
+_Hyper = tuple[float, float, float, float]
+"""An SGD group's ``(lr, momentum, 1 − dampening, weight_decay)``."""
+_Scalars = tuple[np.floating, ...]
+"""The same, as NumPy scalars of the parameters' dtype."""
+_Rules = tuple[bool, bool]
+"""An SGD group's ``(nesterov, maximize)``."""
 
 
 class SGD(Optimizer):
@@ -113,7 +122,7 @@ class SGD(Optimizer):
                 flat = self._flat_group(group)
                 if flat is not None and self._step_fused(params, flat, hyper, rules):
                     continue
-            typed: dict[np.dtype, tuple] = {}
+            typed: dict[np.dtype, _Scalars] = {}
             for p in params:
                 if p.grad is not None:
                     w = p.data
@@ -121,7 +130,7 @@ class SGD(Optimizer):
                     work = self._scratch(p, 2 if rules[0] else 1)
                     state = self.state[p] if group["momentum"] else {}
                     step, buf = _direction(
-                        p.grad.data, w, state.get("momentum_buffer"), work, *scalars, *rules
+                        p.grad.data, w, state.get("momentum_buffer"), work, scalars, rules
                     )
                     if buf is not None:
                         state["momentum_buffer"] = buf
@@ -139,19 +148,21 @@ class SGD(Optimizer):
             cached = self._flat[id(group)] = (ids, flat)
         return cached[1]
 
-    def _step_fused(self, params, flat: FlatGroup, hyper: tuple, rules: tuple) -> bool:
+    def _step_fused(
+        self, params: list[Tensor], flat: FlatGroup, hyper: _Hyper, rules: _Rules
+    ) -> bool:
         """The update of a whole group on flat arrays; False when it cannot run this step."""
-        grads = [p.grad for p in params]
-        if any(g is None for g in grads):
+        grads = [grad.data for p in params if (grad := p.grad) is not None]
+        if len(grads) < len(params):
             return False
         states = [self.state[p] for p in params]
         if not flat.bind("momentum_buffer", states):
             return False
         scalars = _cast(flat.grad, hyper)
-        g = flat.gather_grads([g.data for g in grads])
+        g = flat.gather_grads(grads)
         w = flat.gather_data(params) if scalars[3] else None
         buf = flat.state.get("momentum_buffer")
-        step, new_buf = _direction(g, w, buf, flat.work, *scalars, *rules)
+        step, new_buf = _direction(g, w, buf, flat.work, scalars, rules)
         if buf is None:
             flat.bind("momentum_buffer", states, new_buf)
         for p, part in zip(params, flat.step_views):
@@ -159,12 +170,22 @@ class SGD(Optimizer):
         return True
 
 
-def _direction(g, w, buf, work, lr, momentum, keep, weight_decay, nesterov, maximize):
+def _direction(
+    g: np.ndarray,
+    w: np.ndarray | None,
+    buf: np.ndarray | None,
+    work: list[np.ndarray],
+    scalars: _Scalars,
+    rules: _Rules,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """lr · d (written into ``work[0]``) and the velocity (new, updated in place, or None).
 
     Scalars have the arrays' dtype: NumPy then runs its same-dtype loops, which for small
     arrays is faster than converting a Python float at every call (and gives the same values).
+    ``w`` is needed (not None) only with weight decay.
     """
+    lr, momentum, keep, weight_decay = scalars
+    nesterov, maximize = rules
     if weight_decay or maximize:
         g = _penalised(g, w, weight_decay, maximize, out=work[0])
     if momentum:
@@ -182,16 +203,21 @@ def _direction(g, w, buf, work, lr, momentum, keep, weight_decay, nesterov, maxi
 _mul, _add, _sub = np.multiply, np.add, np.subtract
 
 
-def _cast(w: np.ndarray, values: tuple[float, ...]) -> tuple[Any, ...]:
+def _cast(w: np.ndarray, values: _Hyper) -> _Scalars:
     """``values`` as NumPy scalars of ``w``'s dtype (what NumPy would cast them to anyway)."""
     return tuple(map(w.dtype.type, values))
 
 
 def _penalised(
-    g: np.ndarray, w: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray
+    g: np.ndarray,
+    w: np.ndarray | None,
+    weight_decay: float | np.floating,
+    maximize: bool,
+    out: np.ndarray,
 ) -> np.ndarray:
     """``(−g if maximize else g) + weight_decay · w`` written into ``out``."""
     if not weight_decay:
         return np.negative(g, out=out)
+    assert w is not None, "the caller gathers w whenever weight_decay != 0"
     np.multiply(w, weight_decay, out=out)
     return np.subtract(out, g, out=out) if maximize else np.add(out, g, out=out)
