@@ -114,6 +114,14 @@ def test_jacobian_of_matrix_to_matrix_has_both_shapes(rng):
         assert J.data[1, 0, 0, 1] == 2.0 and J.data[1, 0, 1, 0] == 0.0
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward", None])
+def test_jacobian_of_an_empty_input_has_the_output_shape_in_front(mode):
+    # f: R^0 -> R^3; there are no columns, but the shape is still out.shape + x.shape
+    J = cr.jacobian(lambda v: v.sum() + cr.ones(3, dtype=np.float64), np.zeros(0), mode=mode)
+    expected = torch.autograd.functional.jacobian(lambda v: v.sum() + torch.ones(3), torch.zeros(0))
+    assert J.shape == tuple(expected.shape) == (3, 0), f"{mode}: jacobian shape {J.shape}"
+
+
 def test_jacobian_rejects_an_unknown_mode():
     with pytest.raises(ValueError, match="mode must be 'reverse', 'forward' or None, got 'fast'"):
         cr.jacobian(lambda v: v, np.zeros(2), mode="fast")
@@ -156,6 +164,8 @@ def test_cost_of_the_two_modes_for_a_scalar_function(n):
     assert fwd.primitive_evaluations == n * 6
     _, auto = cr.jacobian(f, x, return_stats=True)
     assert auto.mode == "reverse", "R^n -> R picks reverse mode"
+    assert auto.primitive_evaluations == rev.primitive_evaluations, "the probe is not counted"
+    assert auto.multiply_adds == rev.multiply_adds
 
 
 @pytest.mark.parametrize("m", [2, 8, 32])

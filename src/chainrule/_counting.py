@@ -56,6 +56,11 @@ class OpCounter:
         """Every evaluation of a primitive's function or of one of its rules."""
         return self.forward + self.reverse + self.tangent
 
+    def reset(self) -> None:
+        """Sets every count back to zero."""
+        self.forward = self.reverse = self.tangent = self.multiply_adds = 0
+        self.by_op.clear()
+
     def _add(self, kind: str, op: Any, inputs: tuple, out: np.ndarray, kw: dict) -> None:
         setattr(self, kind, getattr(self, kind) + 1)
         self.multiply_adds += multiply_adds(op, inputs, out, kw)

@@ -66,15 +66,15 @@ def value_and_grad(
 
     def wrapped(*args: Any, **kwargs: Any):
         nums = _argnums(argnums, len(args), "grad")
-        args = list(args)
+        inputs = list(args)
         leaves, keep = [], False
         for a in nums:
-            leaf, k = _leaf(_as_input(args[a], "grad"))
-            args[a] = leaf
+            leaf, k = _leaf(_as_input(inputs[a], "grad"))
+            inputs[a] = leaf
             leaves.append(leaf)
             keep = keep or k
         with enable_grad():
-            result = f(*args, **kwargs)
+            result = f(*inputs, **kwargs)
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor) or value.size != 1:
             shape = getattr(value, "shape", type(value).__name__)
@@ -86,10 +86,10 @@ def value_and_grad(
             grads = tuple(Tensor._wrap(np.zeros_like(x.data)) for x in leaves)
         else:
             seed = np.ones(value.shape, dtype=value.dtype)
-            grads = gradients(value, leaves, grad_output=seed, create_graph=keep, allow_unused=True)
+            found = gradients(value, leaves, grad_output=seed, create_graph=keep, allow_unused=True)
             grads = tuple(
                 Tensor._wrap(np.zeros_like(x.data)) if g is None else g
-                for g, x in zip(grads, leaves)
+                for g, x in zip(found, leaves)
             )
         g = grads[0] if isinstance(argnums, int) else grads
         if not keep:
@@ -224,7 +224,7 @@ def jacobian(f: Callable, x: Any, mode: str | None = None, return_stats: bool = 
             with no_grad():
                 n_out = f(Tensor._wrap(x.data)).size
             mode = "forward" if x.size < n_out else "reverse"
-            counter.__init__()  # the probe pass is not part of either mode's cost
+            counter.reset()  # the probe pass is not part of either mode's cost
         if mode == "forward":
             J, passes = _jacobian_forward(f, x)
         else:
@@ -235,16 +235,16 @@ def jacobian(f: Callable, x: Any, mode: str | None = None, return_stats: bool = 
 
 
 def _jacobian_forward(f: Callable, x: Tensor) -> tuple[Tensor, int]:
-    columns, out_shape = [], None
+    if x.size == 0:  # no columns: one pass finds the output's shape
+        out, _ = jvp(f, (x,), (np.zeros(x.shape, dtype=x.dtype),))
+        return Tensor._wrap(np.zeros(out.shape + x.shape, dtype=x.dtype)), 1
+    columns = []
     for j in range(x.size):
         e = np.zeros(x.size, dtype=x.dtype)
         e[j] = 1
         out, tangent = jvp(f, (x,), (e.reshape(x.shape),))
-        out_shape = out.shape
         columns.append(tangent.data.reshape(-1))
-    if not columns:
-        return Tensor._wrap(np.zeros(x.shape, dtype=x.dtype)), 0
-    J = np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+    J = np.stack(columns, axis=-1).reshape(out.shape + x.shape)
     return Tensor._wrap(J), x.size
 
 
