@@ -182,6 +182,15 @@ def test_norm_matches_numpy_and_torch(ord, axis, keepdims):
     np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("n", [-3, -1, 0, 1, 2, 5, 6])
+def test_matrix_power_of_an_array_or_a_list_is_a_tensor(n):
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    for given in (a, a.tolist()):
+        p = cr.linalg.matrix_power(given, n)
+        assert isinstance(p, cr.Tensor), f"matrix_power({type(given).__name__}, {n}): {type(p)}"
+        np.testing.assert_allclose(p.data, np.linalg.matrix_power(a, n), rtol=1e-5, err_msg=f"{n}")
+
+
 def test_vector_norm_ord_zero_counts_non_zeros():
     x = cr.tensor([[0.0, 2.0], [3.0, 0.0]], requires_grad=True)
     np.testing.assert_array_equal(cr.linalg.vector_norm(x, 0, axis=1).data, [1.0, 1.0])

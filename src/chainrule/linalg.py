@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import ops
-from ._tensor import Tensor
+from ._tensor import Tensor, as_tensor
 from .ops import linalg as _la
 from .ops.products import cross, outer, tensordot
 
@@ -150,19 +150,23 @@ def matrix_power(a: Any, n: int) -> Tensor:
     shape = _square("matrix_power", a)
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"matrix_power: n must be an integer, got {type(n).__name__}")
+    x = as_tensor(a)
     if n == 0:  # the identity, still connected to A (its gradient is 0, as torch's)
         eye = np.broadcast_to(np.eye(shape[-1]), shape)
-        return ops.where(np.zeros(shape, dtype=bool), a, eye.astype(np.result_type(a)))
-    base = inv(a) if n < 0 else a
+        return ops.where(np.zeros(shape, dtype=bool), x, eye.astype(x.dtype))
+    base = inv(x) if n < 0 else x
     n = abs(int(n))
-    result = None
-    while True:
-        if n & 1:
-            result = base if result is None else result @ base
-        n >>= 1
-        if not n:
-            return result
+    # A^n = Π A^(2^k) over the set bits k of n (n >= 1 here)
+    while not n & 1:
+        base, n = base @ base, n >> 1
+    result = base
+    n >>= 1
+    while n:
         base = base @ base
+        if n & 1:
+            result = result @ base
+        n >>= 1
+    return result
 
 
 def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A002

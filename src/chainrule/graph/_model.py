@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
+from ..ops._registry import Op
 from ._walk import fmt_settings, fmt_shape, fmt_value, is_freed, walk
 
 KINDS = ("input", "constant", "tensor", "output", "op", "freed")
@@ -120,8 +121,9 @@ class _Builder:
             return nid
         return self.add("constant", [fmt_value(x, 1, self.opts.precision)])
 
-    def op(self, t: Tensor) -> str:
-        name = t._op.name
+    def op(self, t: Tensor, op: Op) -> str:
+        """The node of ``op``, the op that computed ``t``, with edges from its inputs."""
+        name = op.name
         if is_freed(t):
             return self.add("freed", [name, "freed by backward()", "(use retain_graph=True)"])
         # constants first, so that the node list stays in topological order
@@ -164,7 +166,7 @@ def build(
             kind = "input" if t.requires_grad else "constant"
             b.tensor(t, kind, "output" if is_root else ("leaf" if t.requires_grad else "constant"))
             continue
-        op_id = b.op(t)
+        op_id = b.op(t, t._op)
         freed += is_freed(t)
         out_id = b.tensor(t, "output" if is_root else "tensor", "output" if is_root else None)
         b.edges.append(Edge(op_id, out_id))

@@ -11,7 +11,6 @@ from .._tensor import Tensor
 from ._foreach import FlatGroup
 from ._optimizer import Optimizer, ParamsT, check_number
 
-
 _Hyper = tuple[float, float, float, float]
 """An SGD group's ``(lr, momentum, 1 − dampening, weight_decay)``."""
 _Scalars = tuple[np.floating, ...]
