@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ class Graph:
     mixed-type input.
     """
 
-    def __init__(self, dtype: np.dtype, opset: int, reserved: list[str] = ()) -> None:
+    def __init__(self, dtype: np.dtype, opset: int, reserved: Iterable[str] = ()) -> None:
         self.dtype = np.dtype(dtype)
         self.opset = opset
         self.nodes: list[Any] = []

@@ -59,12 +59,17 @@ def head_for(model: Any, is_network: bool, activation: Any, classes: Any, output
 _LABELS = ["label", "probabilities"]
 
 
-def head_outputs(
-    g: Graph, head: Head, z: str, shape: tuple, target_scaling: Any
-) -> list[tuple[str, np.dtype, tuple]]:
+Output = tuple[str, np.dtype, tuple]
+"""A graph output: the name of its tensor, its dtype and its shape (None: the batch axis)."""
+
+
+def head_outputs(g: Graph, head: Head, z: str, shape: tuple, target_scaling: Any) -> list[Output]:
     """The outputs from the network's output z of ``shape``: [(tensor, dtype, shape), ...]."""
     op = ACTIVATIONS[head.activation]
-    p = g.op(op, [z], "head", **({"axis": -1} if op == "Softmax" else {})) if op else z
+    if op == "Softmax":
+        p = g.op(op, [z], "head", axis=-1)
+    else:
+        p = g.op(op, [z], "head") if op else z
     if head.classes is None:
         p = apply_scaling(g, p, target_scaling, "target_scaling", shape[-1], inverse=True)
         if head.ravel and shape[-1] == 1:
@@ -72,12 +77,13 @@ def head_outputs(
         return [(p, g.dtype, shape)]
     if target_scaling is not None:
         raise ValueError("to_onnx: target_scaling applies to regression, not to a classifier")
-    return _classifier(g, head, p, shape)
+    return _classifier(g, head, head.classes, p, shape)
 
 
-def _classifier(g: Graph, head: Head, p: str, shape: tuple) -> list[tuple]:
-    """Labels and probabilities from p = activation(z), as MLPClassifier computes them."""
-    classes, n = head.classes, shape[-1]
+def _classifier(g: Graph, head: Head, classes: np.ndarray, p: str, shape: tuple) -> list[Output]:
+    """Labels and probabilities from p = activation(z), as MLPClassifier computes them
+    (``classes``: the head's labels)."""
+    n = shape[-1]
     k = len(classes)
     logistic = head.activation == "logistic"
     if len(shape) != 2 or not (n == k or (logistic and n == 1 and k <= 2)):

@@ -52,15 +52,15 @@ def table_nodes(g: Graph, prep: Any) -> str:
             flagged = g.op("Gather", [missing, g.const("flags", flags, np.int64)], "flags", axis=1)
             blocks.append(g.op("Cast", [flagged], "indicators", to=onnx_type(g.dtype)))
         start += size
-    x = None
+    numbers: str | None = None
     if blocks:
         x = g.op("Concat", blocks, "numeric.block", axis=1) if len(blocks) > 1 else blocks[0]
         x = g.op("Sub", [x, g.const("numeric.mean", prep.mean)], "numeric.centred")
-        x = g.op("Div", [x, g.const("numeric.scale", prep.scale)], "numeric.scaled")
+        numbers = g.op("Div", [x, g.const("numeric.scale", prep.scale)], "numeric.scaled")
     onehots = [
         _one_hot(g, c, j) for j, c in enumerate(c for c in prep.columns if c.kind == "categorical")
     ]
-    parts = ([x] if x is not None else []) + onehots
+    parts = ([numbers] if numbers is not None else []) + onehots
     return g.op("Concat", parts, "features", axis=1) if len(parts) > 1 else parts[0]
 
 
