@@ -12,21 +12,23 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import platform
 import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from .._argparse import ArgumentParser
+from ._timing import threads
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 
 
 def machine() -> str:
     """The machine and library versions, for the report."""
-    import numpy as np
-
     parts = [
         f"{platform.machine()} ({platform.processor() or 'cpu'})",
-        f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}"
-        f" cores",
+        f"{threads()} cores",
         f"{platform.system()} {platform.release()}",
         f"Python {platform.python_version()}",
         f"NumPy {np.__version__}",
@@ -42,8 +44,6 @@ def machine() -> str:
 
 def run(argv: list[str] | None = None) -> int:
     """``chainrule bench``: runs the selected workloads and prints their ratios."""
-    from .._argparse import ArgumentParser
-
     parser = ArgumentParser(
         prog="chainrule bench",
         description="Run the benchmark workloads side by side with PyTorch and scikit-learn and "
@@ -67,10 +67,13 @@ def run(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
+    # Not at the top: ``python -m chainrule.bench.memory --child`` imports this package first,
+    # and W7's measuring process should not hold scikit-learn and the other workloads.
     from . import engine, estimators, memory, training
 
     only, quick = set(args.only), args.quick
-    jobs = []
+    # (module, its main, its arguments, the workloads it runs)
+    jobs: list[tuple[str, Callable[[list[str]], object], list[str], list[str]]] = []
     if only & {"W1", "W5"}:
         settings = ["--number", "30", "--repeat", "2"] if quick else []
         jobs.append(("engine", engine.main, settings, sorted(only & {"W1", "W5"})))
@@ -97,7 +100,7 @@ def run(argv: list[str] | None = None) -> int:
         )
     if "W7" in only:  # one epoch already, quick or not
         jobs.append(("memory", memory.main, [], ["W7"]))
-    results = {"machine": machine()}
+    results: dict[str, object] = {"machine": machine()}
     if not args.json:
         print(f"machine: {results['machine']}\n")
     for name, main, extra, workloads in jobs:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+
+
+def threads() -> int:
+    """The CPU cores this process may run on (all of the machine's where that is unknown)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def best_of(fns: dict[str, Callable[[], object]], repeat: int, number: int = 1) -> dict:

@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+import chainrule as cr
+
 from ._timing import best_of
 
 N_BLOCKS = 25  # 4 ops per block plus the final sum: 101 ops
@@ -21,8 +23,6 @@ N_OPS = 4 * N_BLOCKS + 1
 
 
 def w1_chainrule():
-    import chainrule as cr
-
     rng = np.random.default_rng(0)
     x = cr.tensor(rng.standard_normal(16).astype(np.float32), requires_grad=True)
     a = cr.tensor(rng.uniform(0.5, 1.5, 16).astype(np.float32))

@@ -23,26 +23,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import warnings
 
 import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
-from ._timing import best_of
-
-
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+from ..estimators import MLPClassifier
+from ._timing import best_of, threads
 
 
 def _time_fits(X, y, params: dict, repeats: int) -> dict:
     """Fastest of ``repeats`` fits of each estimator, alternating; the fitted models."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-
-    from chainrule.estimators import MLPClassifier
-
     models = {}
 
     def fit(name, cls):
@@ -61,9 +56,6 @@ def _time_fits(X, y, params: dict, repeats: int) -> dict:
 
 
 def digits(epochs: int, repeats: int) -> dict:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, random_state=0)
     params = dict(
@@ -137,7 +129,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if not args.json:
             _print(r)
     if args.json:
-        machine = f"{platform.machine()}, {_threads()} threads, Python {platform.python_version()}"
+        machine = f"{platform.machine()}, {threads()} threads, Python {platform.python_version()}"
         report = {"machine": machine, "blas_threads": args.threads, "results": results}
         print(json.dumps(report, indent=2))
     return results

@@ -2,9 +2,10 @@
 momentum 0.9, batch 128) in chainrule and in PyTorch (same thread count), printed as a ratio.
 
 Each library runs in a fresh interpreter, so neither sees the other's allocations, caches or
-freed-but-kept heap. The child loads the same arrays (``load_mnist``, so the PyTorch child
-imports chainrule too), trains a throwaway 784-16-10 model for two steps (so that the code pages
-and lazy imports a first step pulls in count as the library's, not the training's), builds
+freed-but-kept heap. The child loads the same arrays (``load_mnist``; both children import
+chainrule's ``nn`` and ``optim`` with this module, in the baseline), trains a throwaway
+784-16-10 model for two steps (so that the code pages and lazy imports a first step pulls in
+count as the library's, not the training's), builds
 W4's model, optimiser and (for PyTorch) the tensors W4 builds before its loop, then resets the
 kernel's resident-set high-water mark (``5`` written to ``/proc/self/clear_refs``) and runs the
 epoch with W4's own loop (``training.chainrule_epoch`` / ``torch_epoch``). It reports
@@ -30,10 +31,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+import chainrule as cr
+
+from .. import nn, optim
+from ..data import load_mnist
 from . import training
+from ._timing import threads
 
 MIB = 2**20
 GOAL = 1.0  # chainrule's added peak / PyTorch's
@@ -64,8 +71,6 @@ def reset_peak() -> bool:
 def _data(path: Path | None, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's training set from ``path``, else ``n_samples`` random MNIST-shaped rows."""
     if path is not None:
-        from chainrule.data import load_mnist
-
         (X, y), _ = load_mnist(path)  # float32 in [0, 1], (60000, 784)
         return X, y
     rng = np.random.default_rng(0)
@@ -76,9 +81,6 @@ def _epoch(library: str, X: np.ndarray, y: np.ndarray, hidden: int) -> Callable[
     """W4's model, optimiser and loss on ``X, y``, and a function that runs one epoch of them."""
     sizes = [784, hidden, 10]
     if library == "chainrule":
-        import chainrule as cr
-        from chainrule import nn, optim
-
         model = training._chainrule_mlp(sizes, nn.ReLU, cr.float32, 0)
         opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         loss_fn, gen = nn.CrossEntropyLoss(), cr.Generator(0)
@@ -169,7 +171,8 @@ def w7(path: Path | None = None) -> dict | None:
     path = Path(path) if path is not None else training.default_mnist()
     if not path.exists() or not Path("/proc/self/status").exists():
         return None
-    result = {"workload": "W7", "unit": "MiB", "chainrule": measure("chainrule", path)}
+    result: dict[str, Any] = {"workload": "W7", "unit": "MiB"}
+    result["chainrule"] = measure("chainrule", path)
     if importlib.util.find_spec("torch") is not None:
         result["torch"] = measure("torch", path)
         theirs = result["torch"]["added_mib"]
@@ -204,9 +207,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--no-warmup", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:  # the measuring process: one JSON line, read back by measure()
-        result = child(args.child, args.mnist, args.samples, args.hidden, not args.no_warmup)
-        print(json.dumps(result))
-        return result
+        measured = child(args.child, args.mnist, args.samples, args.hidden, not args.no_warmup)
+        print(json.dumps(measured))
+        return measured
     result = w7(args.mnist)
     if result is None:
         missing = args.mnist or training.default_mnist()
@@ -215,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         print(f"W7: skipped ({missing} not found)", file=sys.stderr)
         return None
     if args.json:
-        machine = f"{platform.machine()}, {training._threads()} threads"
+        machine = f"{platform.machine()}, {threads()} threads"
         print(json.dumps({"machine": machine, "results": [result]}, indent=2))
     else:
         _print(result)

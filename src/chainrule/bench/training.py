@@ -28,7 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._timing import best_of
+import chainrule as cr
+
+from .. import nn, optim
+from ..data import ArrayDataset, DataLoader, load_mnist, make_blobs
+from ._timing import best_of, threads
 
 
 def default_mnist() -> Path:
@@ -44,24 +48,17 @@ def default_mnist() -> Path:
     return Path.cwd().parent / "shared" / "data" / "mnist.npz"
 
 
-def _threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def _torch():
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(_threads())
+    torch.set_num_threads(threads())
     return torch
 
 
 # --- one training epoch in each library ------------------------------------------------------
 def chainrule_epoch(model, loss_fn, opt, X, y, batch_size, generator):
-    import chainrule as cr
-    from chainrule.data import ArrayDataset, DataLoader
-
     steps = 0
     for xb, yb in DataLoader(
         ArrayDataset(X, y), batch_size=batch_size, shuffle=True, generator=generator
@@ -71,7 +68,6 @@ def chainrule_epoch(model, loss_fn, opt, X, y, batch_size, generator):
         loss.backward()
         opt.step()
         steps += 1
-    del cr
     return steps
 
 
@@ -89,9 +85,6 @@ def torch_epoch(torch, model, loss_fn, opt, X, y, batch_size, g):
 
 
 def _chainrule_mlp(sizes, act, dtype, seed):
-    import chainrule as cr
-    from chainrule import nn
-
     cr.manual_seed(seed)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -140,10 +133,6 @@ def _sklearn_epoch_time(X, y, hidden, activation, batch_size, epochs, lr):
 def w2(epochs: int = 3, repeats: int = 7) -> dict:
     """Microseconds per step: the fastest of ``repeats`` blocks of ``epochs`` epochs (80
     steps each) for every library, after a warm-up block, the libraries taking turns."""
-    import chainrule as cr
-    from chainrule import nn, optim
-    from chainrule.data import make_blobs
-
     X, y = make_blobs(800, centers=2, n_features=2, random_state=0)
     X = X.astype(np.float32)
     yf = y.astype(np.float32).reshape(-1, 1)
@@ -182,9 +171,6 @@ def w3(repeats: int = 3, n: int = 60_000) -> dict:
     """Seconds per epoch: the fastest of ``repeats`` epochs for every library (scikit-learn:
     one-epoch fits), the libraries taking turns, and the fastest epoch of matrix products
     alone (the floor)."""
-    import chainrule as cr
-    from chainrule import nn, optim
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, 784)).astype(np.float32)
     y = rng.integers(0, 10, n)
@@ -237,10 +223,6 @@ def w4(epochs: int = 5, path: Path | None = None) -> dict | None:
     path = Path(path) if path is not None else default_mnist()
     if not path.exists():
         return None
-    import chainrule as cr
-    from chainrule import nn, optim
-    from chainrule.data import load_mnist
-
     (X, y), (Xt, yt) = load_mnist(path)  # float32 in [0, 1], flattened to (n, 784)
     sizes = [784, 800, 10]
     model = _chainrule_mlp(sizes, nn.ReLU, cr.float32, 0)
@@ -326,7 +308,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(
             json.dumps(
                 {
-                    "machine": f"{platform.machine()}, {_threads()} threads, Python "
+                    "machine": f"{platform.machine()}, {threads()} threads, Python "
                     f"{platform.python_version()}",
                     "results": results,
                 },
