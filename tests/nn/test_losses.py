@@ -248,6 +248,8 @@ def test_elementwise_losses_reject_target_of_another_shape(fn):
         fn(cr.tensor(np.full((4, 1), 0.5)), np.zeros(4))
     with pytest.raises(ValueError, match=f"{fn.__name__}: reduction must be one of"):
         fn(cr.tensor(np.full(4, 0.5)), np.zeros(4), reduction="total")
+    with pytest.raises(TypeError, match=f"{fn.__name__}: target must be a tensor .* got None"):
+        fn(cr.tensor(np.full(4, 0.5)), None)
 
 
 def test_huber_rejects_non_positive_delta():

@@ -31,15 +31,20 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
-def _static(value: Any, like: Tensor) -> np.ndarray | None:
+def _static(value: Any, like: Tensor) -> np.ndarray:
     """A constant array (weight, non-differentiable target) in the dtype of ``like``."""
-    if value is None:
-        return None
     return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=like.dtype)
 
 
-def _target(fn: str, input: Tensor, target: Any) -> Any:  # noqa: A002
+def _optional(value: Any, like: Tensor) -> np.ndarray | None:
+    """An optional weight: None, or ``_static(value, like)``."""
+    return None if value is None else _static(value, like)
+
+
+def _target(fn: str, input: Tensor, target: Any) -> Tensor:  # noqa: A002
     """The target with the input's shape; a constant target gets the input's dtype."""
+    if target is None:
+        raise TypeError(f"{fn}: target must be a tensor or an array of the input's shape, got None")
     if isinstance(target, Tensor) and (target.requires_grad or target.dtype == input.dtype):
         t = target
     else:
@@ -145,7 +150,7 @@ def binary_cross_entropy_with_logits(
     x = as_tensor(input)
     y = _target("binary_cross_entropy_with_logits", x, target)
     return ops.binary_cross_entropy_with_logits(
-        x, y, weight=_static(weight, x), pos_weight=_static(pos_weight, x), reduction=reduction
+        x, y, weight=_optional(weight, x), pos_weight=_optional(pos_weight, x), reduction=reduction
     )
 
 
@@ -195,18 +200,19 @@ def cross_entropy(
     """
     check_reduction("cross_entropy", reduction)
     x = as_tensor(input)
+    t: Tensor | np.ndarray  # class probabilities, or class indices
     if isinstance(target, Tensor) and target.dtype.kind == "f":
         t = target if target.requires_grad else Tensor._wrap(_static(target, x))
         index = False
     else:
-        t = np.asarray(target.data if isinstance(target, Tensor) else target)
-        index = t.dtype.kind in "iu"
-        t = t if index else Tensor._wrap(t.astype(x.dtype))
+        given = np.asarray(target.data if isinstance(target, Tensor) else target)
+        index = given.dtype.kind in "iu"
+        t = given if index else Tensor._wrap(given.astype(x.dtype))
     x2, t2, shape = _to_2d("cross_entropy", x, t, index)
     out = ops.cross_entropy(
         x2,
         t2,
-        weight=_static(weight, x),
+        weight=_optional(weight, x),
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,

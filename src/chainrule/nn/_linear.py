@@ -63,6 +63,9 @@ class Linear(Module):
     Input ``(*, in_features)``; output ``(*, out_features)``.
     """
 
+    weight: Parameter
+    bias: Parameter | None  # registered in __init__
+
     def __init__(
         self,
         in_features: int,

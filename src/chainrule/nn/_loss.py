@@ -98,6 +98,8 @@ class BCELoss(_Loss):
     shape for 'none'.
     """
 
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.register_buffer("weight", _buffer("BCELoss", "weight", weight))
@@ -123,6 +125,9 @@ class BCEWithLogitsLoss(_Loss):
     Input (logits) and target (in [0, 1]) the same shape; output a scalar, or that shape for
     'none'.
     """
+
+    weight: Tensor | None  # a buffer
+    pos_weight: Tensor | None  # a buffer
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
         super().__init__(reduction)
@@ -154,6 +159,8 @@ class CrossEntropyLoss(_Loss):
     or ``(N, d1, ...)`` (integers in [0, C)), or class probabilities of the input's shape;
     output a scalar, or the target's batch shape for 'none'.
     """
+
+    weight: Tensor | None  # a buffer
 
     def __init__(
         self,
@@ -199,6 +206,8 @@ class NLLLoss(_Loss):
     Input ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``; target integer class indices ``(N,)``,
     ``()`` or ``(N, d1, ...)``; output a scalar, or the target's shape for 'none'.
     """
+
+    weight: Tensor | None  # a buffer
 
     def __init__(
         self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"

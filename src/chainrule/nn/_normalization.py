@@ -47,6 +47,13 @@ class BatchNorm1d(Module):
     Input ``(N, C)`` or ``(N, C, L)``; output the same.
     """
 
+    # registered in __init__ (None when not affine or not tracking)
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(
         self,
         num_features: int,
@@ -88,10 +95,15 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
-        if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+        if not self.track_running_stats:
+            return
+        for buffer, value in (
+            (self.running_mean, 0),
+            (self.running_var, 1),
+            (self.num_batches_tracked, 0),
+        ):
+            if buffer is not None:
+                buffer.data[...] = value
 
     def forward(self, input: Any) -> Tensor:  # noqa: A002 - torch's name
         shape = np.shape(input)
@@ -108,10 +120,11 @@ class BatchNorm1d(Module):
                 f"of shape {shape}"
             )
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+        tracked = self.num_batches_tracked
+        if self.training and self.track_running_stats and tracked is not None:
+            tracked.data += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(tracked.data)
         use_batch = self.training or not self.track_running_stats
         track = not self.training or self.track_running_stats
         return F.batch_norm(
@@ -154,6 +167,10 @@ class LayerNorm(Module):
     ------
     Input ``(*, *normalized_shape)``; output the same.
     """
+
+    # registered in __init__ (None without elementwise_affine)
+    weight: Parameter | None
+    bias: Parameter | None
 
     def __init__(
         self,
