@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
+
 OPSET = 17
 """The ONNX opset of exported graphs (17: the first with ``LayerNormalization``; ONNX Runtime
 has run it since 1.14)."""
@@ -90,8 +92,6 @@ class Graph:
         """The checked ``onnx.ModelProto`` (``check_model(full_check=True)``)."""
         import onnx
         from onnx import helper
-
-        from .. import __version__
 
         graph = helper.make_graph(
             self.nodes, name, inputs, outputs, initializer=self.initializers, doc_string=doc
