@@ -161,10 +161,10 @@ def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Tensor:
     nda, ndb = np.ndim(a), np.ndim(b)
     left, right = _axes_pair(axes, nda, ndb)
     sa = _LETTERS[:nda]
-    sb = list(_LETTERS[nda : nda + ndb])
+    letters = list(_LETTERS[nda : nda + ndb])
     for i, j in zip(left, right):
-        sb[j] = sa[i]
-    sb = "".join(sb)
+        letters[j] = sa[i]
+    sb = "".join(letters)
     result = "".join(c for i, c in enumerate(sa) if i not in left)
     result += "".join(c for j, c in enumerate(sb) if j not in right)
     return _einsum_op(a, b, subscripts=f"{sa},{sb}->{result}")
