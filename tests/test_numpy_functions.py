@@ -301,6 +301,23 @@ def test_numpy_spellings_values_and_gradients(f):
     check_grads(lambda t: f(t), (x,), modes=("fwd", "rev"), order=2)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [lambda a: cr.rot90(a, 0), lambda a: cr.rot90(a, 4), lambda a: cr.diff(a, n=0, axis=0)],
+    ids=["rot90-k0", "rot90-k4", "diff-n0"],
+)
+def test_identity_cases_of_array_functions_return_a_new_tensor(call):
+    a = [[1.0, 2.0], [3.0, 4.0]]
+    out = call(a)
+    assert isinstance(out, cr.Tensor), f"got {type(out).__name__} for a list input"
+    np.testing.assert_array_equal(out.data, a)
+    t = cr.tensor(a, requires_grad=True)
+    out = call(t)
+    assert out is not t, "torch returns a new tensor here"
+    out.backward(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(t.grad.data, a)
+
+
 def test_sort_method_returns_torchs_named_values_and_indices():
     x = cr.tensor([[3.0, 1.0, 2.0]], requires_grad=True)
     result = x.sort(dim=1)

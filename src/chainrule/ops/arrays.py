@@ -123,8 +123,8 @@ def rot90(x: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     """Rotates by 90° k times in the plane of ``axes``, from the first towards the second."""
     k %= 4
     a0, a1 = axes
-    if k == 0:
-        return x
+    if k == 0:  # a new tensor of the same values, as torch.rot90 returns
+        return reshape(x, shape=np.shape(x))
     if k == 2:
         return flip(flip(x, a0), a1)
     order = list(range(_nd(x)))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._registry import LINEAR, defop, either
-from .shape import _along, broadcast_to, concatenate, getitem, pad
+from .shape import _along, broadcast_to, concatenate, getitem, pad, reshape
 
 if TYPE_CHECKING:  # annotations only: op files do not import the engine
     from numpy.typing import ArrayLike
@@ -132,7 +132,8 @@ def diff(
         if append is not None:
             parts.append(append if np.ndim(append) else broadcast_to(append, shape=shape))
         a = concatenate(*parts, axis=axis)
-    return _diff(a, n=n, axis=axis) if n else a
+    # n = 0: the input itself as a new tensor, as torch.diff returns
+    return _diff(a, n=n, axis=axis) if n else reshape(a, shape=np.shape(a))
 
 
 def gradient(
