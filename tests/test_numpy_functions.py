@@ -235,6 +235,7 @@ def test_cr_and_np_spellings_agree(name, args):
         (lambda x: cr.linalg.norm(x, "max"), ValueError, "invalid norm order"),
         (lambda x: cr.linalg.vector_norm(x, -1), ValueError, "ord must be positive"),
         (lambda x: cr.diff(x, n=-1), ValueError, "non-negative"),
+        (lambda x: cr.roll(x, [], []), ValueError, r"roll: shift is empty \(\[\]\)"),
         (lambda x: cr.diag(x[None]), ValueError, "1-D or 2-D"),
         (lambda x: cr.select([x.data > 0], [x, x]), ValueError, "1 conditions but 2 choices"),
         (lambda x: cr.gradient(x, np.arange(3.0)), NotImplementedError, "scalar spacing"),

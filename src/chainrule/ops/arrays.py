@@ -138,10 +138,14 @@ def roll(x: ArrayLike, shift: Axes, axis: Axes | None = None) -> Tensor:
     """Shifts entries along ``axis`` cyclically (None: over the flattened array)."""
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), shape=np.shape(x))
+    result: Tensor | None = None
     for s, a in np.broadcast(np.atleast_1d(shift), np.atleast_1d(axis)):
         n = np.shape(x)[a]
-        x = getitem(x, index=_along(a, _nd(x), (np.arange(n) - s) % n))
-    return x
+        index = _along(a, _nd(x), (np.arange(n) - s) % n)
+        result = getitem(x if result is None else result, index=index)
+    if result is None:
+        raise ValueError(f"roll: shift is empty ({shift!r}); give one shift per axis, as torch")
+    return result
 
 
 def repeat(x: ArrayLike, repeats: Any, axis: int | None = None) -> Tensor:
