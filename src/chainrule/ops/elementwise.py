@@ -156,8 +156,9 @@ def fabs(x: ArrayLike) -> Tensor:
     return abs(x)
 
 
-def real(x: ArrayLike) -> Tensor:
-    """The real part: a real tensor itself (tensors hold real numbers only)."""
+def real(x: Tensor) -> Tensor:
+    """The real part: a real tensor itself (tensors hold real numbers only), as ``torch.real``
+    of a real tensor."""
     return x
 
 
