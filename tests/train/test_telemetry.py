@@ -251,7 +251,7 @@ def test_state_dict_round_trip(rng):
 
 
 def test_argument_errors():
-    with pytest.raises(ValueError, match="every_n must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="every_n must be a positive integer, got 0"):
         TrainActivationsCallback(every_n=0)
     with pytest.raises(ValueError, match="invalid regular expression"):
         TrainActivationsCallback(name_patterns=["("])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._checks import check_int
 from ._callback import Callback
 from ._events import CancelFitException, CancelValidateException
 
@@ -105,10 +106,7 @@ class LRFinderCallback(Callback):
                 f"LRFinderCallback: min_lr must be below max_lr, got min_lr={min_lr!r} and "
                 f"max_lr={max_lr!r}"
             )
-        if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 2:
-            raise ValueError(
-                f"LRFinderCallback: num_iter must be an integer >= 2, got {num_iter!r}"
-            )
+        num_iter = check_int("LRFinderCallback", "num_iter", num_iter, 2)
         if not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
             raise ValueError(f"LRFinderCallback: smooth must be in [0, 1), got {smooth!r}")
         self.min_lr, self.max_lr, self.num_iter = float(min_lr), float(max_lr), num_iter

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import check_int
 from ._callback import Callback
 from ._checkpoint import non_finite
-from ._monitor import check_int, monitored_value, resolve_mode
+from ._monitor import monitored_value, resolve_mode
 
 
 class CheckpointCallback(Callback):

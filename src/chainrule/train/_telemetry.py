@@ -17,15 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import check_int
 from .._tensor import Tensor
 from ._callback import Callback
 from ._summary import Summary
-
-
-def _check_int(owner: str, name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _first_tensor(out: Any) -> Tensor | None:
@@ -78,11 +73,11 @@ class TelemetryCallback(Callback):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.every_n = _check_int(owner, "every_n", every_n, 1)
+        self.every_n = check_int(owner, "every_n", every_n, 1)
         self.max_depth_search = (
             None
             if max_depth_search is None
-            else _check_int(owner, "max_depth_search", max_depth_search, 0)
+            else check_int(owner, "max_depth_search", max_depth_search, 0)
         )
         if isinstance(name_patterns, str):
             name_patterns = [name_patterns]
@@ -92,7 +87,7 @@ class TelemetryCallback(Callback):
             raise ValueError(
                 f"{owner}: name_patterns holds an invalid regular expression: {err}"
             ) from err
-        self.n_bins = _check_int(owner, "n_bins", n_bins, 1)
+        self.n_bins = check_int(owner, "n_bins", n_bins, 1)
         if hist_range is not None and not (len(hist_range) == 2 and hist_range[0] < hist_range[1]):
             raise ValueError(
                 f"{owner}: hist_range must be (low, high) with low < high, got {hist_range!r}"
