@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plot import loss_curves
 from ._callback import Callback
 
 _ITER_KEYS = ("iteration", "epoch", "train_loss", "lr")
@@ -89,11 +90,19 @@ class TrainLossCallback(Callback):
         data = self._iters if per == "iteration" else self._epochs
         return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
 
-    def plot(self, ax: Any = None, smooth: float = 0.9) -> Any:
-        """The loss curves (see ``chainrule.plot.loss_curves``); returns the Figure."""
-        from ..plot import loss_curves
-
-        return loss_curves(self, ax=ax, smooth=smooth)
+    def plot(
+        self,
+        ax: Any = None,
+        smooth: float = 0.9,
+        logy: bool = False,
+        ylabel: str = "loss",
+        best_epoch: int | None = None,
+    ) -> Any:
+        """The loss curves (see ``chainrule.plot.loss_curves`` for the arguments); returns
+        the Figure."""
+        return loss_curves(
+            self.history, ax=ax, smooth=smooth, logy=logy, ylabel=ylabel, best_epoch=best_epoch
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

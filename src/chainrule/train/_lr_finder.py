@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .._checks import check_int
+from ..plot import lr_finder
 from ._callback import Callback
 from ._events import CancelFitException, CancelValidateException
 
@@ -203,11 +204,16 @@ class LRFinderCallback(Callback):
         )
 
     def plot(self, ax: Any = None, suggest: bool = True) -> Any:
-        """The smoothed loss against the rate on a log axis, with the suggestions marked;
-        see ``chainrule.plot.lr_finder``. Returns the Figure."""
-        from ..plot import lr_finder
-
-        return lr_finder(self, ax=ax, suggest=suggest)
+        """The smoothed loss against the rate on a log axis, with the suggestions marked
+        (when ``suggest`` and enough losses were recorded); see ``chainrule.plot.lr_finder``.
+        Returns the Figure."""
+        marks = None
+        if suggest:
+            try:
+                marks = self.suggestion()._asdict()
+            except RuntimeError:  # too few losses to suggest a rate: the curve alone
+                marks = None
+        return lr_finder((self.lrs, self.losses), ax=ax, suggestions=marks)
 
 
 def find_learning_rate(

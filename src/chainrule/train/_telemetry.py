@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import check_int
 from .._tensor import Tensor
+from ..plot import TelemetryData, telemetry
 from ._callback import Callback
 from ._summary import Summary
 
@@ -210,14 +211,36 @@ class TelemetryCallback(Callback):
         """Bytes held by all records' arrays."""
         return sum(s.nbytes for s in self.records.values())
 
+    def data(self) -> TelemetryData:
+        """Every record's statistics and histograms as plain arrays (what the plots draw)."""
+        stats = {name: s.stats() for name, s in self.records.items()}
+        return TelemetryData(
+            what=self.what,
+            stats=stats,
+            histograms={
+                name: (stats[name]["iteration"], s.edges, s.counts())
+                for name, s in self.records.items()
+            },
+            kinds={name: s.kind for name, s in self.records.items()},
+            default_stats=self.default_stats,
+            log_histogram=self.log_histogram,
+        )
+
     def plot(
-        self, stats: Sequence[str] | None = None, names: Sequence[str] | None = None, ax: Any = None
+        self,
+        stats: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        ax: Any = None,
+        max_cols: int = 4,
     ) -> Any:
         """Statistics over iterations per module (top) and a histogram-over-time image per
         module (bottom); see ``chainrule.plot.telemetry``. Returns the Figure."""
-        from ..plot import telemetry
-
-        return telemetry(self, stats=stats, names=names, ax=ax)
+        if not self.records:
+            raise ValueError(
+                f"{type(self).__name__}.plot: {type(self).__name__} has recorded nothing yet "
+                f"({self.why_empty})"
+            )
+        return telemetry(self.data(), stats=stats, names=names, ax=ax, max_cols=max_cols)
 
     # -- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
