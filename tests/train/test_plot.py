@@ -225,39 +225,6 @@ def test_plots_draw_plain_data_without_any_training_object():
     assert len(fig.axes) == 3, "one statistic panel and one histogram per record"
 
 
-def _imported_modules(path) -> set[str]:
-    """Every module a source file imports, anywhere in it (inside functions and
-    ``if TYPE_CHECKING:`` blocks too), relative imports resolved against its package."""
-    import ast
-
-    package = path.parent.relative_to(path.parents[2]).as_posix().replace("/", ".")
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
-            module = ".".join(p for p in (base, node.module) if p)
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
-
-
-def test_plot_imports_nothing_above_it():
-    from pathlib import Path
-
-    import chainrule
-
-    root = Path(chainrule.__file__).parent
-    above = ("chainrule.train", "chainrule.estimators", "chainrule.report", "chainrule.app")
-    above += ("chainrule.cli", "chainrule.bench", "chainrule.export", "chainrule.distributed")
-    files = sorted((root / "plot").glob("*.py"))
-    assert files
-    for path in files:
-        upward = sorted(m for m in _imported_modules(path) if m.startswith(above))
-        assert not upward, f"plot/{path.name} imports {upward}: plot/ draws plain data"
-
-
 def test_importing_plot_loads_no_training_module():
     import subprocess
     import sys

@@ -65,6 +65,11 @@ class Module(HooksMixin):
     """
 
     training: bool
+    # set through __dict__ in __init__ (``__setattr__`` routes parameters and modules here)
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
+    _modules: OrderedDict[str, Module | None]
 
     def __init__(self) -> None:
         d = self.__dict__
