@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor import Tensor, tensor
 from ..ops import REGISTRY
 from ._check import GradientCheckError, check_grads
+from .cases import CASES, Arg, Const
 
 TOLERANCES = {
     np.dtype(np.float32): dict(rtol=2e-5, atol=2e-5),
@@ -56,8 +57,6 @@ def torch_parity(case, dtype) -> None:
     PyTorch's, in ``dtype``; raises ``AssertionError`` naming the case on a difference."""
     import torch
 
-    from .cases import Arg, Const
-
     dtype = np.dtype(dtype)
     values = case.inputs()
     ours_in, theirs_in = [], []
@@ -103,8 +102,6 @@ def run_gradcheck(names: Sequence[str] | None = None, use_torch: bool = True) ->
     """Checks every registered op (or those in ``names``) on all its sample cases: finite
     differences in float64 in both modes, and PyTorch parity in float32 and float64 when
     PyTorch is installed. Returns one ``GradcheckRow`` per op."""
-    from .cases import CASES
-
     unknown = sorted(set(names or ()) - set(REGISTRY))
     if unknown:
         raise ValueError(

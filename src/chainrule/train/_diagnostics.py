@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._finding import FINDINGS, Finding
+from ._loss import TrainLossCallback
 from ._loss_diagnostics import loss_findings
+from ._stopping import EarlyStoppingCallback
+from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
 
 __all__ = ["FINDINGS", "Finding", "diagnose"]
 
@@ -77,10 +80,6 @@ def diagnose(
       initialisation shrinks or grows the signal. For ReLU networks a
       weight variance of 2/fan_in keeps it constant.
     """
-    from ._loss import TrainLossCallback
-    from ._stopping import EarlyStoppingCallback
-    from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
-
     if not hasattr(learner, "get_callback") and hasattr(learner, "learner_"):
         learner = learner.learner_  # a fitted estimator: its training loop's learner
     if not hasattr(learner, "get_callback"):

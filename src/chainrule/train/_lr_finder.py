@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .._checks import check_int
+from .._random import default_generator
 from ..plot import lr_finder
 from ._callback import Callback
 from ._events import CancelFitException, CancelValidateException
+from ._progress import ProgressCallback
 
 if TYPE_CHECKING:
     from ._learner import Learner
@@ -221,9 +223,6 @@ def find_learning_rate(
 ) -> LRFinderCallback:
     """``Learner.find_learning_rate``: runs ``cb`` alone, then puts back the learner's
     callbacks, counters and loaders, and the generators' states."""
-    from .._random import default_generator
-    from ._progress import ProgressCallback
-
     cb = LRFinderCallback() if cb is None else cb
     if not isinstance(cb, LRFinderCallback):
         raise TypeError(

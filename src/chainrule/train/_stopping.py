@@ -11,6 +11,7 @@ from .._checks import check_int
 from ._callback import Callback
 from ._events import CancelFitException
 from ._monitor import monitored_value, resolve_mode
+from ._saving import CheckpointCallback
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -44,8 +45,6 @@ class TerminateOnNaNCallback(Callback):
             f"iteration {learner.iteration} (epoch {learner.epoch}, batch "
             f"{learner.batch_index + 1} of {learner.n_batches})"
         )
-        from ._saving import CheckpointCallback
-
         saved = ""
         ckpt = learner.get_callback(CheckpointCallback)
         if ckpt is not None and ckpt.last_path is not None:
