@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._hooks import HooksMixin
+from ._module_hooks import HooksMixin
 from ._parameter import Parameter
 from ._state_dict import IncompatibleKeys, load_state_dict, state_tensors
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._curve_findings import loss_findings
 from ._finding import FINDINGS, Finding
-from ._loss import TrainLossCallback
-from ._loss_diagnostics import loss_findings
+from ._loss_history import TrainLossCallback
 from ._stopping import EarlyStoppingCallback
 from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
 
@@ -69,7 +69,7 @@ def diagnose(
     - dead ReLUs: units of a ``ReLU`` module that were zero on every sample of the last
       ``recent`` records; saturated units: sigmoid/tanh units whose derivative was below 10% of
       its peak on more than 90% of recent samples.
-    - the loss curve (see ``chainrule.train._loss_diagnostics``): rising or oscillating
+    - the loss curve (see ``chainrule.train._curve_findings``): rising or oscillating
       without progress means the learning rate is too high, flat (or no lower than
       ``baseline_loss``) means nothing is learnt, still falling far above ``baseline_loss``
       at the end means the rate is too low; a validation loss rising for several epochs
