@@ -186,7 +186,11 @@ def numerical_jacobian(f: Callable, x: Any, eps: float = 1e-6) -> np.ndarray:
     for j in np.ndindex(x.shape):
         e = np.zeros_like(x)
         e[j] = 1.0
-        J[(...,) + j] = central_difference(lambda t, e=e: _value(f, _shifted([x], 0, t * e)), eps)
+
+        def along(t: float, e: np.ndarray = e) -> np.ndarray:
+            return _value(f, _shifted([x], 0, t * e))
+
+        J[(...,) + j] = central_difference(along, eps)
     return J
 
 

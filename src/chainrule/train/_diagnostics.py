@@ -89,11 +89,15 @@ def diagnose(
         )
     findings: list[Finding] = []
     loss_cb = learner.get_callback(TrainLossCallback)
-    if loss_cb is not None:
+    if isinstance(loss_cb, TrainLossCallback):
         h = loss_cb.history
         stopper = learner.get_callback(EarlyStoppingCallback)
         restored = None
-        if stopper is not None and stopper.restore_best and stopper.stopped_epoch is not None:
+        if (
+            isinstance(stopper, EarlyStoppingCallback)
+            and stopper.restore_best
+            and stopper.stopped_epoch is not None
+        ):
             restored = stopper.best_epoch
         findings += loss_findings(
             h["train_loss"], h["iteration"], h["epochs"], baseline_loss, restored

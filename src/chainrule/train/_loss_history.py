@@ -35,7 +35,7 @@ class TrainLossCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if learner.training:
+        if learner.training and learner.loss is not None:
             values = (
                 learner.iteration,
                 learner.epoch,

@@ -151,7 +151,7 @@ class LRFinderCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if not learner.training:
+        if not learner.training or learner.loss is None:
             return
         raw = float(np.mean(learner.loss.data))
         k = len(self._lrs) + 1

@@ -90,7 +90,7 @@ class ReduceLROnPlateauCallback(Callback):
         super().__init__()
         self.monitor = str(monitor)
         self.mode = resolve_mode("ReduceLROnPlateauCallback", self.monitor, mode)
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             mode=self.mode,
             factor=factor,
             patience=patience,

@@ -159,7 +159,7 @@ class TelemetryCallback(Callback):
             return False
         size = getattr(learner.dataloader, "batch_size", None)
         xb = learner.xb[0] if learner.xb else None
-        short = size is not None and learner.n_batches > 1 and len(xb) < size
+        short = size is not None and xb is not None and learner.n_batches > 1 and len(xb) < size
         return not short
 
     def _record(self, key: str, kind: str, x: np.ndarray, track_units: bool = False) -> None:
