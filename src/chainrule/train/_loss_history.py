@@ -90,19 +90,11 @@ class TrainLossCallback(Callback):
         data = self._iters if per == "iteration" else self._epochs
         return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
 
-    def plot(
-        self,
-        ax: Any = None,
-        smooth: float = 0.9,
-        logy: bool = False,
-        ylabel: str = "loss",
-        best_epoch: int | None = None,
-    ) -> Any:
-        """The loss curves (see ``chainrule.plot.loss_curves`` for the arguments); returns
-        the Figure."""
-        return loss_curves(
-            self.history, ax=ax, smooth=smooth, logy=logy, ylabel=ylabel, best_epoch=best_epoch
-        )
+    def plot(self, ax: Any = None, **options: Any) -> Any:
+        """The loss curves drawn from ``history``; ``options`` are those of
+        ``chainrule.plot.loss_curves`` (``smooth``, ``logy``, ``ylabel``, ``best_epoch``).
+        Returns the Figure."""
+        return loss_curves(self.history, ax=ax, **options)
 
     def state_dict(self) -> dict[str, Any]:
         return {
