@@ -54,11 +54,9 @@ class TelemetryData:
 
     @property
     def available_stats(self) -> list[str]:
-        """The statistics every record holds."""
-        keys = [set(s) - {"iteration"} for s in self.stats.values()]
-        first = next(iter(self.stats.values()), {})
-        common = set.intersection(*keys) if keys else set()
-        return [k for k in first if k in common]
+        """The statistics every record holds, in the first record's order."""
+        columns = [list(s) for s in self.stats.values()] or [[]]
+        return [k for k in columns[0] if k != "iteration" and all(k in c for c in columns)]
 
 
 def _check(data: Any, owner: str) -> TelemetryData:

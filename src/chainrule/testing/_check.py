@@ -194,6 +194,21 @@ def numerical_jacobian(f: Callable, x: Any, eps: float = 1e-6) -> np.ndarray:
     return J
 
 
+def _torch_or_skip() -> Any:
+    """The ``torch`` module (an optional dependency, imported here when a check needs it); a
+    pytest skip, or outside pytest an ImportError, when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        message = "assert_matches_torch: PyTorch is not installed (pip install torch==2.13.0)"
+        try:
+            import pytest
+        except ImportError:
+            raise ImportError(message) from None
+        pytest.skip(message)
+    return torch
+
+
 def assert_matches_torch(
     ours: Callable,
     theirs: Callable,
@@ -229,15 +244,7 @@ def assert_matches_torch(
     Skips (``pytest.skip``) with a clear message when PyTorch is not installed; outside pytest
     it raises ``ImportError``.
     """
-    try:
-        import torch
-    except ImportError:
-        message = "assert_matches_torch: PyTorch is not installed (pip install torch==2.13.0)"
-        try:
-            import pytest
-        except ImportError:
-            raise ImportError(message) from None
-        pytest.skip(message)
+    torch = _torch_or_skip()
     if (shapes is None) == (inputs is None):
         raise TypeError("assert_matches_torch: give either shapes or inputs")
     dtype = np.dtype(dtype)
