@@ -95,6 +95,8 @@ def test_plot_input_errors(trained):
         plot.telemetry_histograms(data, names=["9"])
     with pytest.raises(ValueError, match="has recorded nothing yet"):
         TrainActivationsCallback().plot()
+    with pytest.raises(ValueError, match=r"the same records, got \['0', '1', '2'\] and \['1'\]"):
+        plot.telemetry_stats(plot.TelemetryData("x", data.stats, {"1": data.histograms["1"]}))
     with pytest.raises(ValueError, match="holds no records"):
         plot.telemetry(plot.TelemetryData("activations", stats={}, histograms={}))
     with pytest.raises(TypeError, match=r"expected TelemetryData .*draws itself with \.plot\(\)"):

@@ -67,6 +67,11 @@ def _check(data: Any, owner: str) -> TelemetryData:
         )
     if not data.stats:
         raise ValueError(f"{owner}: the TelemetryData of {data.what!r} holds no records")
+    if set(data.histograms) != set(data.stats):
+        raise ValueError(
+            f"{owner}: TelemetryData must hold statistics and histograms of the same records, "
+            f"got {sorted(data.stats)} and {sorted(data.histograms)}"
+        )
     return data
 
 

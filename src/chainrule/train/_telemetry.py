@@ -236,10 +236,7 @@ class TelemetryCallback(Callback):
         """Statistics over iterations per module (top) and a histogram-over-time image per
         module (bottom); see ``chainrule.plot.telemetry``. Returns the Figure."""
         if not self.records:
-            raise ValueError(
-                f"{type(self).__name__}.plot: {type(self).__name__} has recorded nothing yet "
-                f"({self.why_empty})"
-            )
+            raise ValueError(f"{type(self).__name__} has recorded nothing yet ({self.why_empty})")
         return telemetry(self.data(), stats=stats, names=names, ax=ax, max_cols=max_cols)
 
     # -- checkpoints ----------------------------------------------------------------------------
