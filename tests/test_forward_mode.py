@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.testing._check import central_difference
 from chainrule.testing._gradcheck import _diff_function
 from chainrule.testing.cases import CASES, Arg
 
@@ -27,9 +28,9 @@ def test_jvp_matches_finite_differences_and_vjp(case):
     out, tangent = cr.jvp(f, [cr.tensor(p, dtype=cr.float64) for p in primals], us)
     assert tangent.shape == out.shape, f"{case.id}: tangent shape {tangent.shape} vs {out.shape}"
     with cr.no_grad():
-        plus = f(*[cr.tensor(p + EPS * u) for p, u in zip(primals, us)]).data
-        minus = f(*[cr.tensor(p - EPS * u) for p, u in zip(primals, us)]).data
-    numeric = (plus - minus) / (2 * EPS)
+        numeric = central_difference(
+            lambda t: f(*[cr.tensor(p + t * u) for p, u in zip(primals, us)]).data, EPS
+        )
     np.testing.assert_allclose(
         tangent.data,
         numeric,

@@ -135,3 +135,44 @@ def test_assert_matches_torch_skips_without_torch(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(pytest.skip.Exception, match="PyTorch is not installed"):
         assert_matches_torch(lambda a: a, lambda a: a, [(2,)])
+
+
+def test_central_difference_is_second_order_and_takes_arrays():
+    from chainrule.testing._check import central_difference
+
+    # d/dt sin(1 + t) at 0 is cos(1); the error of the central difference is ≈ ε²/6·cos(1)
+    for eps in (1e-2, 1e-3):
+        err = central_difference(lambda t: np.sin(1.0 + t), eps) - np.cos(1.0)
+        assert abs(err + eps**2 / 6 * np.cos(1.0)) < 1e-3 * eps**2, (eps, err)
+    got = central_difference(lambda t: np.array([t**2, 3 * t, np.exp(t)]), 1e-5)
+    np.testing.assert_allclose(got, [0.0, 3.0, 1.0], atol=1e-9)
+
+
+def test_assert_matches_torch_on_given_inputs_and_strict_dtypes():
+    pytest.importorskip("torch")
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    assert_matches_torch(lambda a: a.exp() * a, lambda a: a.exp() * a, inputs=[x], strict=True)
+    with pytest.raises(AssertionError, match="float32 inputs gave a float64 output"):
+        assert_matches_torch(
+            lambda a: a.astype(np.float64), lambda a: a, inputs=[x], dtype=np.float32, strict=True
+        )
+    with pytest.raises(AssertionError, match=r"input 1 got gradient None"):
+        assert_matches_torch(
+            lambda a, b: a * 2, lambda a, b: a * 2 + 0 * b, inputs=[x, x], strict=True
+        )
+    with pytest.raises(TypeError, match="give either shapes or inputs"):
+        assert_matches_torch(lambda a: a, lambda a: a)
+
+
+def test_torch_parity_of_a_case_names_the_case(monkeypatch):
+    pytest.importorskip("torch")
+    from chainrule.testing import _gradcheck
+    from chainrule.testing.cases import CASES
+
+    case = next(c for c in CASES if c.op == "exp")
+    _gradcheck.torch_parity(case, np.float64)
+    broken = type(case)(**{**vars(case), "ours": lambda x: x.exp() * 1.001})
+    with pytest.raises(AssertionError) as caught:
+        _gradcheck.torch_parity(broken, np.float64)
+    text = str(caught.value)
+    assert text.startswith(f"{case.id}: ") and "forward values differ" in text, text

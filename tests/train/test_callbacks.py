@@ -112,7 +112,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
 
 
 def test_early_stopping_argument_and_monitor_errors():
-    with pytest.raises(ValueError, match="patience must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="patience must be a positive integer, got 0"):
         EarlyStoppingCallback(patience=0)
     with pytest.raises(ValueError, match="min_delta must be a number >= 0, got -1"):
         EarlyStoppingCallback(min_delta=-1)
@@ -183,7 +183,7 @@ def test_checkpoint_callback_skips_an_epoch_with_a_non_finite_valid_loss(tmp_pat
 def test_checkpoint_callback_needs_a_folder():
     with pytest.raises(ValueError, match=r"give Learner\(save_dir=...\)"):
         tiny_learner([CheckpointCallback()]).fit(loaders()[0], 1)
-    with pytest.raises(ValueError, match="every_n_epochs must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="every_n_epochs must be a positive integer, got 0"):
         CheckpointCallback(every_n_epochs=0)
 
 

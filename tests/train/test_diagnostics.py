@@ -108,7 +108,7 @@ def test_learning_rate_too_high_when_the_loss_blows_up():
 
 
 def test_learning_rate_too_high_on_a_nan_loss():
-    from chainrule.train._loss_diagnostics import loss_findings as _loss_findings
+    from chainrule.train._curve_findings import loss_findings as _loss_findings
 
     (f,) = _loss_findings(np.array([0.7, 0.6, np.nan]), np.arange(3))
     assert (

@@ -1,4 +1,5 @@
-"""Plots: each returns a Figure, draws into a given ``ax``, saves as PNG, and checks its input."""
+"""Plots: each returns a Figure, draws into a given ``ax``, saves as PNG, and checks its input.
+``chainrule.plot`` draws plain data; the callbacks' ``.plot()`` hand theirs over."""
 
 from __future__ import annotations
 
@@ -71,30 +72,43 @@ def test_every_plot_returns_a_figure_that_saves_as_png(trained, tmp_path):
 def test_plots_draw_into_given_axes(trained):
     learner, (loss, acts, _), finder = trained
     fig, axes = plot.new_figure(4)
-    assert plot.loss_curves(loss, ax=axes[0]) is fig
+    assert plot.loss_curves(loss.history, ax=axes[0]) is fig
     assert plot.lr_finder((finder.lrs, finder.losses), ax=axes[1]) is fig
-    assert plot.telemetry_stats(acts, stats=["mean"], ax=axes[2]) is fig
-    assert plot.telemetry_histograms(acts, names=["1"], ax=axes[3]) is fig
+    assert plot.telemetry_stats(acts.data(), stats=["mean"], ax=axes[2]) is fig
+    assert plot.telemetry_histograms(acts.data(), names=["1"], ax=axes[3]) is fig
     assert len(axes[0].lines) == 3, "raw and smoothed training loss, validation loss"
     fig2, axes2 = plot.new_figure(5)
-    assert plot.telemetry(acts, stats=["mean", "std"], ax=axes2) is fig2
+    assert plot.telemetry(acts.data(), stats=["mean", "std"], ax=axes2) is fig2
+    fig3, axes3 = plot.new_figure(2)
+    assert loss.plot(ax=axes3[0]) is fig3 and finder.plot(ax=axes3[1]) is fig3
 
 
 def test_plot_input_errors(trained):
-    _, (loss, acts, _), _ = trained
+    _, (loss, acts, _), finder = trained
     fig, axes = plot.new_figure(2)
+    data = acts.data()
     with pytest.raises(ValueError, match=r"ax must hold 3 Axes \(one per panel\), got 2"):
-        plot.telemetry_stats(acts, ax=axes)
-    with pytest.raises(ValueError, match="unknown statistics"):
-        plot.telemetry_stats(acts, stats=["median"])
+        plot.telemetry_stats(data, ax=axes)
+    with pytest.raises(ValueError, match=r"unknown statistics \['median'\]; expected some of"):
+        plot.telemetry_stats(data, stats=["median"])
     with pytest.raises(KeyError, match="no records named"):
-        plot.telemetry_histograms(acts, names=["9"])
+        plot.telemetry_histograms(data, names=["9"])
     with pytest.raises(ValueError, match="has recorded nothing yet"):
-        plot.telemetry(TrainActivationsCallback())
-    with pytest.raises(TypeError, match="expected a telemetry callback"):
-        plot.telemetry_stats(loss)
-    with pytest.raises(TypeError, match="must be a TrainLossCallback or its history dict"):
+        TrainActivationsCallback().plot()
+    with pytest.raises(ValueError, match=r"the same records, got \['0', '1', '2'\] and \['1'\]"):
+        plot.telemetry_stats(plot.TelemetryData("x", data.stats, {"1": data.histograms["1"]}))
+    with pytest.raises(ValueError, match="holds no records"):
+        plot.telemetry(plot.TelemetryData("activations", stats={}, histograms={}))
+    with pytest.raises(TypeError, match=r"expected TelemetryData .*draws itself with \.plot\(\)"):
+        plot.telemetry_stats(acts)
+    with pytest.raises(TypeError, match="history must be a dict with 'iteration' and 'train_loss'"):
         plot.loss_curves([1, 2, 3])
+    with pytest.raises(TypeError, match="history must be a dict"):
+        plot.loss_curves(loss)
+    with pytest.raises(TypeError, match=r"curve must be \(lrs, losses\)"):
+        plot.lr_finder(finder)
+    with pytest.raises(ValueError, match=r"lrs and losses must have one shape \(n,\), got \(3,\)"):
+        plot.lr_finder(([1e-3, 1e-2, 1e-1], [1.0, 0.5]))
     with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 2\)"):
         plot.decision_boundary(lambda p: p[:, 0], np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(TypeError, match="predict must be an nn.Module or a callable"):
@@ -102,7 +116,7 @@ def test_plot_input_errors(trained):
     with pytest.raises(ValueError, match="predictions at 2 have 3 values, x has 4"):
         plot.regression_predictions(np.zeros(4), np.zeros(4), {2: np.zeros(3)})
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
-        plot.loss_curves(loss, ax="left")
+        plot.loss_curves(loss.history, ax="left")
 
 
 def _overlaps(a, b) -> bool:
@@ -113,11 +127,11 @@ def test_legends_never_cover_the_plotting_area(trained):
     _, (loss, acts, _), finder = trained
     X, y = blobs(20)
     figures = {
-        "loss": plot.loss_curves(loss, best_epoch=1),
+        "loss": plot.loss_curves(loss.history, best_epoch=1),
         "lr_finder": finder.plot(),
         "boundary": plot.decision_boundary(lambda p: p[:, 0] - p[:, 1], X, y, resolution=20),
-        "telemetry_stats": plot.telemetry_stats(acts),
-        "telemetry": plot.telemetry(acts, max_cols=2),
+        "telemetry_stats": plot.telemetry_stats(acts.data()),
+        "telemetry": plot.telemetry(acts.data(), max_cols=2),
     }
     for name, fig in figures.items():
         fig.canvas.draw()
@@ -132,7 +146,7 @@ def test_legends_never_cover_the_plotting_area(trained):
     legend = [t.get_text() for t in figures["loss"].axes[0].get_legend().get_texts()]
     assert "best epoch (2)" in legend
     label = "mse loss (target standardised)"
-    assert plot.loss_curves(loss, ylabel=label).axes[0].get_ylabel() == label
+    assert loss.plot(ylabel=label).axes[0].get_ylabel() == label
 
 
 def test_lr_finder_markers_lie_inside_the_axes(trained):
@@ -148,17 +162,81 @@ def test_lr_finder_markers_lie_inside_the_axes(trained):
 
 
 def test_telemetry_columns_are_shares_so_a_short_step_is_no_stripe():
-    from types import SimpleNamespace
-
     counts = np.array([[30, 10, 0], [3, 1, 0], [60, 20, 0]])  # the middle step had few values
-    cb = SimpleNamespace(
-        histograms=lambda name: (np.arange(3), np.linspace(0, 1, 4), counts),
-        records={"a": SimpleNamespace(kind="ReLU")},
-        log_histogram=False,
+    data = plot.TelemetryData(
+        "activations",
+        stats={"a": {"iteration": np.arange(3), "mean": np.zeros(3)}},
+        histograms={"a": (np.arange(3), np.linspace(0, 1, 4), counts)},
+        kinds={"a": "ReLU"},
     )
     fig, (ax,) = plot.new_figure(1)
-    from chainrule.plot._telemetry import _histogram_image
-
-    _histogram_image(cb, "a", ax)
+    assert plot.telemetry_histograms(data, ax=ax) is fig
+    assert ax.get_title() == "a (ReLU)"
     image = np.asarray(ax.images[0].get_array())  # (bins, steps)
     np.testing.assert_allclose(image, np.tile([[0.75], [0.25], [0.0]], 3))
+
+
+def test_plots_draw_plain_data_without_any_training_object():
+    history = {
+        "iteration": np.arange(6),
+        "train_loss": np.array([1.0, 0.8, 0.7, 0.5, 0.45, 0.4]),
+        "epochs": {
+            "epoch": np.array([0, 1]),
+            "end_iteration": np.array([3, 6]),
+            "valid_loss": np.array([0.75, 0.5]),
+        },
+    }
+    ax = plot.loss_curves(history, smooth=0, best_epoch=1).axes[0]
+    raw, valid = ax.lines[0], ax.lines[1]
+    np.testing.assert_array_equal(raw.get_xdata(), history["iteration"])
+    np.testing.assert_array_equal(raw.get_ydata(), history["train_loss"])
+    np.testing.assert_array_equal(valid.get_xdata(), [2, 5]), "drawn at each epoch's last batch"
+    np.testing.assert_array_equal(valid.get_ydata(), [0.75, 0.5])
+
+    lrs = np.logspace(-4, 0, 20)
+    losses = 1 + (np.log10(lrs) + 2) ** 2
+    marks = {"steep": 1e-3, "valley": 1e-2, "mine": 0.1}
+    ax = plot.lr_finder((lrs, losses), suggestions=marks).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["smoothed loss", "steep: 1.00e-03", "valley: 1.00e-02", "mine: 1.00e-01"]
+    markers = [line for line in ax.lines if ": " in line.get_label()]
+    assert [line.get_xdata()[0] for line in markers] == [1e-3, 1e-2, 0.1]
+    assert len(plot.lr_finder((lrs, losses)).axes[0].lines) == 1, "nothing marked unless asked"
+
+    it = np.array([0, 2, 4])
+    data = plot.TelemetryData(
+        "parameters θ",
+        stats={
+            "0.weight": {"iteration": it, "mean": np.array([0.1, 0.2, 0.3]), "std": np.ones(3)},
+            "0.bias": {"iteration": it, "mean": np.zeros(3), "std": np.full(3, 2.0)},
+        },
+        histograms={
+            name: (it, np.linspace(-1, 1, 5), np.ones((3, 4), dtype=np.int32))
+            for name in ("0.weight", "0.bias")
+        },
+        kinds={"0.weight": "Linear", "0.bias": "Linear"},
+        default_stats=("std",),
+    )
+    assert data.available_stats == ["mean", "std"]
+    fig = plot.telemetry(data)
+    assert fig._suptitle.get_text() == "parameters θ"
+    (stats_ax,) = [a for a in fig.axes if a.get_title() == "parameters θ: std"]
+    assert [line.get_label() for line in stats_ax.lines] == ["0.weight (Linear)", "0.bias (Linear)"]
+    np.testing.assert_array_equal(stats_ax.lines[1].get_ydata(), [2.0, 2.0, 2.0])
+    assert stats_ax.get_yscale() == "log", "a positive statistic on a log axis"
+    assert len(fig.axes) == 3, "one statistic panel and one histogram per record"
+
+
+def test_importing_plot_loads_no_training_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chainrule.plot; "
+        "print(sorted(m for m in sys.modules if m.startswith(('chainrule.train', "
+        "'chainrule.estimators', 'chainrule.report'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]", out.stdout

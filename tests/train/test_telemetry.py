@@ -129,8 +129,6 @@ def test_steps_on_the_short_last_batch_are_not_recorded():
 
 
 def test_name_patterns_that_match_nothing_warn_at_the_start_of_the_fit():
-    from chainrule.plot import telemetry
-
     acts = TrainActivationsCallback(name_patterns=["Conv2d", "^9$"])
     learner = tiny_learner([acts])
     with pytest.warns(UserWarning, match=r"\['Conv2d', '\^9\$'\] match no module") as caught:
@@ -138,9 +136,9 @@ def test_name_patterns_that_match_nothing_warn_at_the_start_of_the_fit():
     assert "its modules are ['model', '0', '1', '2']" in str(caught[0].message)
     assert acts.records == {}
     with pytest.raises(ValueError, match=r"matched no module of the model"):
-        telemetry(acts)
+        acts.plot()
     with pytest.raises(ValueError, match=r"has recorded nothing yet \(run a fit\)"):
-        telemetry(TrainActivationsCallback())
+        TrainActivationsCallback().plot()
 
 
 def test_recorded_values_are_the_tensors_of_that_iteration():
@@ -251,7 +249,7 @@ def test_state_dict_round_trip(rng):
 
 
 def test_argument_errors():
-    with pytest.raises(ValueError, match="every_n must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="every_n must be a positive integer, got 0"):
         TrainActivationsCallback(every_n=0)
     with pytest.raises(ValueError, match="invalid regular expression"):
         TrainActivationsCallback(name_patterns=["("])

@@ -30,15 +30,9 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from .. import ops
+from .._numerics import softmax
 from .._tensor import Tensor
 from ..nn import functional as F
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of logits, as scikit-learn computes it."""
-    p = np.exp(z - z.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    return p
 
 
 class Objective:
@@ -125,7 +119,7 @@ class LogLoss(BinaryLogLoss):
         return loss, -np.einsum("nk,nk->n", log_p.data, y)
 
     def output(self, z: np.ndarray) -> np.ndarray:
-        return softmax(z)
+        return softmax(z, axis=1)
 
 
 class SquaredError(Objective):

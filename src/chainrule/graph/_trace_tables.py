@@ -4,14 +4,60 @@ the backward pass from the loss down to the first layer with the formula behind 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 from ._walk import fmt_number, fmt_shape, fmt_value
 
-if TYPE_CHECKING:
-    from ._trace import LayerTrace, Trace
+
+# What the tables read of a trace (``_trace.Trace``, ``TraceRow``, ``LayerTrace`` have it):
+# described here, so that the tables need not import the module that calls them.
+class _Row(Protocol):
+    @property
+    def step(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def expression(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def value(self) -> np.ndarray: ...
+    @property
+    def grad(self) -> np.ndarray | None: ...
+
+
+class _Layer(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def activation(self) -> str: ...
+    @property
+    def input(self) -> np.ndarray: ...
+    @property
+    def z(self) -> np.ndarray: ...
+    @property
+    def output(self) -> np.ndarray: ...
+    @property
+    def delta(self) -> np.ndarray | None: ...
+    @property
+    def weight_grad(self) -> np.ndarray | None: ...
+    @property
+    def bias_grad(self) -> np.ndarray | None: ...
+    @property
+    def names(self) -> dict[str, str]: ...
+
+
+class _Trace(Protocol):
+    @property
+    def loss(self) -> float: ...
+    @property
+    def rows(self) -> Sequence[_Row]: ...
+    @property
+    def layers(self) -> Sequence[_Layer]: ...
+
 
 _ELEMENTWISE = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus"}
 
@@ -26,7 +72,7 @@ def _table(header: list[str], align: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def nodes_markdown(tr: Trace, max_value_size: int, precision: int) -> str:
+def nodes_markdown(tr: _Trace, max_value_size: int, precision: int) -> str:
     """Every node in forward order with its value and ∂loss/∂node."""
 
     def fmt(a: Any) -> str:
@@ -53,7 +99,7 @@ def _per_sample(a: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
     return a, False
 
 
-def _delta_formula(layers: list[LayerTrace], i: int) -> str:
+def _delta_formula(layers: Sequence[_Layer], i: int) -> str:
     """How δ of layer i follows from the layer above it."""
     layer = layers[i]
     plain = f"∂loss/∂{layer.names['z']}"
@@ -70,7 +116,7 @@ def _delta_formula(layers: list[LayerTrace], i: int) -> str:
     return plain
 
 
-def layers_markdown(tr: Trace, max_value_size: int, precision: int) -> str:
+def layers_markdown(tr: _Trace, max_value_size: int, precision: int) -> str:
     """The layer table and the backward pass, layer by layer from the last."""
     squeezed = False
 

@@ -18,7 +18,7 @@ from ._activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softma
 from ._containers import ModuleDict, ModuleList, Sequential
 from ._dropout import Dropout
 from ._linear import Flatten, Identity, Linear
-from ._loss import (
+from ._loss_modules import (
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._hooks import HooksMixin
+from ._module_hooks import HooksMixin
 from ._parameter import Parameter
 from ._state_dict import IncompatibleKeys, load_state_dict, state_tensors
 
@@ -65,6 +65,11 @@ class Module(HooksMixin):
     """
 
     training: bool
+    # set through __dict__ in __init__ (``__setattr__`` routes parameters and modules here)
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers: set[str]
+    _modules: OrderedDict[str, Module | None]
 
     def __init__(self) -> None:
         d = self.__dict__

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from .._tensor import Tensor
 
-if TYPE_CHECKING:
-    from ._module import Module
+
+class _Stateful(Protocol):
+    """What these functions read of a module (``Module`` has it): its own tensors by name and
+    its descendants. Described here, so that this file need not import the one calling it."""
+
+    @property
+    def _parameters(self) -> Mapping[str, Tensor | None]: ...
+    @property
+    def _buffers(self) -> Mapping[str, Tensor | None]: ...
+    @property
+    def _non_persistent_buffers(self) -> AbstractSet[str]: ...
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, _Stateful]]: ...
+    def _get_name(self) -> str: ...
 
 
 class IncompatibleKeys(NamedTuple):
@@ -20,7 +35,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def state_tensors(module: Module, prefix: str = "") -> OrderedDict[str, Tensor]:
+def state_tensors(module: _Stateful, prefix: str = "") -> OrderedDict[str, Tensor]:
     """The tensors behind ``state_dict``'s keys (not copies): each module's parameters, then
     its persistent buffers, then its children's; a shared module appears under every name."""
     out: OrderedDict[str, Tensor] = OrderedDict()
@@ -35,7 +50,7 @@ def state_tensors(module: Module, prefix: str = "") -> OrderedDict[str, Tensor]:
     return out
 
 
-def load_state_dict(module: Module, state_dict: Any, strict: bool) -> IncompatibleKeys:
+def load_state_dict(module: _Stateful, state_dict: Any, strict: bool) -> IncompatibleKeys:
     """Checks every key and shape first, then copies in place (see ``Module.load_state_dict``)."""
     if not hasattr(state_dict, "keys"):
         raise TypeError(

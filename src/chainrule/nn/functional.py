@@ -17,7 +17,7 @@ import numpy as np
 from .. import ops
 from .._random import Generator, get_generator
 from .._tensor import Tensor, as_tensor
-from ._functional_loss import (
+from ._loss_functions import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._numerics import softmax as _softmax
 from ._registry import LINEAR, defop
 
 if TYPE_CHECKING:  # annotations only: op files do not import the engine
@@ -116,13 +117,7 @@ def _logsumexp_jvp(t, out, x, *, axis=None, keepdims=False):
 logsumexp = defop("logsumexp", _logsumexp, vjp=_logsumexp_vjp, jvp=_logsumexp_jvp)
 
 
-# y = softmax(x):  x̄ = y ⊙ (ȳ − Σ ȳ⊙y)   (sums over `axis`)
-def _softmax(x, *, axis=-1):
-    e = np.exp(np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True)))
-    e /= np.add.reduce(e, axis=axis, keepdims=True)
-    return e
-
-
+# y = softmax(x):  x̄ = y ⊙ (ȳ − Σ ȳ⊙y)   (sums over `axis`; forward: _numerics.softmax)
 def _softmax_vjp(g, out, x, *, axis=-1):
     return out * (g - (g * out).sum(axis=axis, keepdims=True))
 

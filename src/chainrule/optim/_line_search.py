@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from .._tensor import Tensor
 from ._optimizer import Optimizer, ParamsT, check_number
 
@@ -103,9 +104,7 @@ class GradientDescent(Optimizer):
         check_number(name, "lr", options["lr"], low_open=True)
         check_number(name, "c1", options["c1"], low=0.0, high=1.0, low_open=True)
         check_number(name, "shrink", options["shrink"], low=0.0, high=1.0, low_open=True)
-        max_evals = options["max_evals"]
-        if isinstance(max_evals, bool) or not isinstance(max_evals, int) or max_evals < 2:
-            raise ValueError(f"{name}: max_evals must be an integer >= 2, got {max_evals!r}")
+        check_int(name, "max_evals", options["max_evals"], 2)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Takes one steepest-descent step.

@@ -13,14 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._checks import check_int
 from ._optimizer import Optimizer, check_number
-
-
-def check_int(owner: str, name: str, value: Any, low: int) -> None:
-    """Raises unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        want = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ValueError(f"{owner}: {name} must be {want}, got {value!r}")
 
 
 class LRScheduler:

@@ -21,7 +21,7 @@ def _ema(values: np.ndarray, beta: float) -> np.ndarray:
 
 
 def loss_curves(
-    history: Any,
+    history: Mapping[str, Any],
     ax: Any = None,
     smooth: float = 0.9,
     logy: bool = False,
@@ -32,8 +32,10 @@ def loss_curves(
 
     Parameters
     ----------
-    history : TrainLossCallback or dict
-        The callback, or its ``history`` dict.
+    history : dict
+        ``"iteration"`` and ``"train_loss"`` (one value per batch) and optionally
+        ``"epochs"``: a dict with ``"epoch"``, ``"end_iteration"`` and ``"valid_loss"`` (one
+        value per epoch), as ``TrainLossCallback.history`` holds them.
     ax : matplotlib Axes, optional
         Where to draw; a new figure by default.
     smooth : float
@@ -50,11 +52,11 @@ def loss_curves(
     -------
     matplotlib.figure.Figure
     """
-    h = history.history if hasattr(history, "history") else history
-    if not isinstance(h, Mapping) or "train_loss" not in h:
+    h = history
+    if not isinstance(h, Mapping) or "train_loss" not in h or "iteration" not in h:
         raise TypeError(
-            f"loss_curves: history must be a TrainLossCallback or its history dict, got "
-            f"{type(history).__name__}"
+            f"loss_curves: history must be a dict with 'iteration' and 'train_loss' (as "
+            f"TrainLossCallback.history), got {type(history).__name__}"
         )
     if not 0 <= smooth < 1:
         raise ValueError(f"loss_curves: smooth must be in [0, 1), got {smooth!r}")
@@ -99,32 +101,40 @@ def loss_curves(
     return fig
 
 
-def lr_finder(finder: Any, ax: Any = None, suggest: bool = True) -> Any:
-    """The LR range test: smoothed loss against the learning rate (log axis), with the
-    ``steep`` and ``valley`` suggestions marked.
+# how each suggestion is marked; a name not listed gets the last style
+_MARKS = {"steep": ("tab:red", "o"), "valley": ("tab:green", "D"), "": ("tab:purple", "s")}
+
+
+def lr_finder(curve: Any, ax: Any = None, suggestions: Mapping[str, float] | None = None) -> Any:
+    """The LR range test: smoothed loss against the learning rate (log axis), with suggested
+    rates marked.
 
     Parameters
     ----------
-    finder : LRFinderCallback or (lrs, losses)
-        A finder after ``Learner.find_learning_rate``, or the two arrays.
+    curve : (lrs, losses)
+        Two arrays of shape ``(n,)``: the rates tried and the smoothed losses
+        (``LRFinderCallback.lrs`` and ``.losses``).
     ax : matplotlib Axes, optional
-    suggest : bool
-        Mark the suggestions (when the finder can make them).
+    suggestions : dict of str to float, optional
+        Rates to mark by name, e.g. ``{"steep": 1e-2, "valley": 3e-3}`` (as
+        ``LRFinderCallback.suggestion()._asdict()``).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    if hasattr(finder, "lrs") and hasattr(finder, "losses"):
-        lrs, losses = finder.lrs, finder.losses
-    else:
-        try:
-            lrs, losses = (np.asarray(a, dtype=np.float64) for a in finder)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"lr_finder: expected an LRFinderCallback or (lrs, losses), got "
-                f"{type(finder).__name__}"
-            ) from err
+    try:
+        lrs, losses = (np.asarray(a, dtype=np.float64) for a in curve)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"lr_finder: curve must be (lrs, losses), two arrays of numbers, got "
+            f"{type(curve).__name__}; an LRFinderCallback draws itself with .plot()"
+        ) from err
+    if lrs.ndim != 1 or lrs.shape != losses.shape:
+        raise ValueError(
+            f"lr_finder: lrs and losses must have one shape (n,), got {lrs.shape} and "
+            f"{losses.shape}"
+        )
     fig, ax = single(ax, "lr_finder")
     ax.plot(lrs, losses, color="tab:blue", lw=1.8, label="smoothed loss")
     ax.set_xscale("log")
@@ -137,18 +147,10 @@ def lr_finder(finder: Any, ax: Any = None, suggest: bool = True) -> Any:
         top = min(finite.max(), 4.5 * finite.min()) if finite.min() > 0 else finite.max()
         low = finite.min()
         ax.set_ylim(low - 0.05 * (top - low + 1e-12), top + 0.05 * (top - low + 1e-12))
-    if suggest and hasattr(finder, "suggestion"):
-        try:
-            s = finder.suggestion()
-        except RuntimeError:
-            s = None
-        if s is not None:
-            for lr, name, color, marker in (
-                (s.steep, "steep", "tab:red", "o"),
-                (s.valley, "valley", "tab:green", "D"),
-            ):
-                y = np.interp(np.log(lr), np.log(lrs), losses)
-                ax.axvline(lr, color=color, ls=":", lw=1.2, zorder=1)
-                ax.plot([lr], [y], marker, color=color, ms=9, zorder=5, label=f"{name}: {lr:.2e}")
+    for name, lr in (suggestions or {}).items():
+        color, marker = _MARKS.get(name, _MARKS[""])
+        y = np.interp(np.log(lr), np.log(lrs), losses)
+        ax.axvline(lr, color=color, ls=":", lw=1.2, zorder=1)
+        ax.plot([lr], [y], marker, color=color, ms=9, zorder=5, label=f"{name}: {lr:.2e}")
     legend_below(ax, n_cols=3)
     return fig

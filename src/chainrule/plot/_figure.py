@@ -3,10 +3,13 @@ works headless, keeps no global state and leaks no windows (Jupyter still displa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 
-def blank_figure(size: tuple[float, float], layout: str | None = "constrained") -> Any:
+def blank_figure(
+    size: tuple[float, float],
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
+) -> Any:
     """An empty Figure of ``size`` inches on an Agg canvas (``layout``: a matplotlib layout
     engine, or None to place axes by hand, which draws several times faster)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from .._numerics import class_probabilities
+from .._tensor import Tensor, no_grad, tensor
+from ..nn import Module
 from ._figure import legend_below, single
 
 
 def _scores(predict: Any, points: np.ndarray, dtype: Any) -> np.ndarray:
     """``predict(points)`` as an ndarray; a Module is run in eval mode without a graph."""
-    from .._tensor import Tensor, no_grad, tensor
-    from ..nn import Module
-
     if isinstance(predict, Module):
         was = predict.training
         predict.eval()
@@ -36,15 +36,11 @@ def _scores(predict: Any, points: np.ndarray, dtype: Any) -> np.ndarray:
 
 def _probabilities(scores: np.ndarray, from_logits: bool) -> np.ndarray:
     """(n, k) class probabilities from (n,), (n, 1) or (n, k) scores."""
+    if from_logits:
+        return class_probabilities(scores)
     if scores.ndim == 1 or scores.shape[-1] == 1:
         p1 = scores.reshape(-1)
-        if from_logits:
-            p1 = 0.5 * (1 + np.tanh(0.5 * p1))  # σ(z), without overflow
         return np.stack([1 - p1, p1], axis=1)
-    if from_logits:
-        z = scores - scores.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
     return scores
 
 

@@ -1,10 +1,14 @@
 """Telemetry plots: statistics over iterations per module, and histograms over time (the
 "colorful dimension" image: one column per recorded iteration, colour = the share of that
-iteration's values in each bin)."""
+iteration's values in each bin).
+
+They draw a :class:`TelemetryData`, plain arrays by record name; a telemetry callback of
+``chainrule.train`` hands its records over as one (``callback.plot()`` does so)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,32 +18,79 @@ from ._figure import blank_figure, legend_below, panels
 _POSITIVE = ("std", "abs_mean", "abs_p50", "abs_p90", "abs_p99", "norm")
 
 
-def _check(cb: Any, owner: str) -> None:
-    if not hasattr(cb, "records") or not hasattr(cb, "stats"):
+@dataclass(frozen=True)
+class TelemetryData:
+    """What the telemetry plots draw: per record (a module or a parameter, by name), its
+    statistics over the recorded iterations and one histogram per recorded iteration.
+
+    Parameters
+    ----------
+    what : str
+        What was recorded, for titles (e.g. ``"parameter gradients dL/dθ"``).
+    stats : mapping of str to mapping of str to ndarray
+        ``{name: {"iteration": (n,), statistic: (n,), ...}}``; the statistics that can be
+        drawn are the keys other than ``"iteration"``.
+    histograms : mapping of str to (ndarray, ndarray, ndarray)
+        ``{name: (iterations (n,), edges (n_bins + 1,), counts (n, n_bins))}``.
+    kinds : mapping of str to str
+        ``{name: kind}`` shown in labels, e.g. the module's class name.
+    default_stats : sequence of str
+        The statistics drawn when none are asked for.
+    log_histogram : bool
+        The histograms' values are log10|x| (the axis label says so).
+    """
+
+    what: str
+    stats: Mapping[str, Mapping[str, np.ndarray]]
+    histograms: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    default_stats: Sequence[str] = ("mean", "std")
+    log_histogram: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """The records' names, in order."""
+        return list(self.stats)
+
+    @property
+    def available_stats(self) -> list[str]:
+        """The statistics every record holds, in the first record's order."""
+        columns = [list(s) for s in self.stats.values()] or [[]]
+        return [k for k in columns[0] if k != "iteration" and all(k in c for c in columns)]
+
+
+def _check(data: Any, owner: str) -> TelemetryData:
+    if not isinstance(data, TelemetryData):
         raise TypeError(
-            f"{owner}: expected a telemetry callback (TrainActivationsCallback, "
-            f"TrainGradientsCallback, TrainParametersCallback), got {type(cb).__name__}"
+            f"{owner}: expected TelemetryData (a telemetry callback's .data()), got "
+            f"{type(data).__name__}; a telemetry callback draws itself with .plot()"
         )
-    if not cb.records:
-        why = getattr(cb, "why_empty", "run a fit")
-        raise ValueError(f"{owner}: {type(cb).__name__} has recorded nothing yet ({why})")
+    if not data.stats:
+        raise ValueError(f"{owner}: the TelemetryData of {data.what!r} holds no records")
+    if set(data.histograms) != set(data.stats):
+        raise ValueError(
+            f"{owner}: TelemetryData must hold statistics and histograms of the same records, "
+            f"got {sorted(data.stats)} and {sorted(data.histograms)}"
+        )
+    return data
 
 
-def _names(cb: Any, names: Sequence[str] | None) -> list[str]:
+def _names(data: TelemetryData, names: Sequence[str] | None) -> list[str]:
     if names is None:
-        return list(cb.records)
-    unknown = [n for n in names if n not in cb.records]
+        return data.names
+    unknown = [n for n in names if n not in data.stats]
     if unknown:
-        raise KeyError(f"no records named {unknown}; have {list(cb.records)}")
+        raise KeyError(f"no records named {unknown}; have {data.names}")
     return list(names)
 
 
-def _label(cb: Any, name: str) -> str:
-    return f"{name} ({cb.records[name].kind})"
+def _label(data: TelemetryData, name: str) -> str:
+    kind = data.kinds.get(name)
+    return f"{name} ({kind})" if kind else name
 
 
 def telemetry_stats(
-    cb: Any,
+    data: TelemetryData,
     stats: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     ax: Any = None,
@@ -49,9 +100,9 @@ def telemetry_stats(
 
     Parameters
     ----------
-    cb : telemetry callback
+    data : TelemetryData
     stats : sequence of str, optional
-        From ``chainrule.train.STATS``; the callback's ``default_stats`` by default.
+        Among ``data.available_stats``; ``data.default_stats`` by default.
     names : sequence of str, optional
         Records to draw (default: all).
     ax : Axes or sequence of Axes, optional
@@ -63,22 +114,23 @@ def telemetry_stats(
     -------
     matplotlib.figure.Figure
     """
-    from ..train import STATS
-
-    _check(cb, "telemetry_stats")
-    stats = list(stats or cb.default_stats)
-    bad = [s for s in stats if s not in STATS]
+    _check(data, "telemetry_stats")
+    stats = list(stats or data.default_stats)
+    known = data.available_stats
+    bad = [s for s in stats if s not in known]
     if bad:
-        raise ValueError(f"telemetry_stats: unknown statistics {bad}; expected some of {STATS}")
-    names = _names(cb, names)
+        raise ValueError(f"telemetry_stats: unknown statistics {bad}; expected some of {known}")
+    names = _names(data, names)
     fig, axes = panels(ax, len(stats), "telemetry_stats")
     for stat, a in zip(stats, axes):
         for name in names:
-            s = cb.stats(name)
-            a.plot(s["iteration"], s[stat], lw=1.2, label=_label(cb, name))
-        if stat in _POSITIVE and all(np.nanmin(cb.stats(n)[stat], initial=1.0) > 0 for n in names):
+            s = data.stats[name]
+            a.plot(s["iteration"], s[stat], lw=1.2, label=_label(data, name))
+        if stat in _POSITIVE and all(
+            np.nanmin(data.stats[n][stat], initial=1.0) > 0 for n in names
+        ):
             a.set_yscale("log")
-        a.set_title(f"{cb.what}: {stat}", fontsize="medium")
+        a.set_title(f"{data.what}: {stat}", fontsize="medium")
         a.set_xlabel("iteration")
         a.grid(alpha=0.3)
     if legend:
@@ -86,13 +138,15 @@ def telemetry_stats(
     return fig
 
 
-def telemetry_histograms(cb: Any, names: Sequence[str] | None = None, ax: Any = None) -> Any:
+def telemetry_histograms(
+    data: TelemetryData, names: Sequence[str] | None = None, ax: Any = None
+) -> Any:
     """Histogram over time per module: x the iteration, y the value (or log10|value|), colour
     log(1 + count).
 
     Parameters
     ----------
-    cb : telemetry callback
+    data : TelemetryData
     names : sequence of str, optional
     ax : Axes or sequence of Axes, optional
         One Axes per record.
@@ -101,21 +155,21 @@ def telemetry_histograms(cb: Any, names: Sequence[str] | None = None, ax: Any = 
     -------
     matplotlib.figure.Figure
     """
-    _check(cb, "telemetry_histograms")
-    names = _names(cb, names)
+    _check(data, "telemetry_histograms")
+    names = _names(data, names)
     fig, axes = panels(ax, len(names), "telemetry_histograms", n_cols=4)
     for name, a in zip(names, axes):
-        _histogram_image(cb, name, a)
+        _histogram_image(data, name, a)
     return fig
 
 
-def _histogram_image(cb: Any, name: str, a: Any) -> None:
+def _histogram_image(data: TelemetryData, name: str, a: Any) -> None:
     """Each recorded step's histogram as one column, normalised to the share of that step's
     values in each bin, so that steps over more or fewer values look alike (colour: the
     share, on a square-root scale that keeps the tails visible)."""
     from matplotlib.colors import PowerNorm
 
-    iters, edges, counts = cb.histograms(name)
+    iters, edges, counts = data.histograms[name]
     if len(iters) == 0:
         return
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -129,13 +183,13 @@ def _histogram_image(cb: Any, name: str, a: Any) -> None:
         norm=PowerNorm(0.5, vmin=0.0, vmax=max(float(share.max()), 1e-12)),
         interpolation="nearest",
     )
-    a.set_title(f"{_label(cb, name)}", fontsize="medium")
+    a.set_title(_label(data, name), fontsize="medium")
     a.set_xlabel("iteration")
-    a.set_ylabel("log10 |value|" if cb.log_histogram else "value")
+    a.set_ylabel("log10 |value|" if data.log_histogram else "value")
 
 
 def telemetry(
-    cb: Any,
+    data: TelemetryData,
     stats: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     ax: Any = None,
@@ -147,7 +201,7 @@ def telemetry(
 
     Parameters
     ----------
-    cb : telemetry callback
+    data : TelemetryData
     stats, names : sequence of str, optional
         As :func:`telemetry_stats`.
     ax : sequence of Axes, optional
@@ -160,9 +214,9 @@ def telemetry(
     -------
     matplotlib.figure.Figure
     """
-    _check(cb, "telemetry")
-    stats = list(stats or cb.default_stats)
-    names = _names(cb, names)
+    _check(data, "telemetry")
+    stats = list(stats or data.default_stats)
+    names = _names(data, names)
     if ax is not None:
         fig, axes = panels(ax, len(stats) + len(names), "telemetry")
     else:
@@ -186,8 +240,8 @@ def telemetry(
         )
         axes = [fig.add_subplot(grid[0, i]) for i in range(len(stats))]
         axes += [fig.add_subplot(grid[1 + i // n_cols, i % n_cols]) for i in range(len(names))]
-        fig.suptitle(cb.what, y=1 - 0.12 / height, va="top")
-    telemetry_stats(cb, stats, names, ax=axes[: len(stats)], legend=ax is not None)
+        fig.suptitle(data.what, y=1 - 0.12 / height, va="top")
+    telemetry_stats(data, stats, names, ax=axes[: len(stats)], legend=ax is not None)
     if ax is None:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(
@@ -200,5 +254,5 @@ def telemetry(
             frameon=False,
         )
     for name, a in zip(names, axes[len(stats) :]):
-        _histogram_image(cb, name, a)
+        _histogram_image(data, name, a)
     return fig

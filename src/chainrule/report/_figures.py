@@ -74,13 +74,13 @@ def curves(run: Run) -> Any:
     batch (right)."""
     from matplotlib.ticker import MaxNLocator
 
-    from chainrule.plot import loss_curves, new_figure
+    from chainrule.plot import new_figure
 
     fig, (loss, left, right) = new_figure(3, panel_size=(PAGE_WIDTH / 3, 3.6))
     ylabel = "loss"
     if run.card.task == "regression":  # the model is trained on (y − mean) / deviation
         ylabel = f"{run.card.loss} loss (target standardised)"
-    loss_curves(run.telemetry["loss"], ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
+    run.telemetry["loss"].plot(ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
     history = run.learner.get_callback("metrics").history
     epochs = np.asarray(history["epoch"]) + 1
     left.plot(epochs, history[run.metric], "o-", color="tab:green", lw=1.8)
@@ -119,8 +119,6 @@ def decision_boundary(run: Run) -> Any:
 def figures(run: Run) -> dict[str, str | Exception]:
     """Every figure of the report by name: a PNG data URI, or the error that prevented it.
     Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
-    from chainrule.plot import telemetry
-
     task = run.card.task
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}
@@ -133,7 +131,7 @@ def figures(run: Run) -> dict[str, str | Exception]:
     else:
         makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)
     for name in ("activations", "gradients", "parameters"):
-        makers[name] = lambda cb=run.telemetry[name]: telemetry(cb, max_cols=3)
+        makers[name] = lambda cb=run.telemetry[name]: cb.plot(max_cols=3)
     out: dict[str, str | Exception] = {}
     for name, make in makers.items():
         try:

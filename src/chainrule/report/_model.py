@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .._numerics import class_probabilities
 from ._files import RunError, write_json
 from ._preprocess import Preprocessing
 
@@ -250,12 +251,8 @@ def scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
 
 def probabilities(loss: str, raw: np.ndarray) -> np.ndarray:
     """(n, k) class probabilities from logits (softmax, or σ for one binary logit)."""
-    raw = np.asarray(raw, dtype=np.float64)
-    if loss == "bce":
-        p = 0.5 * (1 + np.tanh(0.5 * raw[:, 0]))  # σ(z) without overflow
-        return np.stack([1 - p, p], axis=1)
-    z = np.exp(raw - raw.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    raw = np.asarray(raw)
+    return class_probabilities(raw[:, :1] if loss == "bce" else raw)
 
 
 def load_model(path: str | Path) -> tuple[ModelCard, Any, Path]:

@@ -7,14 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._tensor import Tensor, tensor
+from .._tensor import tensor
 from ..ops import REGISTRY
-from ._check import GradientCheckError, check_grads
-
-TOLERANCES = {
-    np.dtype(np.float32): dict(rtol=2e-5, atol=2e-5),
-    np.dtype(np.float64): dict(rtol=1e-9, atol=1e-11),
-}
+from ._check import GradientCheckError, assert_matches_torch, check_grads
+from .cases import CASES
 
 
 @dataclass
@@ -32,15 +28,17 @@ class GradcheckRow:
         return self.finite_differences == "pass" and not self.torch.startswith("FAIL")
 
 
-def _diff_function(case, values):
-    """The case as a function of its differentiable inputs, constants held fixed."""
+def _diff_function(case, values, call=None, const=tensor):
+    """The case (``call``, by default ``case.ours``) as a function of its differentiable
+    inputs, its constants held fixed (wrapped by ``const``)."""
     pos = case.diff_positions()
+    call = case.ours if call is None else call
 
     def f(*diff):
-        args = [tensor(v) if isinstance(v, np.ndarray) else v for v in values]
+        args = [const(v) if isinstance(v, np.ndarray) else v for v in values]
         for i, d in zip(pos, diff):
             args[i] = d
-        return case.ours(*args)
+        return call(*args)
 
     return f, [values[i] for i in pos]
 
@@ -53,58 +51,31 @@ def finite_difference_check(case) -> None:
 
 def torch_parity(case, dtype) -> None:
     """The case's forward value and every input's gradient under a random cotangent against
-    PyTorch's, in ``dtype``; raises ``AssertionError`` naming the case on a difference."""
-    import torch
+    PyTorch's, in ``dtype`` (``assert_matches_torch`` with its tolerances, strict about
+    dtypes); raises
+    ``AssertionError`` naming the case on a difference."""
+    import torch  # optional: only this check needs it
 
-    from .cases import Arg, Const
-
-    dtype = np.dtype(dtype)
     values = case.inputs()
-    ours_in, theirs_in = [], []
-    for spec, v in zip(case.args, values):
-        if isinstance(spec, Arg):
-            ours_in.append(tensor(v.astype(dtype), requires_grad=True))
-            theirs_in.append(torch.tensor(v.astype(dtype), requires_grad=True))
-        elif isinstance(spec, Const):
-            ours_in.append(tensor(v))
-            theirs_in.append(torch.as_tensor(v))
-        else:
-            ours_in.append(v)
-            theirs_in.append(v)
-    ours, theirs = case.ours(*ours_in), case.theirs(*theirs_in)
-    tol = TOLERANCES[dtype]
-    if ours.dtype != dtype:
-        raise AssertionError(f"{case.id}: {dtype} inputs gave {ours.dtype}")
-    if ours.shape != tuple(theirs.shape):
-        raise AssertionError(f"{case.id}: shape {ours.shape} vs torch's {tuple(theirs.shape)}")
-    np.testing.assert_allclose(
-        ours.data,
-        theirs.detach().numpy(),
-        **tol,
-        err_msg=f"{case.id}: forward value differs from torch",
-    )
-    v = np.random.default_rng(1).standard_normal(ours.shape).astype(dtype)
-    ours.backward(grad=v)
-    (theirs * torch.as_tensor(v)).sum().backward()
-    for i in case.diff_positions():
-        got: Tensor = ours_in[i].grad
-        if got is None or got.dtype != dtype:
-            raise AssertionError(f"{case.id}: input {i} got gradient {got!r}")
-        np.testing.assert_allclose(
-            got.data,
-            theirs_in[i].grad.numpy(),
-            **tol,
-            err_msg=f"{case.id}: gradient of input {i} (shape {values[i].shape}) differs "
-            f"from torch",
+    ours, primals = _diff_function(case, values)
+    theirs, _ = _diff_function(case, values, case.theirs, torch.as_tensor)
+    try:
+        assert_matches_torch(
+            ours,
+            theirs,
+            dtype=dtype,
+            seed=1,
+            inputs=primals,
+            strict=True,
         )
+    except AssertionError as err:
+        raise AssertionError(f"{case.id}: {str(err).strip()}") from None
 
 
 def run_gradcheck(names: Sequence[str] | None = None, use_torch: bool = True) -> list:
     """Checks every registered op (or those in ``names``) on all its sample cases: finite
     differences in float64 in both modes, and PyTorch parity in float32 and float64 when
     PyTorch is installed. Returns one ``GradcheckRow`` per op."""
-    from .cases import CASES
-
     unknown = sorted(set(names or ()) - set(REGISTRY))
     if unknown:
         raise ValueError(

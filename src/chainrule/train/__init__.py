@@ -32,7 +32,7 @@ from ._events import (
     CancelValidateException,
 )
 from ._learner import Learner
-from ._loss import TrainLossCallback
+from ._loss_history import TrainLossCallback
 from ._lr_finder import LRFinderCallback, LRSuggestion
 from ._metrics import (
     METRICS,

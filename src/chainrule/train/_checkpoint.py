@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import __version__
 from .._io import write_atomic
 from .._random import Generator, default_generator
 from .._tensor import Tensor
@@ -157,8 +158,6 @@ def model_entries(learner: Learner) -> list[dict[str, Any]]:
 def save_checkpoint(learner: Learner, path: Path) -> Path:
     """Writes ``learner``'s state to ``path`` atomically; returns ``path``."""
     from safetensors.numpy import save
-
-    from .. import __version__
 
     arrays: dict[str, np.ndarray] = {f"model/{k}": v for k, v in learner.model.state_dict().items()}
     callbacks = {}

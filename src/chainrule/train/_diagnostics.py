@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._curve_findings import loss_findings
 from ._finding import FINDINGS, Finding
-from ._loss_diagnostics import loss_findings
+from ._loss_history import TrainLossCallback
+from ._stopping import EarlyStoppingCallback
+from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
 
 __all__ = ["FINDINGS", "Finding", "diagnose"]
 
@@ -66,7 +69,7 @@ def diagnose(
     - dead ReLUs: units of a ``ReLU`` module that were zero on every sample of the last
       ``recent`` records; saturated units: sigmoid/tanh units whose derivative was below 10% of
       its peak on more than 90% of recent samples.
-    - the loss curve (see ``chainrule.train._loss_diagnostics``): rising or oscillating
+    - the loss curve (see ``chainrule.train._curve_findings``): rising or oscillating
       without progress means the learning rate is too high, flat (or no lower than
       ``baseline_loss``) means nothing is learnt, still falling far above ``baseline_loss``
       at the end means the rate is too low; a validation loss rising for several epochs
@@ -77,10 +80,6 @@ def diagnose(
       initialisation shrinks or grows the signal. For ReLU networks a
       weight variance of 2/fan_in keeps it constant.
     """
-    from ._loss import TrainLossCallback
-    from ._stopping import EarlyStoppingCallback
-    from ._telemetry import TrainActivationsCallback, TrainGradientsCallback
-
     if not hasattr(learner, "get_callback") and hasattr(learner, "learner_"):
         learner = learner.learner_  # a fitted estimator: its training loop's learner
     if not hasattr(learner, "get_callback"):
@@ -90,11 +89,15 @@ def diagnose(
         )
     findings: list[Finding] = []
     loss_cb = learner.get_callback(TrainLossCallback)
-    if loss_cb is not None:
+    if isinstance(loss_cb, TrainLossCallback):
         h = loss_cb.history
         stopper = learner.get_callback(EarlyStoppingCallback)
         restored = None
-        if stopper is not None and stopper.restore_best and stopper.stopped_epoch is not None:
+        if (
+            isinstance(stopper, EarlyStoppingCallback)
+            and stopper.restore_best
+            and stopper.stopped_epoch is not None
+        ):
             restored = stopper.best_epoch
         findings += loss_findings(
             h["train_loss"], h["iteration"], h["epochs"], baseline_loss, restored

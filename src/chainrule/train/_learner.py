@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._checks import check_int
 from .._tensor import Tensor, no_grad
 from ._callback import Callback
 from ._dispatch import CallbackHost
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
     from ..nn import Module
     from ..optim import Optimizer
     from ._lr_finder import LRFinderCallback
-
-
-def _count(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"Learner: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_loader(name: str, loader: Any) -> None:
@@ -209,7 +204,7 @@ class Learner(CallbackHost):
         Gradients are cleared at the start of each training batch, so they stay readable
         until the next one.
         """
-        n_epochs = _count("n_epochs", n_epochs, 0)
+        n_epochs = check_int("Learner", "n_epochs", n_epochs, 0)
         _check_loader("dataloader_train", dataloader_train)
         if dataloader_valid is not None:
             _check_loader("dataloader_valid", dataloader_valid)

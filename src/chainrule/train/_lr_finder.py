@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._checks import check_int
+from .._random import default_generator
+from ..plot import lr_finder
 from ._callback import Callback
 from ._events import CancelFitException, CancelValidateException
+from ._progress import ProgressCallback
 
 if TYPE_CHECKING:
     from ._learner import Learner
@@ -105,10 +109,7 @@ class LRFinderCallback(Callback):
                 f"LRFinderCallback: min_lr must be below max_lr, got min_lr={min_lr!r} and "
                 f"max_lr={max_lr!r}"
             )
-        if isinstance(num_iter, bool) or not isinstance(num_iter, int) or num_iter < 2:
-            raise ValueError(
-                f"LRFinderCallback: num_iter must be an integer >= 2, got {num_iter!r}"
-            )
+        num_iter = check_int("LRFinderCallback", "num_iter", num_iter, 2)
         if not isinstance(smooth, (int, float)) or not 0 <= smooth < 1:
             raise ValueError(f"LRFinderCallback: smooth must be in [0, 1), got {smooth!r}")
         self.min_lr, self.max_lr, self.num_iter = float(min_lr), float(max_lr), num_iter
@@ -150,7 +151,7 @@ class LRFinderCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if not learner.training:
+        if not learner.training or learner.loss is None:
             return
         raw = float(np.mean(learner.loss.data))
         k = len(self._lrs) + 1
@@ -205,11 +206,16 @@ class LRFinderCallback(Callback):
         )
 
     def plot(self, ax: Any = None, suggest: bool = True) -> Any:
-        """The smoothed loss against the rate on a log axis, with the suggestions marked;
-        see ``chainrule.plot.lr_finder``. Returns the Figure."""
-        from ..plot import lr_finder
-
-        return lr_finder(self, ax=ax, suggest=suggest)
+        """The smoothed loss against the rate on a log axis, with the suggestions marked
+        (when ``suggest`` and enough losses were recorded); see ``chainrule.plot.lr_finder``.
+        Returns the Figure."""
+        marks = None
+        if suggest:
+            try:
+                marks = self.suggestion()._asdict()
+            except RuntimeError:  # too few losses to suggest a rate: the curve alone
+                marks = None
+        return lr_finder((self.lrs, self.losses), ax=ax, suggestions=marks)
 
 
 def find_learning_rate(
@@ -217,9 +223,6 @@ def find_learning_rate(
 ) -> LRFinderCallback:
     """``Learner.find_learning_rate``: runs ``cb`` alone, then puts back the learner's
     callbacks, counters and loaders, and the generators' states."""
-    from .._random import default_generator
-    from ._progress import ProgressCallback
-
     cb = LRFinderCallback() if cb is None else cb
     if not isinstance(cb, LRFinderCallback):
         raise TypeError(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 _HIGHER_IS_BETTER = ("accuracy", "f1", "r2", "precision", "recall", "auc")
 
 
@@ -30,9 +28,3 @@ def monitored_value(owner: str, learner: Any, monitor: str) -> float:
             f"{sorted(learner.epoch_log)}{hint}"
         )
     return float(learner.epoch_log[monitor])
-
-
-def check_int(owner: str, name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)

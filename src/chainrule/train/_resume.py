@@ -125,7 +125,7 @@ def _check_optimizer_state(optimizer: Any, state: Any) -> None:
             f"the optimizer state has {len(groups)} parameter groups, the learner's optimizer "
             f"{len(own)}"
         )
-    params = {}
+    params: dict[int, Any] = {}
     for i, (g, o) in enumerate(zip(groups, own)):
         if len(g["params"]) != len(o["params"]):
             raise CheckpointError(

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import check_int
 from ._callback import Callback
 from ._checkpoint import non_finite
-from ._monitor import check_int, monitored_value, resolve_mode
+from ._monitor import monitored_value, resolve_mode
 
 
 class CheckpointCallback(Callback):
@@ -173,18 +174,17 @@ class CSVLogger(Callback):
         log = self._require_learner().epoch_log
         path = self._file()
         new = self.columns is None
-        if new:
-            self.columns = list(log)
-        extra = [k for k in log if k not in self.columns]
+        columns = self.columns = list(log) if self.columns is None else self.columns
+        extra = [k for k in log if k not in columns]
         if extra:
             raise ValueError(
-                f"CSVLogger: epoch values {extra} are not columns of {path} ({self.columns})"
+                f"CSVLogger: epoch values {extra} are not columns of {path} ({columns})"
             )
         with path.open("a", newline="") as f:
             writer = csv.writer(f)
             if new:
-                writer.writerow(self.columns)
-            writer.writerow([_cell(log.get(k)) for k in self.columns])
+                writer.writerow(columns)
+            writer.writerow([_cell(log.get(k)) for k in columns])
 
 
 def _cell(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from ._callback import Callback
 from ._monitor import monitored_value, resolve_mode
 
@@ -22,8 +23,6 @@ class EveryBatchSchedulerCallback(Callback):
     """
 
     def __init__(self, scheduler: Any) -> None:
-        from ..optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
-
         super().__init__()
         if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
             raise TypeError(
@@ -91,7 +90,7 @@ class ReduceLROnPlateauCallback(Callback):
         super().__init__()
         self.monitor = str(monitor)
         self.mode = resolve_mode("ReduceLROnPlateauCallback", self.monitor, mode)
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             mode=self.mode,
             factor=factor,
             patience=patience,
@@ -106,8 +105,6 @@ class ReduceLROnPlateauCallback(Callback):
     @property
     def scheduler(self) -> Any:
         """The ``ReduceLROnPlateau`` over the learner's optimiser (built on first use)."""
-        from ..optim.lr_scheduler import ReduceLROnPlateau
-
         optimizer = self._require_learner().optimizer
         if self._scheduler is None or self._scheduler.optimizer is not optimizer:
             self._scheduler = ReduceLROnPlateau(optimizer, **self.options)

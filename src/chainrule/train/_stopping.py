@@ -7,9 +7,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import check_int
 from ._callback import Callback
 from ._events import CancelFitException
-from ._monitor import check_int, monitored_value, resolve_mode
+from ._monitor import monitored_value, resolve_mode
+from ._saving import CheckpointCallback
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -36,18 +38,17 @@ class TerminateOnNaNCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if not learner.training or _finite(learner.loss.data):
+        loss = learner.loss
+        if not learner.training or loss is None or _finite(loss.data):
             return
-        value = float(np.mean(learner.loss.data))
+        value = float(np.mean(loss.data))
         where = (
             f"iteration {learner.iteration} (epoch {learner.epoch}, batch "
             f"{learner.batch_index + 1} of {learner.n_batches})"
         )
-        from ._saving import CheckpointCallback
-
         saved = ""
         ckpt = learner.get_callback(CheckpointCallback)
-        if ckpt is not None and ckpt.last_path is not None:
+        if isinstance(ckpt, CheckpointCallback) and ckpt.last_path is not None:
             saved = f"; the last checkpoint, {ckpt.last_path}, is intact"
         raise NonFiniteLossError(
             f"TerminateOnNaNCallback: the training loss is {value} at {where}; training "

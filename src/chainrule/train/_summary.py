@@ -282,7 +282,11 @@ class Summary:
     def _update_units(self, index: int, x: np.ndarray) -> None:
         units = x.reshape(-1, x.shape[-1]) if x.ndim >= 2 else x.reshape(-1, 1)
         n_units = units.shape[1]
-        if self.last_active is None or self.last_active.shape[0] != n_units:
+        if (
+            self.last_active is None
+            or self.saturation is None
+            or self.last_active.shape[0] != n_units
+        ):
             self.last_active = np.full(n_units, -1, np.int64)
             self.saturation, self._ema_weight = np.zeros(n_units), 0.0
         active = np.any(np.abs(units) > self.near_zero, axis=0)

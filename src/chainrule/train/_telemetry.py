@@ -17,15 +17,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import check_int
 from .._tensor import Tensor
+from ..plot import TelemetryData, telemetry
 from ._callback import Callback
 from ._summary import Summary
-
-
-def _check_int(owner: str, name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _first_tensor(out: Any) -> Tensor | None:
@@ -78,11 +74,11 @@ class TelemetryCallback(Callback):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.every_n = _check_int(owner, "every_n", every_n, 1)
+        self.every_n = check_int(owner, "every_n", every_n, 1)
         self.max_depth_search = (
             None
             if max_depth_search is None
-            else _check_int(owner, "max_depth_search", max_depth_search, 0)
+            else check_int(owner, "max_depth_search", max_depth_search, 0)
         )
         if isinstance(name_patterns, str):
             name_patterns = [name_patterns]
@@ -92,7 +88,7 @@ class TelemetryCallback(Callback):
             raise ValueError(
                 f"{owner}: name_patterns holds an invalid regular expression: {err}"
             ) from err
-        self.n_bins = _check_int(owner, "n_bins", n_bins, 1)
+        self.n_bins = check_int(owner, "n_bins", n_bins, 1)
         if hist_range is not None and not (len(hist_range) == 2 and hist_range[0] < hist_range[1]):
             raise ValueError(
                 f"{owner}: hist_range must be (low, high) with low < high, got {hist_range!r}"
@@ -163,7 +159,7 @@ class TelemetryCallback(Callback):
             return False
         size = getattr(learner.dataloader, "batch_size", None)
         xb = learner.xb[0] if learner.xb else None
-        short = size is not None and learner.n_batches > 1 and len(xb) < size
+        short = size is not None and xb is not None and learner.n_batches > 1 and len(xb) < size
         return not short
 
     def _record(self, key: str, kind: str, x: np.ndarray, track_units: bool = False) -> None:
@@ -215,14 +211,33 @@ class TelemetryCallback(Callback):
         """Bytes held by all records' arrays."""
         return sum(s.nbytes for s in self.records.values())
 
+    def data(self) -> TelemetryData:
+        """Every record's statistics and histograms as plain arrays (what the plots draw)."""
+        stats = {name: s.stats() for name, s in self.records.items()}
+        return TelemetryData(
+            what=self.what,
+            stats=stats,
+            histograms={
+                name: (stats[name]["iteration"], s.edges, s.counts())
+                for name, s in self.records.items()
+            },
+            kinds={name: s.kind for name, s in self.records.items()},
+            default_stats=self.default_stats,
+            log_histogram=self.log_histogram,
+        )
+
     def plot(
-        self, stats: Sequence[str] | None = None, names: Sequence[str] | None = None, ax: Any = None
+        self,
+        stats: Sequence[str] | None = None,
+        names: Sequence[str] | None = None,
+        ax: Any = None,
+        max_cols: int = 4,
     ) -> Any:
         """Statistics over iterations per module (top) and a histogram-over-time image per
         module (bottom); see ``chainrule.plot.telemetry``. Returns the Figure."""
-        from ..plot import telemetry
-
-        return telemetry(self, stats=stats, names=names, ax=ax)
+        if not self.records:
+            raise ValueError(f"{type(self).__name__} has recorded nothing yet ({self.why_empty})")
+        return telemetry(self.data(), stats=stats, names=names, ax=ax, max_cols=max_cols)
 
     # -- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

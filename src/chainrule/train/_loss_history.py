@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plot import loss_curves
 from ._callback import Callback
 
 _ITER_KEYS = ("iteration", "epoch", "train_loss", "lr")
@@ -34,7 +35,7 @@ class TrainLossCallback(Callback):
 
     def after_loss(self) -> None:
         learner = self._require_learner()
-        if learner.training:
+        if learner.training and learner.loss is not None:
             values = (
                 learner.iteration,
                 learner.epoch,
@@ -89,11 +90,11 @@ class TrainLossCallback(Callback):
         data = self._iters if per == "iteration" else self._epochs
         return pd.DataFrame({k: np.asarray(v) for k, v in data.items()})
 
-    def plot(self, ax: Any = None, smooth: float = 0.9) -> Any:
-        """The loss curves (see ``chainrule.plot.loss_curves``); returns the Figure."""
-        from ..plot import loss_curves
-
-        return loss_curves(self, ax=ax, smooth=smooth)
+    def plot(self, ax: Any = None, **options: Any) -> Any:
+        """The loss curves drawn from ``history``; ``options`` are those of
+        ``chainrule.plot.loss_curves`` (``smooth``, ``logy``, ``ylabel``, ``best_epoch``).
+        Returns the Figure."""
+        return loss_curves(self.history, ax=ax, **options)
 
     def state_dict(self) -> dict[str, Any]:
         return {

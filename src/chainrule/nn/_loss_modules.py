@@ -12,7 +12,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from . import functional as F
-from ._functional_loss import check_delta, check_reduction
+from ._loss_functions import check_delta, check_reduction
 from ._module import Module
 
 
