@@ -37,6 +37,9 @@ from ._tensor import (
     zeros_like,
 )
 from ._transforms import JacobianStats, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+
+# isort: off
+# BEGIN GENERATED imports (python -m chainrule._stubgen): the public op functions, from ops.PUBLIC
 from .ops import (
     abs,
     add,
@@ -100,9 +103,9 @@ from .ops import (
     linear,
     linspace,
     log,
+    log10,
     log1p,
     log2,
-    log10,
     log_softmax,
     logaddexp,
     logaddexp2,
@@ -169,6 +172,8 @@ from .ops import (
     vstack,
     where,
 )
+# END GENERATED imports
+# isort: on
 
 __version__ = "0.1.0"
 
@@ -246,6 +251,10 @@ __all__ = [
     "zeros",
     "zeros_like",
     "linalg",
+]
+
+# BEGIN GENERATED names (python -m chainrule._stubgen)
+__all__ += [
     "abs",
     "add",
     "append",
@@ -261,6 +270,7 @@ __all__ = [
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
+    "average",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
     "ceil",
@@ -359,6 +369,7 @@ __all__ = [
     "std",
     "sub",
     "sum",
+    "take",
     "take_along_axis",
     "tan",
     "tanh",
@@ -374,6 +385,5 @@ __all__ = [
     "vsplit",
     "vstack",
     "where",
-    "average",
-    "take",
 ]
+# END GENERATED names

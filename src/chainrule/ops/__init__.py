@@ -1,5 +1,6 @@
-"""The op tables. Each family module registers its primitives with ``defop``; ``arrays`` and
-``products`` hold NumPy's functions that are exact compositions of them."""
+"""The op tables. Each family module registers its primitives with ``defop`` (and the
+functions composed of them with ``export``); the registry is the one list of their public
+names, Tensor methods and NumPy functions, from which the imports below are generated."""
 
 from . import (
     activations,
@@ -13,8 +14,30 @@ from . import (
     scans,
     shape,
 )
-from ._registry import LINEAR, REGISTRY, Op, defop, either, unbroadcast
-from .activations import elu, gelu, leaky_relu, relu, sigmoid, softplus
+from ._registry import (
+    LINEAR,
+    METHODS,
+    MULTILINEAR,
+    NUMPY,
+    PUBLIC,
+    REGISTRY,
+    Op,
+    defop,
+    either,
+    export,
+    unbroadcast,
+)
+
+# isort: off
+# BEGIN GENERATED imports (python -m chainrule._stubgen): the public op functions, from ops.PUBLIC
+from .activations import (
+    elu,
+    gelu,
+    leaky_relu,
+    relu,
+    sigmoid,
+    softplus,
+)
 from .arithmetic import (
     add,
     arctan2,
@@ -42,6 +65,7 @@ from .arrays import (
     atleast_2d,
     atleast_3d,
     column_stack,
+    concatenate,
     diag,
     diagonal,
     dsplit,
@@ -49,13 +73,17 @@ from .arrays import (
     flip,
     fliplr,
     flipud,
+    getitem,
     hsplit,
     hstack,
+    index_add,
     linspace,
     moveaxis,
     partition,
+    permute,
     ravel,
     repeat,
+    reshape,
     roll,
     rollaxis,
     rot90,
@@ -95,9 +123,9 @@ from .elementwise import (
     floor,
     imag,
     log,
+    log10,
     log1p,
     log2,
-    log10,
     nan_to_num,
     rad2deg,
     real,
@@ -113,7 +141,13 @@ from .elementwise import (
     tanh,
     trunc,
 )
-from .fused import binary_cross_entropy_with_logits, cross_entropy, linear
+from .fused import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    linear,
+    log_softmax,
+    softmax,
+)
 from .products import (
     cross,
     dot,
@@ -121,54 +155,47 @@ from .products import (
     inner,
     kron,
     outer,
+    stack,
     tensordot,
     vdot,
 )
 from .reductions import (
     average,
-    log_softmax,
     logsumexp,
     max,
     mean,
     min,
     prod,
-    softmax,
     std,
     sum,
     var,
 )
 from .scans import (
+    broadcast_to,
     cumprod,
     cumsum,
     diff,
     gradient,
+    pad,
 )
 from .shape import (
-    broadcast_to,
-    concatenate,
-    getitem,
-    index_add,
-    pad,
-    permute,
-    reshape,
     squeeze,
-    stack,
     unsqueeze,
 )
+# END GENERATED imports
+# isort: on
 
 __all__ = [
-    "average",
-    "take",
-    "conj",
-    "fabs",
-    "imag",
-    "real",
-    "std",
     "LINEAR",
+    "METHODS",
+    "MULTILINEAR",
+    "NUMPY",
+    "PUBLIC",
     "REGISTRY",
     "Op",
     "defop",
     "either",
+    "export",
     "unbroadcast",
     "activations",
     "arithmetic",
@@ -180,6 +207,10 @@ __all__ = [
     "reductions",
     "scans",
     "shape",
+]
+
+# BEGIN GENERATED names (python -m chainrule._stubgen)
+__all__ += [
     "abs",
     "add",
     "append",
@@ -195,12 +226,14 @@ __all__ = [
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
+    "average",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
     "ceil",
     "clip",
     "column_stack",
     "concatenate",
+    "conj",
     "cos",
     "cosh",
     "cross",
@@ -221,6 +254,7 @@ __all__ = [
     "exp",
     "exp2",
     "expm1",
+    "fabs",
     "flip",
     "fliplr",
     "flipud",
@@ -234,6 +268,7 @@ __all__ = [
     "hsplit",
     "hstack",
     "hypot",
+    "imag",
     "index_add",
     "inner",
     "kron",
@@ -266,6 +301,7 @@ __all__ = [
     "prod",
     "rad2deg",
     "ravel",
+    "real",
     "reciprocal",
     "relu",
     "remainder",
@@ -290,8 +326,10 @@ __all__ = [
     "square",
     "squeeze",
     "stack",
+    "std",
     "sub",
     "sum",
+    "take",
     "take_along_axis",
     "tan",
     "tanh",
@@ -308,15 +346,7 @@ __all__ = [
     "vstack",
     "where",
 ]
+# END GENERATED names
 
-# the op functions that ``chainrule`` exports by name (cr.exp, cr.einsum, cr.flip...): all of
-# the above but the registry's tools, the family modules and the primitives that
-# ``chainrule`` wraps with PyTorch's signatures (concatenate, stack) or keeps internal
-FUNCTIONS = tuple(
-    n
-    for n in __all__
-    if n[0].islower()
-    and n not in ("defop", "either", "unbroadcast", "getitem", "index_add")
-    and n not in ("concatenate", "stack")
-    and not isinstance(globals()[n], type(shape))
-)
+FUNCTIONS = tuple(name for name, entry in PUBLIC.items() if entry.top_level)
+"""The op functions that ``chainrule`` exports by name (``cr.exp``, ``cr.einsum``...)."""

@@ -7,12 +7,18 @@ rule instead, ``rule(g, out, needs, *inputs, **settings)``, returning every inpu
 Rules are written with NumPy functions and methods only, so that the same rule runs on arrays
 (first order) and on tensors (``Tensor`` implements NumPy's dispatch protocols), which is how
 gradients of gradients come for free. Broadcasting is undone here, in ``unbroadcast``.
+
+The registry is also the one list of what an op is called: ``defop`` (and ``export``, for the
+functions composed of ops) records the public name (``PUBLIC``: ``chainrule.ops`` and
+``chainrule``), the NumPy functions it runs (``NUMPY``: NumPy's dispatch) and the Tensor methods
+it is (``METHODS``). The namespaces and the Tensor stub are generated from these tables by
+``python -m chainrule._stubgen``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 
@@ -26,6 +32,34 @@ MULTILINEAR = "multilinear"
 tangent is the sum over inputs of the op with that input replaced by its tangent."""
 
 REGISTRY: dict[str, Op] = {}
+
+
+class Export(NamedTuple):
+    """A public function: ``fn`` is ``chainrule.ops.<name>``, and ``chainrule.<name>`` too
+    when ``top_level``."""
+
+    fn: Callable[..., Any]
+    top_level: bool
+
+
+PUBLIC: dict[str, Export] = {}
+"""The public op functions by name (primitives and compositions of them)."""
+NUMPY: dict[Any, Callable[..., Any]] = {}
+"""NumPy function or ufunc (a name: a ufunc of a library imported lazily, SciPy's ``erf``) →
+the function that runs it on tensors, called with NumPy's arguments."""
+METHODS: dict[str, Callable[..., Any]] = {}
+"""Tensor method name → the function it calls with the tensor as first argument."""
+
+
+class OpFunction(Protocol):
+    """What ``defop`` returns: the op applied to tensors, array-likes or numbers."""
+
+    op: Op
+    __name__: str
+    __qualname__: str
+
+    def __call__(self, *args: Any, **settings: Any) -> Tensor: ...
+
 
 # Callbacks run after every op while any is installed (anomaly checks, forward-mode tangents,
 # operation counts): ``watcher(op, out_tensor, args, inputs, settings)``.
@@ -52,6 +86,7 @@ class Op:
     """A primitive: forward function, one reverse rule per input, and a forward rule."""
 
     __slots__ = ("name", "forward", "vjp", "jvp", "variadic", "joint", "fn", "explain")
+    fn: OpFunction
 
     def __init__(self, name, forward, vjp, jvp, variadic, joint, explain):
         self.name = name
@@ -110,7 +145,10 @@ def defop(
     variadic: bool = False,
     joint: bool = False,
     explain: Callable | None = None,
-) -> Callable:
+    public: bool | str = True,
+    numpy: Any = None,
+    method: bool | str | tuple[str, ...] = False,
+) -> OpFunction:
     """Registers op ``name`` and returns the function that applies it to tensors.
 
     Parameters
@@ -132,6 +170,10 @@ def defop(
     explain : callable, optional
         ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
         the error raised when ``forward`` fails with a ``ValueError``.
+    public, numpy, method
+        Where the op is seen, as in ``export`` (``public="ops"``: in ``chainrule.ops`` only;
+        ``False``: nowhere). ``numpy`` defaults to ``forward`` when that is a NumPy ufunc
+        that no op runs yet (``np.exp(t)`` runs the op ``exp``).
     """
     if name in REGISTRY:
         raise ValueError(f"defop: an op named {name!r} is already registered")
@@ -139,7 +181,7 @@ def defop(
         raise ValueError(
             f"defop: joint op {name!r} needs one reverse rule and a tuple of forward rules"
         )
-    rules = vjp if (variadic or joint or isinstance(vjp, tuple)) else (vjp,)
+    rules: Any = vjp if (variadic or joint or isinstance(vjp, tuple)) else (vjp,)
     if not (variadic or joint):
         rules = tuple(_no_rule(name, i) if r is None else r for i, r in enumerate(rules))
     if jvp is None:
@@ -153,13 +195,67 @@ def defop(
             f"defop: op {name!r} has {len(rules)} reverse rules but {len(jvp)} forward rules"
         )
     op = Op(name, forward, rules, jvp, variadic, joint, explain)
-    arity = len(jvp) if joint else (None if variadic else len(rules))
-    op.fn = {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op)
-    op.fn.__name__ = name
-    op.fn.__qualname__ = name
-    op.fn.op = op
+    arity = len(jvp) if joint else (0 if variadic else len(rules))  # 0: any number
+    fn = cast(OpFunction, {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op))
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.op = op
+    op.fn = fn
     REGISTRY[name] = op
-    return op.fn
+    if numpy is None and isinstance(forward, np.ufunc) and forward not in NUMPY:
+        numpy = forward  # (an op of one's own on a ufunc already taken leaves NumPy's alone)
+    if public:
+        export(fn, name=name, numpy=numpy, method=method, top_level=public is True)
+    return fn
+
+
+def export(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    numpy: Any = None,
+    method: bool | str | tuple[str, ...] = False,
+    top_level: bool = True,
+) -> Any:
+    """Records a public op function (a decorator when called without ``fn``).
+
+    Parameters
+    ----------
+    fn : callable
+        The function; first positional argument the tensor (for ``method``).
+    name : str, optional
+        Its public name (default ``fn.__name__``): ``chainrule.ops.<name>``, and
+        ``chainrule.<name>`` when ``top_level``.
+    numpy : callable, str, True or tuple of them, optional
+        NumPy functions or ufuncs that run ``fn`` on tensors, with NumPy's arguments
+        (``True``: ``numpy.<name>``).
+    method : bool, str or tuple of str
+        Tensor methods that call ``fn`` (``True``: ``Tensor.<name>``).
+    """
+    if fn is None:
+        return lambda f: export(f, name=name, numpy=numpy, method=method, top_level=top_level)
+    name = name or fn.__name__
+    if name in PUBLIC:
+        raise ValueError(f"export: a function named {name!r} is already public")
+    PUBLIC[name] = Export(fn, top_level)
+    for target in _listed(numpy, getattr(np, name, None)):
+        if target is None or target in NUMPY:
+            raise ValueError(f"export: {name}: NumPy function {target!r} is missing or taken")
+        NUMPY[target] = fn
+    for attr in _listed(method, name):
+        if attr in METHODS:
+            raise ValueError(f"export: {name}: Tensor method {attr!r} is already bound")
+        METHODS[attr] = fn
+    return fn
+
+
+def _listed(value: Any, default: Any) -> tuple:
+    """``None``/``False`` → (), ``True`` → (default,), one item → (item,), a tuple as is."""
+    if value is None or value is False:
+        return ()
+    if value is True:
+        return (default,)
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _no_rule(name: str, i: int) -> Callable:
@@ -169,11 +265,11 @@ def _no_rule(name: str, i: int) -> Callable:
             f"rule); pass it as a constant or .detach() it"
         )
 
-    rule.not_differentiable = True
+    cast(Any, rule).not_differentiable = True
     return rule
 
 
-def either(fn: Callable) -> Callable:
+def either(fn: OpFunction) -> Callable:
     """The op ``fn`` on tensors and its raw forward on arrays.
 
     A rule that needs another op (not a NumPy function) calls it through ``either`` so that it

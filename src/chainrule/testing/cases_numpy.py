@@ -7,11 +7,23 @@ primitive that does its work, with the function's name in the label.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 import chainrule as cr
 
 from ._case_table import _F, Arg, _dims, _shape_label, _torch, add_case
+
+# loop variables that tables of different shapes share
+_spec: Callable[..., Any]
+_ours: Callable[..., Any]
+_theirs: Callable[..., Any]
+_ord: float | str
+_sa: tuple[int, ...]
+_sb: tuple[int, ...]
+_shapes: list[tuple[int, ...]]
 
 # --- elementwise ------------------------------------------------------------------------------
 _UNARY = [
@@ -170,8 +182,11 @@ add_case(
     "vector_norm", [Arg((3, 4))], lambda x: np.linalg.norm(x, axis=1, keepdims=True),
     lambda x: _torch().linalg.norm(x, dim=1, keepdim=True), "np.linalg.norm-keepdims",
 )  # fmt: skip
-for _ord, _op in [("fro", "vector_norm"), ("nuc", "svdvals"), (2, "svdvals"), (-2, "svdvals"),
-                  (1, "max"), (-1, "min"), (np.inf, "max")]:  # fmt: skip
+_MATRIX_NORMS: list[tuple[float | str, str]] = [
+    ("fro", "vector_norm"), ("nuc", "svdvals"), (2, "svdvals"), (-2, "svdvals"), (1, "max"),
+    (-1, "min"), (np.inf, "max"),
+]  # fmt: skip
+for _ord, _op in _MATRIX_NORMS:
     add_case(
         _op,
         [Arg((3, 4), away=0.1)],
@@ -190,7 +205,7 @@ for _ord in (np.inf, -np.inf, 1):
 add_case("vector_norm", [Arg((2, 3))], lambda x: x.norm(), lambda x: x.norm(), "tensor.norm")
 
 # --- products --------------------------------------------------------------------------------
-for _sub, _shapes in [
+_EINSUMS: list[tuple[str, list[tuple[int, ...]]]] = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
     ("ij,jk", [(2, 3), (3, 4)]),
     ("ii->i", [(3, 3)]),
@@ -204,7 +219,8 @@ for _sub, _shapes in [
     ("bij,bjk,bkl->bil", [(2, 2, 3), (2, 3, 4), (2, 4, 2)]),
     ("iij->j", [(3, 3, 2)]),
     ("ij,ij->i", [(2, 3), (1, 3)]),
-]:
+]
+for _sub, _shapes in _EINSUMS:
     add_case(
         "einsum",
         [Arg(s) for s in _shapes],
@@ -212,7 +228,7 @@ for _sub, _shapes in [
         lambda *xs, s=_sub: _torch().einsum(s, *xs),
         _sub,
     )
-_PRODUCTS = [
+_PRODUCTS: list[tuple[str, list[tuple[int, ...]], Callable[..., Any]]] = [
     ("dot", [(3,), (3,)], lambda a, b: _torch().dot(a, b)),
     ("dot", [(2, 3), (3, 4)], lambda a, b: a @ b),
     ("dot", [(2, 2, 3), (2, 3, 4)], lambda a, b: _torch().tensordot(a, b, dims=([-1], [-2]))),
@@ -245,7 +261,7 @@ for _sa, _sb, _axis in [((3,), (3,), -1), ((4, 3), (3,), -1), ((3, 2), (3, 2), 0
     )
 
 # --- array manipulation ---------------------------------------------------------------------
-_ARRAYS = [
+_ARRAYS: list[tuple[str, str, Callable[..., Any], Callable[..., Any], list[tuple[int, ...]]]] = [
     # op that does the work, label, chainrule, torch, input shapes
     ("getitem", "flip", lambda x: np.flip(x, 1), lambda x: x.flip(1), [(3, 4)]),
     ("getitem", "take", lambda x: np.take(x, [3, 0, 3]), lambda x: x.reshape(-1)[[3, 0, 3]],
