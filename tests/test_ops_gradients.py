@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule import ops
 from chainrule.testing._gradcheck import torch_parity
-from chainrule.testing.cases import CASES, Arg, Const
+from chainrule.testing.cases import CASES, Arg, Const, missing_cases
 
 EPS = 1e-6
 
@@ -79,11 +79,19 @@ def test_matches_torch(case, dtype):
 
 
 def test_every_registered_op_has_a_case():
-    covered = {c.op for c in CASES}
-    missing = sorted(set(ops.REGISTRY) - covered)
+    missing, _ = missing_cases()
     assert not missing, f"registered ops without a case in chainrule/testing/cases.py: {missing}"
 
 
 def test_every_case_names_a_registered_op():
-    unknown = sorted({c.op for c in CASES} - set(ops.REGISTRY))
+    _, unknown = missing_cases()
     assert not unknown, f"cases for ops that are not registered: {unknown}"
+
+
+def test_an_op_registered_without_cases_is_reported():
+    ops.defop("no_cases_yet", np.negative, vjp=lambda g, out, x: -g, jvp=ops.LINEAR)
+    try:
+        assert missing_cases()[0] == ["no_cases_yet"]
+    finally:
+        ops.unregister("no_cases_yet")
+    assert missing_cases() == ([], [])

@@ -148,15 +148,13 @@ _TRANSLATED: dict[Any, Callable[..., Any]] = {
 _TRANSLATED.update({getattr(np.linalg, n): getattr(linalg, n) for n in linalg.NUMPY_NAMES})
 
 
-def _merge() -> dict[Any, Callable[..., Any]]:
-    """The registry's NumPy functions and the translated ones; one given twice is an error."""
-    twice = [getattr(f, "__name__", f) for f in _TRANSLATED if f in ops.NUMPY]
-    if twice:
-        raise RuntimeError(f"NumPy functions both registered with an op and translated: {twice}")
-    return {**ops.NUMPY, **_TRANSLATED}
-
-
-_NUMPY = _merge()
+# one table, the registry's: an op registered later with ``numpy=`` dispatches too, and a
+# NumPy function both registered and translated here is an error
+_twice = [getattr(f, "__name__", f) for f in _TRANSLATED if f in ops.NUMPY]
+if _twice:
+    raise RuntimeError(f"NumPy functions both registered with an op and translated: {_twice}")
+ops.NUMPY.update(_TRANSLATED)
+_NUMPY = ops.NUMPY
 # Functions that only inspect (shapes, orderings): answered from the raw data.
 _CONSTANT_FUNCTIONS = {
     np.shape,

@@ -26,6 +26,7 @@ from ._registry import (
     either,
     export,
     unbroadcast,
+    unregister,
 )
 
 # isort: off
@@ -197,6 +198,7 @@ __all__ = [
     "either",
     "export",
     "unbroadcast",
+    "unregister",
     "activations",
     "arithmetic",
     "arrays",

@@ -204,8 +204,7 @@ def defop(
     REGISTRY[name] = op
     if numpy is None and isinstance(forward, np.ufunc) and forward not in NUMPY:
         numpy = forward  # (an op of one's own on a ufunc already taken leaves NumPy's alone)
-    if public:
-        export(fn, name=name, numpy=numpy, method=method, top_level=public is True)
+    export(fn, name=name, numpy=numpy, method=method, public=public)
     return fn
 
 
@@ -215,7 +214,7 @@ def export(
     name: str | None = None,
     numpy: Any = None,
     method: bool | str | tuple[str, ...] = False,
-    top_level: bool = True,
+    public: bool | str = True,
 ) -> Any:
     """Records a public op function (a decorator when called without ``fn``).
 
@@ -224,29 +223,49 @@ def export(
     fn : callable
         The function; first positional argument the tensor (for ``method``).
     name : str, optional
-        Its public name (default ``fn.__name__``): ``chainrule.ops.<name>``, and
-        ``chainrule.<name>`` when ``top_level``.
+        Its name (default ``fn.__name__``).
     numpy : callable, str, True or tuple of them, optional
         NumPy functions or ufuncs that run ``fn`` on tensors, with NumPy's arguments
         (``True``: ``numpy.<name>``).
     method : bool, str or tuple of str
-        Tensor methods that call ``fn`` (``True``: ``Tensor.<name>``).
+        Tensor methods that call ``fn`` (``True``: ``Tensor.<name>``), bound at once.
+    public : bool or "ops"
+        ``chainrule.ops.<name>`` and ``chainrule.<name>`` (True), the first only ("ops") or
+        neither (False); the namespaces are generated from ``PUBLIC``.
     """
     if fn is None:
-        return lambda f: export(f, name=name, numpy=numpy, method=method, top_level=top_level)
+        return lambda f: export(f, name=name, numpy=numpy, method=method, public=public)
     name = name or fn.__name__
-    if name in PUBLIC:
+    if public and name in PUBLIC:
         raise ValueError(f"export: a function named {name!r} is already public")
-    PUBLIC[name] = Export(fn, top_level)
-    for target in _listed(numpy, getattr(np, name, None)):
+    targets = _listed(numpy, getattr(np, name, None))
+    for target in targets:
         if target is None or target in NUMPY:
             raise ValueError(f"export: {name}: NumPy function {target!r} is missing or taken")
-        NUMPY[target] = fn
-    for attr in _listed(method, name):
-        if attr in METHODS:
-            raise ValueError(f"export: {name}: Tensor method {attr!r} is already bound")
+    attrs = _listed(method, name)
+    for attr in attrs:
+        if hasattr(Tensor, attr):
+            raise ValueError(f"export: {name}: Tensor already has an attribute {attr!r}")
+    if public:
+        PUBLIC[name] = Export(fn, public is True)
+    NUMPY.update(dict.fromkeys(targets, fn))
+    for attr in attrs:
         METHODS[attr] = fn
+        setattr(Tensor, attr, fn)
     return fn
+
+
+def unregister(name: str) -> None:
+    """Forgets op or public function ``name`` with its NumPy functions and Tensor methods
+    (for ops registered for a while, as tests do)."""
+    op = REGISTRY.pop(name, None)
+    entry = PUBLIC.pop(name, None)
+    fn = entry.fn if entry is not None else op.fn if op is not None else None
+    for key in [k for k, f in NUMPY.items() if f is fn]:
+        del NUMPY[key]
+    for attr in [a for a, f in METHODS.items() if f is fn]:
+        del METHODS[attr]
+        delattr(Tensor, attr)
 
 
 def _listed(value: Any, default: Any) -> tuple:

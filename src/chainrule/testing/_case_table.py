@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..ops import REGISTRY
+
 
 @dataclass(frozen=True)
 class Arg:
@@ -66,6 +68,16 @@ CASES: list[Case] = []
 
 def add_case(op, args, ours, theirs, label="", **kw):
     CASES.append(Case(op, tuple(args), ours, theirs, label, **kw))
+
+
+def missing_cases() -> tuple[list[str], list[str]]:
+    """The ops in the registry without a sample case, and the cases naming no registered op
+    (both sorted): the coverage check that the test suite runs."""
+    # imported here: ``cases`` fills CASES and imports this module
+    from . import cases  # noqa: F401
+
+    covered = {c.op for c in CASES}
+    return sorted(set(REGISTRY) - covered), sorted(covered - set(REGISTRY))
 
 
 def _torch():

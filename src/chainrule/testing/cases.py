@@ -18,13 +18,24 @@ import numpy as np
 import chainrule as cr
 from chainrule import ops
 
-from ._case_table import _F, CASES, Arg, Case, Const, _dims, _shape_label, _torch, add_case
+from ._case_table import (
+    _F,
+    CASES,
+    Arg,
+    Case,
+    Const,
+    _dims,
+    _shape_label,
+    _torch,
+    add_case,
+    missing_cases,
+)
 
 # loop variables that tables of different shapes share
 _ours: Callable[..., Any]
 _theirs: Callable[..., Any]
 
-__all__ = ["CASES", "Arg", "Case", "Const", "add_case"]
+__all__ = ["CASES", "Arg", "Case", "Const", "add_case", "missing_cases"]
 
 
 # --- unary elementwise ----------------------------------------------------------------------
