@@ -16,7 +16,7 @@ import numpy as np
 
 from . import linalg, ops
 from ._tensor import Tensor
-from ._tensor_methods import _transpose
+from ._tensor_shape import _transpose
 from .ops import arrays
 
 

@@ -44,7 +44,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ._hooks import RemovableHandle
 from ._tensor import Tensor
-from ._tensor_methods import SortResult
+from ._tensor_shape import SortResult
 
 class TensorMethods:
 """

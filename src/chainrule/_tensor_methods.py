@@ -3,30 +3,23 @@
 The methods that are an op as it stands (``t.exp()``, ``t.dot(u)``) come from the op registry
 (``ops.METHODS``, set by ``method=`` where the op is defined); this module adds Python's
 operators, the methods whose arguments follow torch (``dim``/``keepdim`` are accepted as well
-as ``axis``/``keepdims``) and torch's other names for methods. Type checkers see all of them
+as ``axis``/``keepdims``; those that index and reshape are in ``_tensor_shape``) and torch's
+other names for methods. Type checkers see all of them
 through ``_tensor_api.pyi``, generated from ``METHODS`` by ``python -m chainrule._stubgen``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import linalg, ops
+from . import _tensor_shape, linalg, ops
 from ._autodiff import backward, register_hook
-from ._tensor import Tensor, _Mode, _shape_arg
-from .ops.shape import getitem
-
-
-def _axis(axis: Any, dim: Any) -> Any:
-    if dim is not None:
-        if axis is not None:
-            raise TypeError("pass either axis= or dim=, not both")
-        axis = dim
-    return tuple(axis) if isinstance(axis, list) else axis
+from ._tensor import Tensor
+from ._tensor_shape import _axis, _transpose
 
 
 def _keep(keepdims: bool, keepdim: bool | None) -> bool:
@@ -101,30 +94,6 @@ def _softmax(op: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return method
 
 
-def _index(index: Any) -> Any:
-    """Tensors and lists inside an index become arrays (a tuple stays a tuple)."""
-    if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
-
-
-def _getitem(self: Tensor, index: Any) -> Tensor:
-    return getitem(self, index=_index(index))
-
-
-def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    if self.requires_grad and _Mode.grad_enabled:
-        raise RuntimeError(
-            "setitem: in-place assignment into a tensor that requires grad is not supported; "
-            "build a new tensor with cr.where or cr.concatenate, or assign under cr.no_grad()"
-        )
-    self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
-
-
 def _invert(self: Tensor) -> Tensor:
     return Tensor._wrap(np.asarray(~self.data))
 
@@ -155,93 +124,8 @@ def _cross(self: Tensor, other: ArrayLike, dim: int | None = None) -> Tensor:
     return ops.cross(self, other, dim)
 
 
-class SortResult(NamedTuple):
-    values: Tensor
-    indices: Tensor
-
-
-def _sort(self: Tensor, dim: int = -1, descending: bool = False) -> SortResult:
-    """(values, indices) along ``dim`` (``torch.sort``); ties keep their order."""
-    order = np.argsort(-self.data if descending else self.data, axis=dim, kind="stable")
-    return SortResult(ops.take_along_axis(self, order, dim), Tensor._wrap(order))
-
-
-def _split(self: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
-    """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or
-    pieces of the listed sizes."""
-    n = self.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        cuts = list(range(split_size_or_sections, n, split_size_or_sections))
-    else:
-        cuts = list(np.cumsum(split_size_or_sections)[:-1])
-        if sum(split_size_or_sections) != n:
-            raise ValueError(
-                f"split: sizes {list(split_size_or_sections)} do not add up to {n} along dim {dim}"
-            )
-    return tuple(ops.array_split(self, cuts, dim))
-
-
-def _tensor_split(self: Tensor, sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    return tuple(ops.array_split(self, sections, dim))
-
-
-def _sections(op: Callable[..., list[Tensor]]) -> Callable[[Tensor, Any], tuple[Tensor, ...]]:
-    """torch's ``hsplit``/``vsplit``/``dsplit``: NumPy's as a tuple."""
-
-    def method(self: Tensor, sections: Any) -> tuple[Tensor, ...]:
-        return tuple(op(self, sections))
-
-    return method
-
-
-def _reshape(self: Tensor, *shape: Any) -> Tensor:
-    return ops.reshape(self, shape=_shape_arg(shape))
-
-
-def _flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    shape = self.shape
-    if not shape:
-        return ops.reshape(self, shape=(1,))
-    start, end = start_dim % len(shape), end_dim % len(shape)
-    return ops.reshape(self, shape=shape[:start] + (-1,) + shape[end + 1 :])
-
-
-def _transpose(self: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
-    """Swaps two axes (torch's ``transpose(dim0, dim1)``); with no arguments reverses them."""
-    if dim0 is None and dim1 is None:
-        return ops.permute(self, axes=tuple(range(self.ndim))[::-1])
-    if dim0 is None or dim1 is None:
-        raise TypeError(f"transpose: give both dim0 and dim1 (or neither), got {dim0}, {dim1}")
-    axes = list(range(self.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-    return ops.permute(self, axes=tuple(axes))
-
-
-def _permute(self: Tensor, *dims: Any) -> Tensor:
-    return ops.permute(self, axes=tuple(_shape_arg(dims)))
-
-
-def _expand(self: Tensor, *shape: Any) -> Tensor:
-    shape = _shape_arg(shape)
-    lead = len(shape) - self.ndim
-    full = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-    return ops.broadcast_to(self, shape=full)
-
-
-def _broadcast_to(self: Tensor, *shape: Any) -> Tensor:
-    return ops.broadcast_to(self, shape=_shape_arg(shape))
-
-
 def _clip(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - torch's
     return ops.clip(self, min=min, max=max)
-
-
-def _squeeze(self: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
-    return ops.squeeze(self, axis=_axis(axis, dim))
-
-
-def _unsqueeze(self: Tensor, axis: Any = None, *, dim: Any = None) -> Tensor:
-    return ops.unsqueeze(self, axis=_axis(axis, dim))
 
 
 def _astype(self: Tensor, dtype: DTypeLike) -> Tensor:
@@ -275,47 +159,6 @@ def _cholesky(self: Tensor, upper: bool = False) -> Tensor:
     return _transpose(low, -2, -1) if upper else low
 
 
-def _flip(self: Tensor, *dims: Any) -> Tensor:
-    return ops.flip(self, _shape_arg(dims) if dims else None)
-
-
-def _rot90(self: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
-    return ops.rot90(self, k, tuple(dims))
-
-
-def _roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    return ops.roll(self, shifts, dims)
-
-
-def _repeat_interleave(self: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
-    return ops.repeat(self, repeats, dim)
-
-
-def _tile(self: Tensor, *dims: Any) -> Tensor:
-    """NumPy's ``tile``, which is also what torch calls ``repeat``."""
-    return ops.tile(self, _shape_arg(dims))
-
-
-def _diag(self: Tensor, diagonal: int = 0) -> Tensor:
-    return ops.diag(self, diagonal)
-
-
-def _diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    return ops.diagonal(self, offset, dim1, dim2)
-
-
-def _tril(self: Tensor, diagonal: int = 0) -> Tensor:
-    return ops.tril(self, diagonal)
-
-
-def _triu(self: Tensor, diagonal: int = 0) -> Tensor:
-    return ops.triu(self, diagonal)
-
-
-def _mT(self: Tensor) -> Tensor:  # noqa: N802 - torch's name
-    return _transpose(self, -2, -1)
-
-
 _OPERATORS: dict[str, Any] = {
     "__add__": ops.add,
     "__radd__": _rev(ops.add),
@@ -346,8 +189,6 @@ _OPERATORS: dict[str, Any] = {
     "__ror__": _compare(np.bitwise_or),
     "__xor__": _compare(np.bitwise_xor),
     "__invert__": _invert,
-    "__getitem__": _getitem,
-    "__setitem__": _setitem,
 }
 # methods whose arguments follow torch (or that are not one op)
 _TORCH: dict[str, Any] = {
@@ -365,14 +206,6 @@ _TORCH: dict[str, Any] = {
     "cumsum": _scan(ops.cumsum),
     "cumprod": _scan(ops.cumprod),
     "diff": _diff,
-    "reshape": _reshape,
-    "flatten": _flatten,
-    "transpose": _transpose,
-    "permute": _permute,
-    "expand": _expand,
-    "broadcast_to": _broadcast_to,
-    "squeeze": _squeeze,
-    "unsqueeze": _unsqueeze,
     "astype": _astype,
     "float": _float,
     "double": _double,
@@ -387,26 +220,9 @@ _TORCH: dict[str, Any] = {
     "matrix_power": linalg.matrix_power,
     "slogdet": linalg.slogdet,
     "qr": linalg.qr,
-    "flip": _flip,
-    "rot90": _rot90,
-    "roll": _roll,
-    "repeat_interleave": _repeat_interleave,
-    "tile": _tile,
-    "diag": _diag,
-    "diagonal": _diagonal,
-    "tril": _tril,
-    "triu": _triu,
-    "sort": _sort,
-    "split": _split,
-    "tensor_split": _tensor_split,
-    "hsplit": _sections(ops.hsplit),
-    "vsplit": _sections(ops.vsplit),
-    "dsplit": _sections(ops.dsplit),
     "backward": backward,
     "register_hook": register_hook,
     "real": property(ops.real),
-    "T": property(_transpose),
-    "mT": property(_mT),
 }
 # torch's names for methods known here by NumPy's (or another torch) name
 _ALIASES = {
@@ -431,7 +247,7 @@ _ALIASES = {
 def _bind() -> dict[str, Any]:
     """Every method and operator by name; a name given twice is an error."""
     table: dict[str, Any] = {}
-    for source in (ops.METHODS, _OPERATORS, _TORCH):
+    for source in (ops.METHODS, _OPERATORS, _TORCH, _tensor_shape.METHODS):
         for name, fn in source.items():
             if name in table:
                 raise RuntimeError(f"Tensor.{name} is bound twice (op registry and here)")
