@@ -51,17 +51,15 @@ class TensorMethods:
 
 
 def _home(name: str, fn: Callable[..., Any]) -> str:
-    """The family module of ``chainrule.ops`` that binds ``fn`` as ``name``."""
-    from . import ops
-
-    for attr in sorted(vars(ops)):
-        module = getattr(ops, attr)
-        if inspect.ismodule(module) and getattr(module, name, None) is fn:
-            return attr
-    raise LookupError(
-        f"public op function {name!r} is not bound under that name in a chainrule.ops "
-        f"module; bind it there (or register it with public=False)"
-    )
+    """The module of ``chainrule.ops`` that defines ``fn`` and binds it as ``name``."""
+    module = sys.modules.get(fn.__module__)
+    package, _, attr = fn.__module__.rpartition(".")
+    if package != "chainrule.ops" or getattr(module, name, None) is not fn:
+        raise LookupError(
+            f"public op function {name!r} is not bound under that name in the chainrule.ops "
+            f"module that defines it ({fn.__module__}); bind it there, or give public=False"
+        )
+    return attr
 
 
 def _imports(module_names: dict[str, list[str]]) -> str:

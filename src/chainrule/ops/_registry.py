@@ -17,6 +17,7 @@ it is (``METHODS``). The namespaces and the Tensor stub are generated from these
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -57,6 +58,7 @@ class OpFunction(Protocol):
     op: Op
     __name__: str
     __qualname__: str
+    __module__: str
 
     def __call__(self, *args: Any, **settings: Any) -> Tensor: ...
 
@@ -199,6 +201,8 @@ def defop(
     fn = cast(OpFunction, {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op))
     fn.__name__ = name
     fn.__qualname__ = name
+    # the module that defined the op (as collections.namedtuple finds it), not this one
+    fn.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)
     fn.op = op
     op.fn = fn
     REGISTRY[name] = op
