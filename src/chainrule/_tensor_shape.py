@@ -136,7 +136,8 @@ def _flip(self: Tensor, *dims: Any) -> Tensor:
 
 
 def _rot90(self: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
-    return ops.rot90(self, k, tuple(dims))
+    first, second = dims
+    return ops.rot90(self, k, (first, second))
 
 
 def _roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast, overload
 
 import numpy as np
 
@@ -205,19 +205,41 @@ def defop(
     fn.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)
     fn.op = op
     op.fn = fn
-    REGISTRY[name] = op
     if numpy is None and isinstance(forward, np.ufunc) and forward not in NUMPY:
         numpy = forward  # (an op of one's own on a ufunc already taken leaves NumPy's alone)
-    export(fn, name=name, numpy=numpy, method=method, public=public)
+    export(fn, name=name, numpy=numpy, method=method, public=public)  # raises before recording
+    REGISTRY[name] = op
     return fn
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Methods = bool | str | tuple[str, ...]
+
+
+@overload
+def export(
+    fn: _F,
+    *,
+    name: str | None = ...,
+    numpy: Any = ...,
+    method: _Methods = ...,
+    public: bool | str = ...,
+) -> _F: ...
+@overload
+def export(
+    fn: None = ...,
+    *,
+    name: str | None = ...,
+    numpy: Any = ...,
+    method: _Methods = ...,
+    public: bool | str = ...,
+) -> Callable[[_F], _F]: ...
 def export(
     fn: Callable[..., Any] | None = None,
     *,
     name: str | None = None,
     numpy: Any = None,
-    method: bool | str | tuple[str, ...] = False,
+    method: _Methods = False,
     public: bool | str = True,
 ) -> Any:
     """Records a public op function (a decorator when called without ``fn``).
