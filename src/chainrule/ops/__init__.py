@@ -14,17 +14,14 @@ from . import (
     scans,
     shape,
 )
+from ._export import METHODS, NUMPY, PUBLIC, export
 from ._registry import (
     LINEAR,
-    METHODS,
     MULTILINEAR,
-    NUMPY,
-    PUBLIC,
     REGISTRY,
     Op,
     defop,
     either,
-    export,
     unbroadcast,
     unregister,
 )
