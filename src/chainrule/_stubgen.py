@@ -20,6 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import RemovableHandle, Tensor
+from ._dispatch import PROTOCOL
+from ._tensor_methods import METHODS
+from ._tensor_shape import SortResult
+from .ops import PUBLIC
+
 ROOT = Path(__file__).parent
 STUB = ROOT / "_tensor_api.pyi"
 COMMAND = "python -m chainrule._stubgen"
@@ -42,9 +48,7 @@ from typing import Any
 
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._hooks import RemovableHandle
-from ._tensor import Tensor
-from ._tensor_shape import SortResult
+{{classes}}
 
 class TensorMethods:
 """
@@ -75,8 +79,6 @@ def _names(names: list[str]) -> str:
 
 def _generated_blocks() -> dict[Path, dict[str, str]]:
     """For each ``__init__.py``: the text of its generated ``imports`` and ``names`` blocks."""
-    from .ops import PUBLIC
-
     by_home: dict[str, list[str]] = {}
     for name in sorted(PUBLIC):
         by_home.setdefault(f".{_home(name, PUBLIC[name].fn)}", []).append(name)
@@ -158,11 +160,14 @@ def _method(name: str, fn: Any, methods: set[str]) -> str:
 
 def render_stub() -> str:
     """The text of ``_tensor_api.pyi``."""
-    from ._dispatch import PROTOCOL
-    from ._tensor_methods import METHODS
-
     table = {**METHODS, **PROTOCOL}
-    return _HEADER + "".join(_method(name, table[name], set(table)) for name in sorted(table))
+    # the classes that annotations name, imported from where they live now
+    classes = "\n".join(
+        f"from .{c.__module__.rpartition('.')[2]} import {c.__name__}"
+        for c in sorted((RemovableHandle, SortResult, Tensor), key=lambda c: c.__module__)
+    )
+    methods = "".join(_method(name, table[name], set(table)) for name in sorted(table))
+    return _HEADER.replace("{classes}", classes) + methods
 
 
 def outdated() -> dict[Path, str]:
