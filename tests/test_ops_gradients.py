@@ -80,7 +80,7 @@ def test_matches_torch(case, dtype):
 
 def test_every_registered_op_has_a_case():
     missing, _ = missing_cases()
-    assert not missing, f"registered ops without a case in chainrule/testing/cases.py: {missing}"
+    assert not missing, f"ops or public functions without a case in testing/cases*.py: {missing}"
 
 
 def test_every_case_names_a_registered_op():
@@ -88,10 +88,12 @@ def test_every_case_names_a_registered_op():
     assert not unknown, f"cases for ops that are not registered: {unknown}"
 
 
-def test_an_op_registered_without_cases_is_reported():
+def test_an_op_or_function_registered_without_cases_is_reported():
     ops.defop("no_cases_yet", np.negative, vjp=lambda g, out, x: -g, jvp=ops.LINEAR)
+    ops.export(lambda x: ops.neg(ops.neg(x)), name="no_cases_either")
     try:
-        assert missing_cases()[0] == ["no_cases_yet"]
+        assert missing_cases()[0] == ["no_cases_either", "no_cases_yet"]
     finally:
         ops.unregister("no_cases_yet")
+        ops.unregister("no_cases_either")
     assert missing_cases() == ([], [])
