@@ -69,7 +69,8 @@ def _home(name: str, fn: Callable[..., Any]) -> str:
 def _imports(module_names: dict[str, list[str]]) -> str:
     out = []
     for module, names in module_names.items():
-        out.append(f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")\n")
+        lines = "".join(f"        {n},\n" for n in names)
+        out.append(f"    from {module} import (\n{lines}    )\n")
     return "".join(out)
 
 
@@ -95,7 +96,7 @@ def _generated_blocks() -> dict[Path, dict[str, str]]:
 def _fill(text: str, blocks: dict[str, str]) -> str:
     for kind, body in blocks.items():
         pattern = re.compile(
-            rf"(# BEGIN GENERATED {kind}[^\n]*\n).*?(# END GENERATED {kind}\n)", re.DOTALL
+            rf"(# BEGIN GENERATED {kind}[^\n]*\n).*?([ \t]*# END GENERATED {kind}\n)", re.DOTALL
         )
         found = pattern.search(text)
         if found is None:
