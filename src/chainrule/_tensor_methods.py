@@ -11,15 +11,17 @@ through ``_tensor_api.pyi``, generated from ``METHODS`` by ``python -m chainrule
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike
 
 from . import _tensor_shape, linalg, ops
 from ._autodiff import backward, register_hook
 from ._tensor import Tensor
 from ._tensor_shape import _axis, _transpose
+
+if TYPE_CHECKING:  # annotations only (numpy.typing costs import time)
+    from numpy.typing import ArrayLike, DTypeLike
 
 
 def _keep(keepdims: bool, keepdim: bool | None) -> bool:
