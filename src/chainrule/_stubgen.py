@@ -1,9 +1,10 @@
 """Writes what is generated from the op registry, so that an op is written only where it is
 defined (and in its sample cases):
 
-* the imports and ``__all__`` of the public op functions in ``chainrule/ops/__init__.py`` and
-  ``chainrule/__init__.py`` (between ``BEGIN GENERATED`` and ``END GENERATED`` lines), so
-  that type checkers and readers see plain imports and ``import chainrule`` does no more work;
+* the imports (under ``TYPE_CHECKING``) and ``__all__`` of the public op functions in
+  ``chainrule/ops/__init__.py`` and ``chainrule/__init__.py``, between ``BEGIN GENERATED``
+  and ``END GENERATED`` lines: at run time the functions come from the registry itself, so a
+  stale block never breaks ``import chainrule``; type checkers and readers see the names;
 * ``chainrule/_tensor_api.pyi``: Tensor's methods and operators as type checkers see them
   (they are bound at import time from ``_tensor_methods.METHODS`` and ``_dispatch.PROTOCOL``).
 
