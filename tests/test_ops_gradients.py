@@ -10,7 +10,7 @@ import chainrule as cr
 from chainrule import ops
 from chainrule.testing._check import central_difference
 from chainrule.testing._gradcheck import torch_parity
-from chainrule.testing.cases import CASES, Arg, Const
+from chainrule.testing.cases import CASES, Arg, Const, missing_cases
 
 EPS = 1e-6
 
@@ -82,11 +82,21 @@ def test_matches_torch(case, dtype):
 
 
 def test_every_registered_op_has_a_case():
-    covered = {c.op for c in CASES}
-    missing = sorted(set(ops.REGISTRY) - covered)
-    assert not missing, f"registered ops without a case in chainrule/testing/cases.py: {missing}"
+    missing, _ = missing_cases()
+    assert not missing, f"ops or public functions without a case in testing/cases*.py: {missing}"
 
 
 def test_every_case_names_a_registered_op():
-    unknown = sorted({c.op for c in CASES} - set(ops.REGISTRY))
+    _, unknown = missing_cases()
     assert not unknown, f"cases for ops that are not registered: {unknown}"
+
+
+def test_an_op_or_function_registered_without_cases_is_reported():
+    ops.defop("no_cases_yet", np.negative, vjp=lambda g, out, x: -g, jvp=ops.LINEAR)
+    ops.export(lambda x: ops.neg(ops.neg(x)), name="no_cases_either")
+    try:
+        assert missing_cases()[0] == ["no_cases_either", "no_cases_yet"]
+    finally:
+        ops.unregister("no_cases_yet")
+        ops.unregister("no_cases_either")
+    assert missing_cases() == ([], [])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops import LINEAR, REGISTRY, defop
+from chainrule.ops import LINEAR, defop, unregister
 from chainrule.testing import (
     GradientCheckError,
     NotDifferentiableError,
@@ -30,7 +30,7 @@ def user_op():
 
     yield make
     for n in names:
-        REGISTRY.pop(n, None)
+        unregister(n)
 
 
 def test_correct_rules_pass_in_both_modes_to_second_order(rng):

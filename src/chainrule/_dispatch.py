@@ -1,63 +1,29 @@
 """NumPy's dispatch protocols for tensors: ``np.exp(t)``, ``np.linalg.inv(t)``, ``np.einsum(...)``
 run the differentiable ops, which is also what lets reverse rules written with NumPy run on
-tensors (second order). Each table maps a NumPy function to the op (or composition of ops)
-with NumPy's semantics and argument names; functions that only inspect are answered from the
-raw data; any other NumPy function raises, naming it.
+tensors (second order). The op registry says which NumPy function runs which op
+(``ops.NUMPY``, set by ``numpy=`` where the op is defined); this module adds the NumPy
+functions whose arguments differ from the op's (``np.sum(t, 0)``, ``np.var(t, ddof=1)``), which
+it translates. Functions that only inspect are answered from the raw data; any other NumPy
+function raises, naming it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import linalg, ops
 from ._tensor import Tensor
-from ._tensor_methods import _transpose
-from .ops import arrays, products
+from ._tensor_shape import _transpose
+from .ops import arrays
 
 
-def _identity(x):
+def _identity(x: Any) -> Any:
     return x
 
 
-_UFUNCS = {
-    np.add: ops.add,
-    np.subtract: ops.sub,
-    np.multiply: ops.mul,
-    np.true_divide: ops.div,
-    np.negative: ops.neg,
-    np.power: ops.pow,
-    np.matmul: ops.matmul,
-    np.exp: ops.exp,
-    np.log: ops.log,
-    np.log1p: ops.log1p,
-    np.sqrt: ops.sqrt,
-    np.absolute: ops.abs,
-    np.sin: ops.sin,
-    np.cos: ops.cos,
-    np.tanh: ops.tanh,
-    np.maximum: ops.maximum,
-    np.minimum: ops.minimum,
-    np.positive: _identity,
-    np.conjugate: ops.conj,
-    np.fabs: ops.abs,
-    np.rint: ops.round,
-    np.radians: ops.deg2rad,
-    np.degrees: ops.rad2deg,
-}
-_UFUNCS.update(
-    {
-        getattr(np, name): getattr(ops, name)
-        for name in (
-            "square reciprocal log2 log10 expm1 exp2 tan sinh cosh arcsin arccos arctan "
-            "arcsinh arccosh arctanh deg2rad rad2deg floor ceil trunc sign logaddexp "
-            "logaddexp2 arctan2 hypot fmax fmin remainder fmod"
-        ).split()
-    }
-)
-# SciPy's ufuncs that some rules use (SciPy is imported lazily, so matched by name)
-_SCIPY_UFUNCS = {"erf": ops.erf, "expit": ops.sigmoid}
 # Ufuncs whose results carry no gradient (masks, signs): computed on the raw data.
 _CONSTANT_UFUNCS = {
     np.greater,
@@ -91,7 +57,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         return NotImplemented
     if ufunc in _CONSTANT_UFUNCS:
         return Tensor._wrap(np.asarray(ufunc(*_raw(inputs))))
-    fn = _UFUNCS.get(ufunc) or _SCIPY_UFUNCS.get(ufunc.__name__)
+    # SciPy's ufuncs (erf, expit) are known by name: SciPy is imported lazily
+    fn = _NUMPY.get(ufunc) or _NUMPY.get(ufunc.__name__)
     if fn is None:
         raise TypeError(
             f"np.{ufunc.__name__} has no differentiable rule in chainrule; "
@@ -144,7 +111,8 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return ops.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-_FUNCTIONS = {
+_TRANSLATED: dict[Any, Callable[..., Any]] = {
+    np.positive: _identity,
     np.where: lambda c, a, b: ops.where(_raw(c), a, b),
     np.sum: _sum,
     np.mean: _mean,
@@ -169,24 +137,24 @@ _FUNCTIONS = {
     np.round: _round,
     np.around: _round,
     np.nan_to_num: _nan_to_num,
-    np.sinc: ops.sinc,
-    np.real: ops.real,
-    np.imag: ops.imag,
     np.real_if_close: lambda a, tol=100: ops.real(a),
     np.cumsum: lambda x, axis=None, dtype=None, out=None: ops.cumsum(x, axis=axis),
     np.cumprod: lambda x, axis=None, dtype=None, out=None: ops.cumprod(x, axis=axis),
-    np.diff: ops.diff,
-    np.gradient: ops.gradient,
-    np.average: ops.average,
     np.pad: _pad,
     np.linalg.trace: lambda x, offset=0: arrays.trace(x, offset, -2, -1),
     np.linalg.diagonal: lambda x, offset=0: arrays.diagonal(x, offset, -2, -1),
-    np.linalg.matmul: ops.matmul,
 }
-# NumPy's functions and ours share their names and signatures
-_FUNCTIONS.update({getattr(np, n): getattr(products, n) for n in products.__all__})
-_FUNCTIONS.update({getattr(np, n): getattr(arrays, n) for n in arrays.__all__})
-_FUNCTIONS.update({getattr(np.linalg, n): getattr(linalg, n) for n in linalg.NUMPY_NAMES})
+# ``chainrule.linalg`` has numpy.linalg's names and signatures
+_TRANSLATED.update({getattr(np.linalg, n): getattr(linalg, n) for n in linalg.NUMPY_NAMES})
+
+
+# one table, the registry's: an op registered later with ``numpy=`` dispatches too, and a
+# NumPy function both registered and translated here is an error
+_twice = [getattr(f, "__name__", f) for f in _TRANSLATED if f in ops.NUMPY]
+if _twice:
+    raise RuntimeError(f"NumPy functions both registered with an op and translated: {_twice}")
+ops.NUMPY.update(_TRANSLATED)
+_NUMPY = ops.NUMPY
 # Functions that only inspect (shapes, orderings): answered from the raw data.
 _CONSTANT_FUNCTIONS = {
     np.shape,
@@ -216,7 +184,7 @@ _CONSTANT_FUNCTIONS = {
 def _array_function(self, func, types, args, kwargs):
     if func in _CONSTANT_FUNCTIONS:
         return func(*_raw(args), **_raw(kwargs))
-    fn = _FUNCTIONS.get(func)
+    fn = _NUMPY.get(func)
     if fn is None:
         raise TypeError(
             f"{_numpy_name(func)} has no differentiable rule in chainrule; "
@@ -231,5 +199,7 @@ def _numpy_name(func) -> str:
     return ".".join(["np", *parts[1:], func.__name__])
 
 
-Tensor.__array_ufunc__ = _array_ufunc
-Tensor.__array_function__ = _array_function
+# bound here (``_tensor_api.pyi`` declares them for type checkers)
+PROTOCOL = {"__array_ufunc__": _array_ufunc, "__array_function__": _array_function}
+for _name, _fn in PROTOCOL.items():
+    setattr(Tensor, _name, _fn)

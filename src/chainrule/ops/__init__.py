@@ -1,5 +1,8 @@
-"""The op tables. Each family module registers its primitives with ``defop``; ``arrays`` and
-``products`` hold NumPy's functions that are exact compositions of them."""
+"""The op tables. Each family module registers its primitives with ``defop`` (and the
+functions composed of them with ``export``); the registry is the one list of their public
+names, Tensor methods and NumPy functions."""
+
+from typing import TYPE_CHECKING
 
 from . import (
     activations,
@@ -13,163 +16,192 @@ from . import (
     scans,
     shape,
 )
-from ._registry import LINEAR, REGISTRY, Op, defop, either, unbroadcast
-from .activations import elu, gelu, leaky_relu, relu, sigmoid, softplus
-from .arithmetic import (
-    add,
-    arctan2,
-    div,
-    fmax,
-    fmin,
-    fmod,
-    hypot,
-    logaddexp,
-    logaddexp2,
-    matmul,
-    maximum,
-    minimum,
-    mul,
-    neg,
-    pow,
-    remainder,
-    sub,
-    where,
-)
-from .arrays import (
-    append,
-    array_split,
-    atleast_1d,
-    atleast_2d,
-    atleast_3d,
-    column_stack,
-    diag,
-    diagonal,
-    dsplit,
-    dstack,
-    flip,
-    fliplr,
-    flipud,
-    hsplit,
-    hstack,
-    linspace,
-    moveaxis,
-    partition,
-    ravel,
-    repeat,
-    roll,
-    rollaxis,
-    rot90,
-    row_stack,
-    select,
-    sort,
-    split,
-    take,
-    take_along_axis,
-    tile,
-    trace,
-    tril,
-    triu,
-    vsplit,
-    vstack,
-)
-from .elementwise import (
-    abs,
-    arccos,
-    arccosh,
-    arcsin,
-    arcsinh,
-    arctan,
-    arctanh,
-    astype,
-    ceil,
-    clip,
-    conj,
-    cos,
-    cosh,
-    deg2rad,
-    erf,
-    exp,
-    exp2,
-    expm1,
-    fabs,
-    floor,
-    imag,
-    log,
-    log1p,
-    log2,
-    log10,
-    nan_to_num,
-    rad2deg,
-    real,
-    reciprocal,
-    round,
-    sign,
-    sin,
-    sinc,
-    sinh,
-    sqrt,
-    square,
-    tan,
-    tanh,
-    trunc,
-)
-from .fused import binary_cross_entropy_with_logits, cross_entropy, linear
-from .products import (
-    cross,
-    dot,
-    einsum,
-    inner,
-    kron,
-    outer,
-    tensordot,
-    vdot,
-)
-from .reductions import (
-    average,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    prod,
-    softmax,
-    std,
-    sum,
-    var,
-)
-from .scans import (
-    cumprod,
-    cumsum,
-    diff,
-    gradient,
-)
-from .shape import (
-    broadcast_to,
-    concatenate,
-    getitem,
-    index_add,
-    pad,
-    permute,
-    reshape,
-    squeeze,
-    stack,
-    unsqueeze,
+from ._export import METHODS, NUMPY, PUBLIC, export
+from ._registry import (
+    LINEAR,
+    MULTILINEAR,
+    REGISTRY,
+    Op,
+    defop,
+    either,
+    unbroadcast,
+    unregister,
 )
 
+# The public op functions: at run time straight from the registry; for type checkers (and
+# readers) as the imports below, generated from it by `python -m chainrule._stubgen`.
+globals().update({name: entry.fn for name, entry in PUBLIC.items()})
+if TYPE_CHECKING:
+    # isort: off
+    # BEGIN GENERATED imports (python -m chainrule._stubgen): the public op functions
+    from .activations import (
+        elu,
+        gelu,
+        leaky_relu,
+        relu,
+        sigmoid,
+        softplus,
+    )
+    from .arithmetic import (
+        add,
+        arctan2,
+        div,
+        fmax,
+        fmin,
+        fmod,
+        hypot,
+        logaddexp,
+        logaddexp2,
+        matmul,
+        maximum,
+        minimum,
+        mul,
+        neg,
+        pow,
+        remainder,
+        sub,
+        where,
+    )
+    from .arrays import (
+        append,
+        array_split,
+        atleast_1d,
+        atleast_2d,
+        atleast_3d,
+        column_stack,
+        diag,
+        diagonal,
+        dsplit,
+        dstack,
+        flip,
+        fliplr,
+        flipud,
+        hsplit,
+        hstack,
+        linspace,
+        moveaxis,
+        partition,
+        ravel,
+        repeat,
+        roll,
+        rollaxis,
+        rot90,
+        row_stack,
+        select,
+        sort,
+        split,
+        take,
+        take_along_axis,
+        tile,
+        trace,
+        tril,
+        triu,
+        vsplit,
+        vstack,
+    )
+    from .elementwise import (
+        abs,
+        arccos,
+        arccosh,
+        arcsin,
+        arcsinh,
+        arctan,
+        arctanh,
+        astype,
+        ceil,
+        clip,
+        conj,
+        cos,
+        cosh,
+        deg2rad,
+        erf,
+        exp,
+        exp2,
+        expm1,
+        fabs,
+        floor,
+        imag,
+        log,
+        log10,
+        log1p,
+        log2,
+        nan_to_num,
+        rad2deg,
+        real,
+        reciprocal,
+        round,
+        sign,
+        sin,
+        sinc,
+        sinh,
+        sqrt,
+        square,
+        tan,
+        tanh,
+        trunc,
+    )
+    from .fused import (
+        binary_cross_entropy_with_logits,
+        cross_entropy,
+        linear,
+    )
+    from .products import (
+        cross,
+        dot,
+        einsum,
+        inner,
+        kron,
+        outer,
+        tensordot,
+        vdot,
+    )
+    from .reductions import (
+        average,
+        log_softmax,
+        logsumexp,
+        max,
+        mean,
+        min,
+        prod,
+        softmax,
+        std,
+        sum,
+        var,
+    )
+    from .scans import (
+        cumprod,
+        cumsum,
+        diff,
+        gradient,
+    )
+    from .shape import (
+        broadcast_to,
+        concatenate,
+        getitem,
+        index_add,
+        pad,
+        permute,
+        reshape,
+        squeeze,
+        stack,
+        unsqueeze,
+    )
+    # END GENERATED imports
+    # isort: on
+
 __all__ = [
-    "average",
-    "take",
-    "conj",
-    "fabs",
-    "imag",
-    "real",
-    "std",
     "LINEAR",
+    "METHODS",
+    "MULTILINEAR",
+    "NUMPY",
+    "PUBLIC",
     "REGISTRY",
     "Op",
     "defop",
     "either",
+    "export",
     "unbroadcast",
+    "unregister",
     "activations",
     "arithmetic",
     "arrays",
@@ -180,6 +212,10 @@ __all__ = [
     "reductions",
     "scans",
     "shape",
+]
+
+# BEGIN GENERATED names (python -m chainrule._stubgen)
+__all__ += [
     "abs",
     "add",
     "append",
@@ -195,12 +231,14 @@ __all__ = [
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
+    "average",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
     "ceil",
     "clip",
     "column_stack",
     "concatenate",
+    "conj",
     "cos",
     "cosh",
     "cross",
@@ -221,6 +259,7 @@ __all__ = [
     "exp",
     "exp2",
     "expm1",
+    "fabs",
     "flip",
     "fliplr",
     "flipud",
@@ -234,6 +273,7 @@ __all__ = [
     "hsplit",
     "hstack",
     "hypot",
+    "imag",
     "index_add",
     "inner",
     "kron",
@@ -266,6 +306,7 @@ __all__ = [
     "prod",
     "rad2deg",
     "ravel",
+    "real",
     "reciprocal",
     "relu",
     "remainder",
@@ -290,8 +331,10 @@ __all__ = [
     "square",
     "squeeze",
     "stack",
+    "std",
     "sub",
     "sum",
+    "take",
     "take_along_axis",
     "tan",
     "tanh",
@@ -308,15 +351,7 @@ __all__ = [
     "vstack",
     "where",
 ]
+# END GENERATED names
 
-# the op functions that ``chainrule`` exports by name (cr.exp, cr.einsum, cr.flip...): all of
-# the above but the registry's tools, the family modules and the primitives that
-# ``chainrule`` wraps with PyTorch's signatures (concatenate, stack) or keeps internal
-FUNCTIONS = tuple(
-    n
-    for n in __all__
-    if n[0].islower()
-    and n not in ("defop", "either", "unbroadcast", "getitem", "index_add")
-    and n not in ("concatenate", "stack")
-    and not isinstance(globals()[n], type(shape))
-)
+FUNCTIONS = tuple(name for name, entry in PUBLIC.items() if entry.top_level)
+"""The op functions that ``chainrule`` exports by name (``cr.exp``, ``cr.einsum``...)."""

@@ -7,16 +7,21 @@ rule instead, ``rule(g, out, needs, *inputs, **settings)``, returning every inpu
 Rules are written with NumPy functions and methods only, so that the same rule runs on arrays
 (first order) and on tensors (``Tensor`` implements NumPy's dispatch protocols), which is how
 gradients of gradients come for free. Broadcasting is undone here, in ``unbroadcast``.
+
+Each op is also exported (``_export.py``): its public name, NumPy functions and Tensor methods
+are given to ``defop`` with the rules.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from .._tensor import Tensor, _Mode, _new, _to_array
+from ._export import METHODS, NUMPY, PUBLIC, export
 
 LINEAR = "linear"
 """Forward-rule marker for ops linear in their differentiable inputs jointly (add, reshape,
@@ -26,6 +31,18 @@ MULTILINEAR = "multilinear"
 tangent is the sum over inputs of the op with that input replaced by its tangent."""
 
 REGISTRY: dict[str, Op] = {}
+
+
+class OpFunction(Protocol):
+    """What ``defop`` returns: the op applied to tensors, array-likes or numbers."""
+
+    op: Op
+    __name__: str
+    __qualname__: str
+    __module__: str
+
+    def __call__(self, *args: Any, **settings: Any) -> Tensor: ...
+
 
 # Callbacks run after every op while any is installed (anomaly checks, forward-mode tangents,
 # operation counts): ``watcher(op, out_tensor, args, inputs, settings)``.
@@ -52,6 +69,7 @@ class Op:
     """A primitive: forward function, one reverse rule per input, and a forward rule."""
 
     __slots__ = ("name", "forward", "vjp", "jvp", "variadic", "joint", "fn", "explain")
+    fn: OpFunction
 
     def __init__(self, name, forward, vjp, jvp, variadic, joint, explain):
         self.name = name
@@ -110,7 +128,10 @@ def defop(
     variadic: bool = False,
     joint: bool = False,
     explain: Callable | None = None,
-) -> Callable:
+    public: bool | str = True,
+    numpy: Any = None,
+    method: bool | str | tuple[str, ...] = False,
+) -> OpFunction:
     """Registers op ``name`` and returns the function that applies it to tensors.
 
     Parameters
@@ -132,6 +153,10 @@ def defop(
     explain : callable, optional
         ``explain(*arrays, **settings) -> str`` describing why the inputs do not fit, used in
         the error raised when ``forward`` fails with a ``ValueError``.
+    public, numpy, method
+        Where the op is seen, as in ``export`` (``public="ops"``: in ``chainrule.ops`` only;
+        ``False``: nowhere). ``numpy`` defaults to ``forward`` when that is a NumPy ufunc
+        that no op runs yet (``np.exp(t)`` runs the op ``exp``).
     """
     if name in REGISTRY:
         raise ValueError(f"defop: an op named {name!r} is already registered")
@@ -139,7 +164,7 @@ def defop(
         raise ValueError(
             f"defop: joint op {name!r} needs one reverse rule and a tuple of forward rules"
         )
-    rules = vjp if (variadic or joint or isinstance(vjp, tuple)) else (vjp,)
+    rules: Any = vjp if (variadic or joint or isinstance(vjp, tuple)) else (vjp,)
     if not (variadic or joint):
         rules = tuple(_no_rule(name, i) if r is None else r for i, r in enumerate(rules))
     if jvp is None:
@@ -153,13 +178,32 @@ def defop(
             f"defop: op {name!r} has {len(rules)} reverse rules but {len(jvp)} forward rules"
         )
     op = Op(name, forward, rules, jvp, variadic, joint, explain)
-    arity = len(jvp) if joint else (None if variadic else len(rules))
-    op.fn = {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op)
-    op.fn.__name__ = name
-    op.fn.__qualname__ = name
-    op.fn.op = op
+    arity = len(jvp) if joint else (0 if variadic else len(rules))  # 0: any number
+    fn = cast(OpFunction, {1: _make_unary, 2: _make_binary}.get(arity, _make_nary)(op))
+    fn.__name__ = name
+    fn.__qualname__ = name
+    # the module that defined the op (as collections.namedtuple finds it), not this one
+    fn.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)
+    fn.op = op
+    op.fn = fn
+    if numpy is None and isinstance(forward, np.ufunc) and forward not in NUMPY:
+        numpy = forward  # (an op of one's own on a ufunc already taken leaves NumPy's alone)
+    export(fn, name=name, numpy=numpy, method=method, public=public)  # raises before recording
     REGISTRY[name] = op
-    return op.fn
+    return fn
+
+
+def unregister(name: str) -> None:
+    """Forgets op or public function ``name`` with its NumPy functions and Tensor methods
+    (for ops registered for a while, as tests do)."""
+    op = REGISTRY.pop(name, None)
+    entry = PUBLIC.pop(name, None)
+    fn = entry.fn if entry is not None else op.fn if op is not None else None
+    for key in [k for k, f in NUMPY.items() if f is fn]:
+        del NUMPY[key]
+    for attr in [a for a, f in METHODS.items() if f is fn]:
+        del METHODS[attr]
+        delattr(Tensor, attr)
 
 
 def _no_rule(name: str, i: int) -> Callable:
@@ -169,11 +213,11 @@ def _no_rule(name: str, i: int) -> Callable:
             f"rule); pass it as a constant or .detach() it"
         )
 
-    rule.not_differentiable = True
+    cast(Any, rule).not_differentiable = True
     return rule
 
 
-def either(fn: Callable) -> Callable:
+def either(fn: OpFunction) -> Callable:
     """The op ``fn`` on tensors and its raw forward on arrays.
 
     A rule that needs another op (not a NumPy function) calls it through ``either`` so that it

@@ -28,6 +28,8 @@ sigmoid = defop(
     _sigmoid,
     vjp=lambda g, out, x: g * out * (1 - out),
     jvp=lambda t, out, x: t * out * (1 - out),
+    numpy="expit",  # SciPy's ufunc, by name
+    method=True,
 )
 
 # relu'(0) := 0, as torch does; the mask is read from the output (out > 0 exactly where x > 0),
@@ -37,6 +39,7 @@ relu = defop(
     lambda x: np.maximum(x, 0),
     vjp=lambda g, out, x: g * (out > 0),
     jvp=lambda t, out, x: t * (out > 0),
+    method=True,
 )
 
 

@@ -14,16 +14,17 @@ from ._registry import LINEAR, MULTILINEAR, defop
 
 # fmt: off
 #     name      forward        reverse rules, one per input                      forward rules
-add = defop("add", np.add,      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR)
+add = defop("add", np.add,      vjp=(lambda g, out, a, b: g, lambda g, out, a, b: g), jvp=LINEAR,
+            method=True)
 sub = defop("sub", np.subtract, vjp=(lambda g, out, a, b: g, lambda g, out, a, b: -g),
-            jvp=LINEAR)
+            jvp=LINEAR, method=True)
 mul = defop("mul", np.multiply, vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a),
-            jvp=MULTILINEAR)
+            jvp=MULTILINEAR, method=True)
 div = defop("div", np.true_divide, vjp=(lambda g, out, a, b: g / b,
                                         lambda g, out, a, b: -g * out / b),
                                    jvp=(lambda t, out, a, b: t / b,
-                                        lambda t, out, a, b: -t * out / b))
-neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR)
+                                        lambda t, out, a, b: -t * out / b), method=True)
+neg = defop("neg", np.negative, vjp=lambda g, out, x: -g, jvp=LINEAR, method=True)
 # fmt: on
 
 
@@ -41,7 +42,9 @@ def _pow_vjp_b(g, out, a, b):
     return g * np.where((a == 0) & (b >= 0), 0, out * np.log(np.where(a == 0, 1, a)))
 
 
-pow = defop("pow", np.power, vjp=(_pow_vjp_a, _pow_vjp_b), jvp=(_pow_vjp_a, _pow_vjp_b))  # noqa: A001
+pow = defop(
+    "pow", np.power, vjp=(_pow_vjp_a, _pow_vjp_b), jvp=(_pow_vjp_a, _pow_vjp_b), method=True
+)  # noqa: A001
 
 
 # y = a @ b with NumPy's rules for 1-D operands (promoted, then the added axis dropped):
@@ -86,6 +89,8 @@ matmul = defop(
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
     jvp=MULTILINEAR,
     explain=_matmul_explain,
+    numpy=(np.matmul, np.linalg.matmul),
+    method=True,
 )
 
 
@@ -97,8 +102,8 @@ def _wins(g, a, b):
 
 _max_rules = (lambda g, out, a, b: _wins(g, a, b), lambda g, out, a, b: _wins(g, b, a))
 _min_rules = (lambda g, out, a, b: _wins(g, b, a), lambda g, out, a, b: _wins(g, a, b))
-maximum = defop("maximum", np.maximum, vjp=_max_rules, jvp=_max_rules)
-minimum = defop("minimum", np.minimum, vjp=_min_rules, jvp=_min_rules)
+maximum = defop("maximum", np.maximum, vjp=_max_rules, jvp=_max_rules, method=True)
+minimum = defop("minimum", np.minimum, vjp=_min_rules, jvp=_min_rules, method=True)
 
 # where(cond, a, b): the condition is not differentiable; each branch gets g where chosen.
 _where_rules = (
@@ -118,19 +123,19 @@ _lae2_rules = (
     lambda g, out, a, b: g * np.exp2(a - out),
     lambda g, out, a, b: g * np.exp2(b - out),
 )
-logaddexp = defop("logaddexp", np.logaddexp, vjp=_lae_rules, jvp=_lae_rules)
-logaddexp2 = defop("logaddexp2", np.logaddexp2, vjp=_lae2_rules, jvp=_lae2_rules)
+logaddexp = defop("logaddexp", np.logaddexp, vjp=_lae_rules, jvp=_lae_rules, method=True)
+logaddexp2 = defop("logaddexp2", np.logaddexp2, vjp=_lae2_rules, jvp=_lae2_rules, method=True)
 
 # arctan2(a, b) = angle of (b, a):  ā = ḡ·b/(a² + b²),  b̄ = −ḡ·a/(a² + b²)
 _atan2_rules = (
     lambda g, out, a, b: g * b / (a * a + b * b),
     lambda g, out, a, b: -g * a / (a * a + b * b),
 )
-arctan2 = defop("arctan2", np.arctan2, vjp=_atan2_rules, jvp=_atan2_rules)
+arctan2 = defop("arctan2", np.arctan2, vjp=_atan2_rules, jvp=_atan2_rules, method=True)
 
 # hypot(a, b) = √(a² + b²):  ā = ḡ·a/out,  b̄ = ḡ·b/out
 _hypot_rules = (lambda g, out, a, b: g * a / out, lambda g, out, a, b: g * b / out)
-hypot = defop("hypot", np.hypot, vjp=_hypot_rules, jvp=_hypot_rules)
+hypot = defop("hypot", np.hypot, vjp=_hypot_rules, jvp=_hypot_rules, method=True)
 
 
 # fmax/fmin ignore NaN: the gradient goes to the input chosen, ties to the first (as torch)
@@ -150,12 +155,14 @@ _fmin_rules = (
     lambda g, out, a, b: _first_wins(g, a, b, np.less_equal),
     lambda g, out, a, b: _first_loses(g, a, b, np.less_equal),
 )
-fmax = defop("fmax", np.fmax, vjp=_fmax_rules, jvp=_fmax_rules)
-fmin = defop("fmin", np.fmin, vjp=_fmin_rules, jvp=_fmin_rules)
+fmax = defop("fmax", np.fmax, vjp=_fmax_rules, jvp=_fmax_rules, method=True)
+fmin = defop("fmin", np.fmin, vjp=_fmin_rules, jvp=_fmin_rules, method=True)
 
 # remainder(a, b) = a − ⌊a/b⌋·b (sign of b, Python's %);  fmod(a, b) = a − trunc(a/b)·b (sign
 # of a, C's):  ā = ḡ,  b̄ = −ḡ·⌊a/b⌋ (resp. trunc), the quotient being piecewise constant
 _remainder_rules = (lambda g, out, a, b: g, lambda g, out, a, b: -g * np.floor(a / b))
 _fmod_rules = (lambda g, out, a, b: g, lambda g, out, a, b: -g * np.trunc(a / b))
-remainder = defop("remainder", np.remainder, vjp=_remainder_rules, jvp=_remainder_rules)
-fmod = defop("fmod", np.fmod, vjp=_fmod_rules, jvp=_fmod_rules)
+remainder = defop(
+    "remainder", np.remainder, vjp=_remainder_rules, jvp=_remainder_rules, method=True
+)
+fmod = defop("fmod", np.fmod, vjp=_fmod_rules, jvp=_fmod_rules, method=True)

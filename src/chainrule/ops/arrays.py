@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._registry import export
 from .arithmetic import add, mul, sub, where
 from .reductions import sum as _sum
 from .shape import _along, concatenate, getitem, index_add, permute, reshape
@@ -23,54 +24,18 @@ if TYPE_CHECKING:  # annotations only: op files do not import the engine
 
 Axes = Any  # an int or a sequence of ints, as NumPy takes them
 
-__all__ = [
-    "append",
-    "array_split",
-    "atleast_1d",
-    "atleast_2d",
-    "atleast_3d",
-    "column_stack",
-    "diag",
-    "diagonal",
-    "dsplit",
-    "dstack",
-    "flip",
-    "fliplr",
-    "flipud",
-    "hsplit",
-    "hstack",
-    "linspace",
-    "moveaxis",
-    "partition",
-    "ravel",
-    "repeat",
-    "roll",
-    "rollaxis",
-    "rot90",
-    "row_stack",
-    "select",
-    "sort",
-    "split",
-    "take",
-    "take_along_axis",
-    "tile",
-    "trace",
-    "tril",
-    "triu",
-    "vsplit",
-    "vstack",
-]
-
 
 def _nd(x: Any) -> int:
     return np.ndim(x)
 
 
+@export(numpy=True, method=True)
 def ravel(x: ArrayLike) -> Tensor:
     """The entries as a 1-D tensor, in C order."""
     return reshape(x, shape=(-1,))
 
 
+@export(numpy=True, method=True)
 def moveaxis(x: ArrayLike, source: Axes, destination: Axes) -> Tensor:
     """Moves axes to new positions; the others keep their order (``np.moveaxis``)."""
     nd = _nd(x)
@@ -86,6 +51,7 @@ def moveaxis(x: ArrayLike, source: Axes, destination: Axes) -> Tensor:
     return permute(x, axes=tuple(order))
 
 
+@export(numpy=True)
 def rollaxis(x: ArrayLike, axis: int, start: int = 0) -> Tensor:
     """``np.rollaxis``: moves ``axis`` to just before ``start``."""
     nd = _nd(x)
@@ -99,6 +65,7 @@ def rollaxis(x: ArrayLike, axis: int, start: int = 0) -> Tensor:
     return permute(x, axes=tuple(order))
 
 
+@export(numpy=True)
 def flip(x: ArrayLike, axis: Axes | None = None) -> Tensor:
     """Reverses the order along ``axis`` (None: every axis)."""
     nd = _nd(x)
@@ -109,16 +76,19 @@ def flip(x: ArrayLike, axis: Axes | None = None) -> Tensor:
     return getitem(x, index=tuple(index))
 
 
+@export(numpy=True, method=True)
 def flipud(x: ArrayLike) -> Tensor:
     """Reverses the rows (axis 0)."""
     return flip(x, 0)
 
 
+@export(numpy=True, method=True)
 def fliplr(x: ArrayLike) -> Tensor:
     """Reverses the columns (axis 1)."""
     return flip(x, 1)
 
 
+@export(numpy=True)
 def rot90(x: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     """Rotates by 90° k times in the plane of ``axes``, from the first towards the second."""
     k %= 4
@@ -134,6 +104,7 @@ def rot90(x: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     return flip(permute(x, axes=tuple(order)), a1)
 
 
+@export(numpy=True)
 def roll(x: ArrayLike, shift: Axes, axis: Axes | None = None) -> Tensor:
     """Shifts entries along ``axis`` cyclically (None: over the flattened array)."""
     if axis is None:
@@ -148,6 +119,7 @@ def roll(x: ArrayLike, shift: Axes, axis: Axes | None = None) -> Tensor:
     return result
 
 
+@export(numpy=True)
 def repeat(x: ArrayLike, repeats: Any, axis: int | None = None) -> Tensor:
     """Repeats each entry ``repeats`` times along ``axis`` (None: flattened first)."""
     if axis is None:
@@ -156,6 +128,7 @@ def repeat(x: ArrayLike, repeats: Any, axis: int | None = None) -> Tensor:
     return getitem(x, index=_along(axis, _nd(x), np.repeat(np.arange(n), repeats)))
 
 
+@export(numpy=True)
 def tile(x: ArrayLike, reps: Axes) -> Tensor:
     """Repeats the whole array ``reps`` times along each axis (``np.tile``)."""
     reps = tuple(np.atleast_1d(reps))
@@ -191,9 +164,12 @@ def _atleast_nd(nd):
     return fn
 
 
-atleast_1d, atleast_2d, atleast_3d = (_atleast_nd(n) for n in (1, 2, 3))
+atleast_1d = export(_atleast_nd(1), numpy=True)
+atleast_2d = export(_atleast_nd(2), numpy=True)
+atleast_3d = export(_atleast_nd(3), numpy=True)
 
 
+@export(numpy=True)
 def append(arr: ArrayLike, values: ArrayLike, axis: int | None = None) -> Tensor:
     """``values`` joined after ``arr`` along ``axis`` (None: both flattened)."""
     if axis is None:
@@ -206,12 +182,14 @@ def _no_dtype(name: str, dtype) -> None:
         raise TypeError(f"{name}: dtype= is not supported for tensors; cast with .astype()")
 
 
+@export(numpy=True)
 def vstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 0, 1-D inputs as rows (1, N)."""
     _no_dtype("vstack", dtype)
     return concatenate(*[atleast_2d(x) for x in tup], axis=0)
 
 
+@export(numpy=True)
 def hstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 1 (axis 0 for 1-D inputs)."""
     _no_dtype("hstack", dtype)
@@ -219,12 +197,14 @@ def hstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_
     return concatenate(*xs, axis=0 if _nd(xs[0]) == 1 else 1)
 
 
+@export(numpy=True)
 def dstack(tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind") -> Tensor:
     """Joins along axis 2, inputs made at least 3-D ((N,) → (1, N, 1), (M, N) → (M, N, 1))."""
     _no_dtype("dstack", dtype)
     return concatenate(*[atleast_3d(x) for x in tup], axis=2)
 
 
+@export(numpy=True)
 def column_stack(
     tup: Sequence[ArrayLike], *, dtype: Any = None, casting: str = "same_kind"
 ) -> Tensor:
@@ -234,9 +214,10 @@ def column_stack(
     return concatenate(*cols, axis=1)
 
 
-row_stack = vstack
+row_stack = export(vstack, name="row_stack", numpy=True)
 
 
+@export(numpy=True)
 def array_split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """Pieces of ``x`` along ``axis``: N nearly equal ones, or cut at the given indices."""
     n = np.shape(x)[axis]
@@ -256,6 +237,7 @@ def array_split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[T
     ]
 
 
+@export(numpy=True)
 def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """As ``array_split``, but N sections must divide the axis equally (``np.split``)."""
     n = np.shape(x)[axis]
@@ -267,16 +249,19 @@ def split(x: ArrayLike, indices_or_sections: Any, axis: int = 0) -> list[Tensor]
     return array_split(x, indices_or_sections, axis)
 
 
+@export(numpy=True)
 def vsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 0."""
     return split(x, sections, 0)
 
 
+@export(numpy=True)
 def hsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 1 (axis 0 for 1-D inputs)."""
     return split(x, sections, 1 if _nd(x) > 1 else 0)
 
 
+@export(numpy=True)
 def dsplit(x: ArrayLike, sections: Any) -> list[Tensor]:
     """``split`` along axis 2."""
     return split(x, sections, 2)
@@ -288,6 +273,7 @@ def _diagonal_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarr
     return (i, i + offset) if offset >= 0 else (i - offset, i)
 
 
+@export(numpy=True)
 def diagonal(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The diagonal of the planes (axis1, axis2), as a last axis (``np.diagonal``)."""
     nd = _nd(x)
@@ -300,11 +286,13 @@ def diagonal(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> T
     return getitem(x, index=(Ellipsis, rows, cols))
 
 
+@export(numpy=True, method=True)
 def trace(x: ArrayLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The sum along a diagonal (``np.trace``); ``t.trace()`` of a matrix as torch."""
     return _sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
+@export(numpy=True)
 def diag(v: ArrayLike, k: int = 0) -> Tensor:
     """A 1-D input placed on the k-th diagonal of a square matrix; a 2-D input's k-th diagonal."""
     nd = _nd(v)
@@ -316,18 +304,21 @@ def diag(v: ArrayLike, k: int = 0) -> Tensor:
     return index_add(v, index=_diagonal_index(n, n, k), shape=(n, n))
 
 
+@export(numpy=True)
 def tril(x: ArrayLike, k: int = 0) -> Tensor:
     """Entries on and below the k-th diagonal of the last two axes; zeros above."""
     n, m = np.shape(x)[-2:]
     return where(np.tri(n, m, k, dtype=bool), x, 0)
 
 
+@export(numpy=True)
 def triu(x: ArrayLike, k: int = 0) -> Tensor:
     """Entries on and above the k-th diagonal of the last two axes; zeros below."""
     n, m = np.shape(x)[-2:]
     return where(np.tri(n, m, k - 1, dtype=bool), 0, x)
 
 
+@export(numpy=True)
 def take(x: ArrayLike, indices: Any, axis: int | None = None) -> Tensor:
     """``np.take``: entries at integer ``indices`` along ``axis`` (None: of the flattened
     array); repeated indices add their gradients."""
@@ -336,6 +327,7 @@ def take(x: ArrayLike, indices: Any, axis: int | None = None) -> Tensor:
     return getitem(x, index=_along(axis, _nd(x), np.asarray(indices)))
 
 
+@export(numpy=True)
 def take_along_axis(x: ArrayLike, indices: Any, axis: int = -1) -> Tensor:
     """``np.take_along_axis`` with integer ``indices`` (a constant)."""
     shape = np.shape(indices)
@@ -355,6 +347,7 @@ def _no_order(name: str, order) -> None:
         raise TypeError(f"{name}: order= applies to structured arrays, which tensors are not")
 
 
+@export(numpy=True)
 def sort(
     x: ArrayLike, axis: int | None = -1, kind: Any = None, order: Any = None, *, stable: Any = None
 ) -> Tensor:
@@ -366,6 +359,7 @@ def sort(
     return take_along_axis(x, np.argsort(_data(x), axis=axis, kind="stable"), axis)
 
 
+@export(numpy=True)
 def partition(
     x: ArrayLike, kth: Any, axis: int | None = -1, kind: str = "introselect", order: Any = None
 ) -> Tensor:
@@ -376,6 +370,7 @@ def partition(
     return take_along_axis(x, np.argpartition(_data(x), kth, axis=axis), axis)
 
 
+@export(numpy=True)
 def select(condlist: Sequence[Any], choicelist: Sequence[ArrayLike], default: Any = 0) -> Tensor:
     """``np.select``: from the first true condition's choice, else ``default``."""
     if len(condlist) != len(choicelist):
@@ -388,6 +383,7 @@ def select(condlist: Sequence[Any], choicelist: Sequence[ArrayLike], default: An
     return out
 
 
+@export(numpy=True)
 def linspace(
     start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True, axis: int = 0
 ) -> Tensor:

@@ -12,6 +12,9 @@ matrix, which exists (torch returns 0). Repeated eigenvalues (eigh) or singular 
 make the gradient of the eigenvectors/singular vectors infinite or nan (it does not exist
 there, as in torch), while eigenvalues and singular values alone (``eigvalsh``, ``svdvals``)
 stay differentiable.
+
+None of these is public here (``public=False``): ``chainrule.linalg`` gives them NumPy's names
+and signatures.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ inv = defop(
     np.linalg.inv,
     vjp=lambda g, out, a: -(_mT(out) @ g @ _mT(out)),
     jvp=lambda t, out, a: -(out @ t @ out),
+    public=False,
 )
 
 
@@ -91,6 +95,7 @@ solve = defop(
     np.linalg.solve,
     vjp=(_solve_vjp_a, _solve_vjp_b),
     jvp=(_solve_jvp_a, _solve_jvp_b),
+    public=False,
 )
 
 
@@ -113,6 +118,7 @@ det = defop(
     np.linalg.det,
     vjp=lambda g, out, a: _mat(g) * _cofactor(out, a),
     jvp=lambda t, out, a: (_cofactor(out, a) * t).sum(axis=(-2, -1)),
+    public=False,
 )
 # l = log|det A| (slogdet's second output):  Ā = ḡ·A⁻ᵀ,  l̇ = tr(A⁻¹Ȧ)
 logabsdet = defop(
@@ -120,6 +126,7 @@ logabsdet = defop(
     lambda a: np.linalg.slogdet(a)[1],
     vjp=lambda g, out, a: _mat(g) * _mT(np.linalg.inv(a)),
     jvp=lambda t, out, a: _trace_prod(np.linalg.inv(a), t),
+    public=False,
 )
 
 
@@ -140,7 +147,7 @@ def _cholesky_jvp(t, out, a):
     return out @ (np.tril(x) - 0.5 * x * _eye(x.shape[-1], x))
 
 
-cholesky = defop("cholesky", np.linalg.cholesky, vjp=_cholesky_vjp, jvp=_cholesky_jvp)
+cholesky = defop("cholesky", np.linalg.cholesky, vjp=_cholesky_vjp, jvp=_cholesky_jvp, public=False)
 
 
 # --- several outputs, packed -------------------------------------------------------------------
@@ -193,7 +200,7 @@ def _eigh_jvp(t, out, a, *, UPLO="L"):  # noqa: N803
     return pack(a.shape[:-2], _diag_part(p), v @ (_gaps(w) * p))
 
 
-eigh = defop("eigh", _eigh, vjp=_eigh_vjp, jvp=_eigh_jvp)
+eigh = defop("eigh", _eigh, vjp=_eigh_vjp, jvp=_eigh_jvp, public=False)
 
 
 def _svd_parts(packed, m, n):
@@ -240,7 +247,7 @@ def _svd_jvp(t, out, a):
     return pack(a.shape[:-2], du, _diag_part(p), _mT(dv))
 
 
-svd = defop("svd", _svd, vjp=_svd_vjp, jvp=_svd_jvp)
+svd = defop("svd", _svd, vjp=_svd_vjp, jvp=_svd_jvp, public=False)
 
 
 # s = singular values only:  Ā = U diag(s̄) Vᵀ,  ṡ = diag(Uᵀ Ȧ V); defined at repeated values too
@@ -259,6 +266,7 @@ svdvals = defop(
     lambda a: np.linalg.svd(a, compute_uv=False),
     vjp=_svdvals_vjp,
     jvp=_svdvals_jvp,
+    public=False,
 )
 
 
@@ -278,6 +286,7 @@ eigvalsh = defop(
     lambda a, *, UPLO="L": np.linalg.eigvalsh(a, UPLO=UPLO),  # noqa: N803
     vjp=_eigvalsh_vjp,
     jvp=_eigvalsh_jvp,
+    public=False,
 )
 
 
@@ -336,7 +345,7 @@ def _qr_jvp(t, out, a):
     return pack(a.shape[:-2], dq, np.concatenate([dr1, dr2], axis=-1))
 
 
-qr = defop("qr", _qr, vjp=_qr_vjp, jvp=_qr_jvp)
+qr = defop("qr", _qr, vjp=_qr_vjp, jvp=_qr_jvp, public=False)
 
 
 # Y = A⁺ (constant rank; Golub & Pereyra):
@@ -364,7 +373,7 @@ def _pinv_jvp(t, out, a, *, rcond=None, rtol=None):
     )
 
 
-pinv = defop("pinv", _pinv, vjp=_pinv_vjp, jvp=_pinv_jvp)
+pinv = defop("pinv", _pinv, vjp=_pinv_vjp, jvp=_pinv_jvp, public=False)
 
 
 # ‖x‖_p = (Σ|x|ᵖ)^(1/p) over ``axis``:  x̄ = ḡ·sign(x)|x|^(p−1)/‖x‖^(p−1), and 0 where ‖x‖ = 0
@@ -391,4 +400,6 @@ def _vector_norm_jvp(t, out, x, *, ord=2, axis=None, keepdims=False):  # noqa: A
     return (t * _norm_slope(out, x, ord, axis, keepdims)).sum(axis=axis, keepdims=keepdims)
 
 
-vector_norm = defop("vector_norm", _vector_norm, vjp=_vector_norm_vjp, jvp=_vector_norm_jvp)
+vector_norm = defop(
+    "vector_norm", _vector_norm, vjp=_vector_norm_vjp, jvp=_vector_norm_jvp, public=False
+)

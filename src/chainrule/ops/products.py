@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._registry import MULTILINEAR, defop, either
+from ._registry import MULTILINEAR, defop, either, export
 from .arithmetic import matmul, mul, sub
 from .shape import getitem, permute, reshape, stack
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # annotations only: op files do not import the engine
     from .._tensor import Tensor
 
 _LETTERS = string.ascii_letters
-__all__ = ["cross", "dot", "einsum", "inner", "kron", "outer", "tensordot", "vdot"]
 
 
 def _einsum(*xs, subscripts):
@@ -61,7 +60,7 @@ def _einsum_vjp(g, out, *xs, subscripts, argnum):
     return _einsum_any(*operands, subscripts=",".join(subs) + "->" + target)
 
 
-_einsum_op = defop("einsum", _einsum, vjp=_einsum_vjp, variadic=True, jvp=MULTILINEAR)
+_einsum_op = defop("einsum", _einsum, vjp=_einsum_vjp, variadic=True, jvp=MULTILINEAR, public=False)
 _einsum_any = either(_einsum_op)
 
 
@@ -101,6 +100,7 @@ def _explicit(subscripts: str, ndims: list[int]) -> str:
     return ",".join(out_parts) + "->" + result
 
 
+@export(numpy=True)
 def einsum(subscripts: str, *operands: ArrayLike, optimize: Any = None, out: Any = None) -> Tensor:
     """Einstein summation, as ``np.einsum`` / ``torch.einsum`` (explicit, implicit, ``...``).
 
@@ -155,6 +155,7 @@ def _axes_pair(axes, a_ndim: int, b_ndim: int) -> tuple[list[int], list[int]]:
     return [i % a_ndim for i in left], [i % b_ndim for i in right]
 
 
+@export(numpy=True)
 def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Tensor:
     """Sums products over ``axes`` (an int N: the last N of a with the first N of b; or two
     sequences of axes), as ``np.tensordot``; output: a's free axes then b's."""
@@ -170,6 +171,7 @@ def tensordot(a: ArrayLike, b: ArrayLike, axes: Any = 2) -> Tensor:
     return _einsum_op(a, b, subscripts=f"{sa},{sb}->{result}")
 
 
+@export(numpy=True, method=True)
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.dot``: products of scalars, inner product of vectors, matrix product of
     matrices, and for N-D a sum over the last axis of a and the second-to-last of b."""
@@ -181,11 +183,13 @@ def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     return tensordot(a, b, axes=([-1], [-2]))
 
 
+@export(numpy=True, method=True)
 def vdot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.vdot`` on real arrays: the sum of products of the flattened inputs."""
     return _einsum_op(_flat(a), _flat(b), subscripts="i,i->")
 
 
+@export(numpy=True, method=True)
 def inner(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.inner``: sums products over the last axes of both (a scalar operand multiplies)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -193,11 +197,13 @@ def inner(a: ArrayLike, b: ArrayLike) -> Tensor:
     return tensordot(a, b, axes=([-1], [-1]))
 
 
+@export(numpy=True, method=True)
 def outer(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.outer``: out[i, j] = a.ravel()[i] · b.ravel()[j], shape (a.size, b.size)."""
     return _einsum_op(_flat(a), _flat(b), subscripts="i,j->ij")
 
 
+@export(numpy=True, method=True)
 def kron(a: ArrayLike, b: ArrayLike) -> Tensor:
     """``np.kron``: the Kronecker product, blocks a[i, j]·b (shapes padded with leading 1s)."""
     nd = max(np.ndim(a), np.ndim(b))
@@ -211,6 +217,7 @@ def kron(a: ArrayLike, b: ArrayLike) -> Tensor:
     return reshape(blocks, shape=tuple(m * n for m, n in zip(sa, sb)))
 
 
+@export(numpy=True)
 def cross(a: ArrayLike, b: ArrayLike, axis: int = -1) -> Tensor:
     """``np.cross`` / ``torch.linalg.cross`` of 3-vectors along ``axis`` (broadcast)."""
     sa, sb = np.shape(a), np.shape(b)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._numerics import softmax as _softmax
-from ._registry import LINEAR, defop
+from ._registry import LINEAR, defop, export
+from .elementwise import sqrt
 
 if TYPE_CHECKING:  # annotations only: op files do not import the engine
     from numpy.typing import ArrayLike
@@ -184,12 +185,14 @@ def _prod_jvp(t, out, x, *, axis=None, keepdims=False):
 prod = defop("prod", np.prod, vjp=_prod_vjp, jvp=_prod_jvp)
 
 
+@export
 def std(x: ArrayLike, *, axis: Any = None, correction: int = 1, keepdims: bool = False) -> Tensor:
     """The standard deviation √var over ``axis`` (``correction=1``: unbiased, torch's default;
     ``np.std`` is ``correction=0``). Its gradient at zero spread is infinite, as torch's."""
-    return np.sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
+    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
 
 
+@export(numpy=True)
 def average(
     a: ArrayLike,
     axis: Any = None,
@@ -197,7 +200,7 @@ def average(
     returned: bool = False,
     *,
     keepdims: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
+) -> Tensor | tuple[Tensor, Tensor | np.ndarray]:
     """``np.average``: Σ w·a / Σ w over ``axis`` (the mean without weights); the weights may be
     tensors too. ``returned=True`` also gives Σ w."""
     if weights is None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._registry import LINEAR, defop, either
+from ._registry import LINEAR, defop, either, export
 from .shape import _along, broadcast_to, concatenate, getitem, pad, reshape
 
 if TYPE_CHECKING:  # annotations only: op files do not import the engine
@@ -113,9 +113,10 @@ def _diff_vjp(g, out, x, *, n=1, axis=-1):
 
 
 _diff = defop("diff", lambda x, *, n=1, axis=-1: np.diff(x, n=n, axis=axis), vjp=_diff_vjp,
-              jvp=LINEAR)  # fmt: skip
+              jvp=LINEAR, public=False)  # fmt: skip
 
 
+@export(numpy=True)
 def diff(
     a: ArrayLike, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None
 ) -> Tensor:
@@ -136,6 +137,7 @@ def diff(
     return _diff(a, n=n, axis=axis) if n else reshape(a, shape=np.shape(a))
 
 
+@export(numpy=True)
 def gradient(
     f: ArrayLike, *varargs: float, axis: Any = None, edge_order: int = 1
 ) -> Tensor | tuple[Tensor, ...]:

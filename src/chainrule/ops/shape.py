@@ -74,8 +74,14 @@ def _index_add(g, *, index, shape):
     return out
 
 
+# indexing and joining are public in ``ops`` only: ``chainrule`` indexes with ``t[...]`` and
+# joins sequences (``cr.concatenate([a, b])``, as torch.cat)
 index_add = defop(
-    "index_add", _index_add, vjp=lambda g, out, x, *, index, shape: g[index], jvp=LINEAR
+    "index_add",
+    _index_add,
+    vjp=lambda g, out, x, *, index, shape: g[index],
+    jvp=LINEAR,
+    public="ops",
 )
 _scatter = either(index_add)
 getitem = defop(
@@ -83,6 +89,7 @@ getitem = defop(
     lambda x, *, index: x[index],
     vjp=lambda g, out, x, *, index: _scatter(g, index=index, shape=x.shape),
     jvp=LINEAR,
+    public="ops",
 )
 
 
@@ -106,9 +113,15 @@ concatenate = defop(
     vjp=_concat_vjp,
     variadic=True,
     jvp=LINEAR,
+    public="ops",
 )
 stack = defop(
-    "stack", lambda *xs, axis=0: np.stack(xs, axis=axis), vjp=_stack_vjp, variadic=True, jvp=LINEAR
+    "stack",
+    lambda *xs, axis=0: np.stack(xs, axis=axis),
+    vjp=_stack_vjp,
+    variadic=True,
+    jvp=LINEAR,
+    public="ops",
 )
 
 

@@ -10,15 +10,32 @@ this module is imported); a meta-test fails when a registered op has no case.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 import chainrule as cr
 from chainrule import ops
 
-from ._case_table import _F, CASES, Arg, Case, Const, _dims, _shape_label, _torch, add_case
+from ._case_table import (
+    _F,
+    CASES,
+    Arg,
+    Case,
+    Const,
+    _dims,
+    _shape_label,
+    _torch,
+    add_case,
+    missing_cases,
+)
 
-__all__ = ["CASES", "Arg", "Case", "Const", "add_case"]
+# loop variables that tables of different shapes share
+_ours: Callable[..., Any]
+_theirs: Callable[..., Any]
+
+__all__ = ["CASES", "Arg", "Case", "Const", "add_case", "missing_cases"]
 
 
 # --- unary elementwise ----------------------------------------------------------------------

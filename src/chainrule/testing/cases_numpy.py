@@ -7,11 +7,23 @@ primitive that does its work, with the function's name in the label.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 import chainrule as cr
 
 from ._case_table import _F, Arg, _dims, _shape_label, _torch, add_case
+
+# loop variables that tables of different shapes share
+_spec: Callable[..., Any]
+_ours: Callable[..., Any]
+_theirs: Callable[..., Any]
+_ord: float | str
+_sa: tuple[int, ...]
+_sb: tuple[int, ...]
+_shapes: list[tuple[int, ...]]
 
 # --- elementwise ------------------------------------------------------------------------------
 _UNARY = [
@@ -170,8 +182,11 @@ add_case(
     "vector_norm", [Arg((3, 4))], lambda x: np.linalg.norm(x, axis=1, keepdims=True),
     lambda x: _torch().linalg.norm(x, dim=1, keepdim=True), "np.linalg.norm-keepdims",
 )  # fmt: skip
-for _ord, _op in [("fro", "vector_norm"), ("nuc", "svdvals"), (2, "svdvals"), (-2, "svdvals"),
-                  (1, "max"), (-1, "min"), (np.inf, "max")]:  # fmt: skip
+_MATRIX_NORMS: list[tuple[float | str, str]] = [
+    ("fro", "vector_norm"), ("nuc", "svdvals"), (2, "svdvals"), (-2, "svdvals"), (1, "max"),
+    (-1, "min"), (np.inf, "max"),
+]  # fmt: skip
+for _ord, _op in _MATRIX_NORMS:
     add_case(
         _op,
         [Arg((3, 4), away=0.1)],
@@ -190,7 +205,7 @@ for _ord in (np.inf, -np.inf, 1):
 add_case("vector_norm", [Arg((2, 3))], lambda x: x.norm(), lambda x: x.norm(), "tensor.norm")
 
 # --- products --------------------------------------------------------------------------------
-for _sub, _shapes in [
+_EINSUMS: list[tuple[str, list[tuple[int, ...]]]] = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
     ("ij,jk", [(2, 3), (3, 4)]),
     ("ii->i", [(3, 3)]),
@@ -204,7 +219,8 @@ for _sub, _shapes in [
     ("bij,bjk,bkl->bil", [(2, 2, 3), (2, 3, 4), (2, 4, 2)]),
     ("iij->j", [(3, 3, 2)]),
     ("ij,ij->i", [(2, 3), (1, 3)]),
-]:
+]
+for _sub, _shapes in _EINSUMS:
     add_case(
         "einsum",
         [Arg(s) for s in _shapes],
@@ -212,7 +228,7 @@ for _sub, _shapes in [
         lambda *xs, s=_sub: _torch().einsum(s, *xs),
         _sub,
     )
-_PRODUCTS = [
+_PRODUCTS: list[tuple[str, list[tuple[int, ...]], Callable[..., Any]]] = [
     ("dot", [(3,), (3,)], lambda a, b: _torch().dot(a, b)),
     ("dot", [(2, 3), (3, 4)], lambda a, b: a @ b),
     ("dot", [(2, 2, 3), (2, 3, 4)], lambda a, b: _torch().tensordot(a, b, dims=([-1], [-2]))),
@@ -245,7 +261,7 @@ for _sa, _sb, _axis in [((3,), (3,), -1), ((4, 3), (3,), -1), ((3, 2), (3, 2), 0
     )
 
 # --- array manipulation ---------------------------------------------------------------------
-_ARRAYS = [
+_ARRAYS: list[tuple[str, str, Callable[..., Any], Callable[..., Any], list[tuple[int, ...]]]] = [
     # op that does the work, label, chainrule, torch, input shapes
     ("getitem", "flip", lambda x: np.flip(x, 1), lambda x: x.flip(1), [(3, 4)]),
     ("getitem", "take", lambda x: np.take(x, [3, 0, 3]), lambda x: x.reshape(-1)[[3, 0, 3]],
@@ -257,6 +273,9 @@ _ARRAYS = [
     ("div", "average-weights", lambda x, w: np.average(x, axis=0, weights=w),
      lambda x, w: (x * w[:, None]).sum(0) / w.sum(), [(3, 2), (3,)]),
     ("getitem", "flipud", np.flipud, lambda x: x.flipud(), [(3, 4)]),
+    ("getitem", "fliplr", np.fliplr, lambda x: x.fliplr(), [(3, 4)]),
+    ("getitem", "take_along_axis", lambda x: np.take_along_axis(x, np.array([[2, 0], [1, 1]]), 1),
+     lambda x: x.gather(1, _torch().tensor([[2, 0], [1, 1]])), [(2, 3)]),
     ("getitem", "rot90", np.rot90, lambda x: _torch().rot90(x), [(3, 4)]),
     ("getitem", "rot90-k3", lambda x: np.rot90(x, 3, (1, 2)),
      lambda x: _torch().rot90(x, 3, (1, 2)), [(2, 3, 4)]),
@@ -272,6 +291,12 @@ _ARRAYS = [
      lambda x: x.split(2, dim=1)[1], [(3, 4)]),
     ("getitem", "array_split", lambda x: np.array_split(x, 3)[0],
      lambda x: _torch().tensor_split(x, 3)[0], [(5, 2)]),
+    ("getitem", "vsplit", lambda x: np.vsplit(x, 2)[1], lambda x: _torch().vsplit(x, 2)[1],
+     [(4, 3)]),
+    ("getitem", "hsplit", lambda x: np.hsplit(x, 2)[0], lambda x: _torch().hsplit(x, 2)[0],
+     [(3, 4)]),
+    ("getitem", "dsplit", lambda x: np.dsplit(x, 2)[1], lambda x: _torch().dsplit(x, 2)[1],
+     [(2, 3, 4)]),
     ("getitem", "gradient", lambda x: np.gradient(x, 0.5, axis=0),
      lambda x: _torch().gradient(x, spacing=0.5, dim=0)[0], [(4, 3)]),
     ("getitem", "gradient-edge2", lambda x: np.gradient(x, edge_order=2),
@@ -286,12 +311,17 @@ _ARRAYS = [
     ("permute", "rollaxis", lambda x: np.rollaxis(x, 2), lambda x: x.permute(2, 0, 1), [(2, 3, 4)]),
     ("reshape", "ravel", np.ravel, lambda x: x.ravel(), [(3, 4)]),
     ("reshape", "atleast_3d", np.atleast_3d, lambda x: x.reshape(1, 4, 1), [(4,)]),
+    ("reshape", "atleast_2d", np.atleast_2d, lambda x: x.reshape(1, 3), [(3,)]),
+    ("reshape", "atleast_1d", np.atleast_1d, lambda x: x.reshape(1), [()]),
+    ("mul", "conj", lambda x: np.conjugate(x) * x, lambda x: x.conj() * x, [(3, 4)]),
     ("concatenate", "vstack", lambda a, b: np.vstack([a, b]),
      lambda a, b: _torch().vstack([a, b]), [(3,), (2, 3)]),
     ("concatenate", "hstack", lambda a, b: np.hstack([a, b]),
      lambda a, b: _torch().hstack([a, b]), [(2, 3), (2, 1)]),
     ("concatenate", "dstack", lambda a, b: np.dstack([a, b]),
      lambda a, b: _torch().dstack([a, b]), [(2, 3), (2, 3)]),
+    ("concatenate", "row_stack", lambda a, b: cr.row_stack([a, b]),  # np.row_stack: deprecated
+     lambda a, b: _torch().vstack([a, b]), [(3,), (2, 3)]),
     ("concatenate", "column_stack", lambda a, b: np.column_stack([a, b]),
      lambda a, b: _torch().column_stack([a, b]), [(3,), (3, 2)]),
     ("concatenate", "append", lambda a, b: np.append(a, b),
@@ -299,6 +329,7 @@ _ARRAYS = [
 ]  # fmt: skip
 for _op, _lbl, _ours, _theirs, _shapes in _ARRAYS:
     add_case(_op, [Arg(s) for s in _shapes], _ours, _theirs, _lbl)
+add_case("abs", [Arg((3, 4), away=0.1)], np.fabs, lambda x: _torch().abs(x), "fabs")
 add_case(
     "getitem", [Arg((4, 3))], lambda x: np.partition(x, 1, axis=1),
     lambda x: x.sort(1).values, "partition",  # of 3 values around the 2nd: fully sorted
