@@ -176,6 +176,8 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected 2D (N, C) or 3D (N, C, L) input, got {x.shape}")
     c = x.shape[1]
     axes, shape = ((0,), (c,)) if x.ndim == 2 else ((0, 2), (c, 1))
+    mean: Tensor | np.ndarray  # the batch's statistics (training) or the running ones
+    var: Tensor | np.ndarray
     if training:
         n = x.size // c if c else 0
         if n <= 1:
@@ -183,14 +185,15 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, "
                 f"got input of shape {x.shape}"
             )
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, correction=0, keepdims=True)
+        batch_mean = x.mean(axis=axes, keepdims=True)
+        batch_var = x.var(axis=axes, correction=0, keepdims=True)
         if running_mean is not None:
             running_mean.data *= 1 - momentum
-            running_mean.data += momentum * mean.data.reshape(c)
+            running_mean.data += momentum * batch_mean.data.reshape(c)
         if running_var is not None:
             running_var.data *= 1 - momentum
-            running_var.data += momentum * var.data.reshape(c) * (n / (n - 1))
+            running_var.data += momentum * batch_var.data.reshape(c) * (n / (n - 1))
+        mean, var = batch_mean, batch_var
     else:
         if running_mean is None or running_var is None:
             raise ValueError(
