@@ -29,8 +29,8 @@ DIR/report.html, DIR/metrics.json, DIR/checkpoint.safetensors and DIR/model.json
 
 def train(args: argparse.Namespace) -> int:
     """Trains, compares with scikit-learn and writes the run's folder; 0 on success."""
-    from chainrule.report import Options
-    from chainrule.report import train as run_train
+    from chainrule.app import Options
+    from chainrule.app import train as run_train
 
     options = Options(
         data=args.data,
@@ -65,7 +65,7 @@ def train(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     """Writes the predictions of a trained run on a CSV file; 0 on success."""
-    from chainrule.report import predict as run_predict
+    from chainrule.app import predict as run_predict
 
     run_predict(args.model, args.data, args.out)
     return 0
@@ -73,7 +73,7 @@ def predict(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """Writes a trained run as an ONNX file; 0 on success."""
-    from chainrule.report import export as run_export
+    from chainrule.app import export as run_export
 
     run_export(args.model, args.out, args.dtype)
     return 0
@@ -146,7 +146,7 @@ def _model_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from chainrule.report import (
+    from chainrule.app import (
         ACTIVATIONS,
         IMPUTE,
         LOSSES,
@@ -376,7 +376,7 @@ def _exit_130_on_ctrl_c(main: Any) -> Any:
 
 @_exit_130_on_ctrl_c
 def main(argv: list[str] | None = None) -> int:
-    from chainrule.report import Interrupted, RunError
+    from chainrule.app import Interrupted, RunError
     from chainrule.train import CheckpointError
 
     argv = sys.argv[1:] if argv is None else list(argv)

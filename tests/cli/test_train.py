@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.report import Options, Run
-from chainrule.report import _run as run_module
+from chainrule.app import Options, Run
+from chainrule.app import _run as run_module
 from chainrule.train import read_checkpoint
 
 from ._helpers import run_cli
@@ -132,7 +132,7 @@ def test_options_reach_model_optimizer_schedule_and_loader(tmp_path):
 
 def test_command_line_reaches_options(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr("chainrule.report.train", lambda options: seen.setdefault("o", options))
+    monkeypatch.setattr("chainrule.app.train", lambda options: seen.setdefault("o", options))
     argv = ["train", "--data", "iris", "--hidden", "64", "32", "--activation", "gelu"]
     argv += ["--loss", "cross-entropy", "--optimizer", "rmsprop", "--lr", "0.01", "--lr-find"]
     argv += ["--epochs", "3", "--batch-size", "8", "--schedule", "constant", "--seed", "7"]

@@ -1,7 +1,7 @@
 """``chainrule train`` and ``chainrule predict`` behind the command line: data sources, the run,
 the model card, and the self-contained HTML report.
 
->>> from chainrule.report import Options, train
+>>> from chainrule.app import Options, train
 >>> run = train(Options(data="moons", epochs=5, out="runs/moons"))   # doctest: +SKIP
 >>> run.results["test"]["accuracy"]                                   # doctest: +SKIP
 

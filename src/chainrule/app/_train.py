@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from chainrule.report import figures, render
+
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
-from ._figures import figures
 from ._files import write_atomic, write_json
-from ._html import render
 from ._model import CARD_NAME, CHECKPOINT_NAME
 from ._run import Interrupted, Options, Run, fit, prepare
 

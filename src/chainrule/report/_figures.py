@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._model import scores
-from ._run import Run
+from chainrule.app._model import scores
+from chainrule.app._run import Run
 
 DPI = 80
 PAGE_WIDTH = 12.8  # inches: the report's figure column (1024 px) at DPI, text shown at 100%

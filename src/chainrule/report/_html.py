@@ -7,7 +7,7 @@ import html
 from datetime import datetime
 from typing import Any
 
-from ._run import Run
+from chainrule.app._run import Run
 from ._style import CSS
 
 SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
