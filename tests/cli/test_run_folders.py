@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainrule.cli import main
 from chainrule.app import RunError, predict
 from chainrule.app import _resume as resume_module
 from chainrule.app import _run as run_module
 from chainrule.app._files import open_run_folder
+from chainrule.cli import main
 from chainrule.train import read_checkpoint
 
 from ._helpers import regression_rows, run_cli, write_csv

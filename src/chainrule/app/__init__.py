@@ -1,5 +1,7 @@
-"""``chainrule train`` and ``chainrule predict`` behind the command line: data sources, the run,
-the model card, and the self-contained HTML report.
+"""The ``chainrule`` application behind ``chainrule train``, ``predict`` and ``export``: its
+options (``Options``, one dataclass that the command's parser, defaults and help are made
+from), data sources and tables, the run, the model card, predictions and the ONNX export.
+The page of a finished run is drawn by ``chainrule.report``.
 
 >>> from chainrule.app import Options, train
 >>> run = train(Options(data="moons", epochs=5, out="runs/moons"))   # doctest: +SKIP
@@ -13,19 +15,21 @@ A run holds its folder with a lock file (``.chainrule.lock``) while it runs.
 Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.
 """
 
-from ._data import BUNDLED, Reading, Split, Table, load_table, split
+from ._data import BUNDLED, Split, Table, load_table, split
 from ._export import export
 from ._files import RunError
 from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
+from ._options import DEFAULT_LR, Options, Reading, add_options, option, path, positive_int
 from ._predict import predict
 from ._preprocess import IMPUTE, Preprocessing
-from ._run import Interrupted, Options, Run
+from ._run import Interrupted, Run
 from ._table import TASK_RULES, TASKS
 from ._train import train
 
 __all__ = [
     "ACTIVATIONS",
     "BUNDLED",
+    "DEFAULT_LR",
     "IMPUTE",
     "LOSSES",
     "OPTIMIZERS",
@@ -41,9 +45,13 @@ __all__ = [
     "Reading",
     "Split",
     "Table",
+    "add_options",
     "export",
     "load_model",
     "load_table",
+    "option",
+    "path",
+    "positive_int",
     "predict",
     "split",
     "train",

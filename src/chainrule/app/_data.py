@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._files import RunError
+from ._options import Reading
 from ._preprocess import Preprocessing
 from ._table import (
     WIDE,
@@ -51,20 +52,6 @@ class Table:
     categorical: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (column, why)
-
-
-@dataclass
-class Reading:
-    """How ``--data`` files are read: ``--target``, ``--task``, ``--categorical``, ``--drop``,
-    ``--impute``, ``--drop-missing-target`` (the bundled data sets take none of these)."""
-
-    target: str | None = None
-    task: str = "auto"
-    categorical: list[str] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    impute: str = "median"
-    drop_missing_target: bool = False
-    max_categories: int = 50
 
 
 FILE_KINDS = ("csv", "parquet")

@@ -3,20 +3,18 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 
 from __future__ import annotations
 
-import copy
-import json
 import shlex
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chainrule.train import Callback, EarlyStoppingCallback
 
-from ._data import Reading, Split, Table, content_hash, data_name, load_table, split
+from ._data import Split, Table, content_hash, data_name, load_table, split
 from ._files import RunError, RunFolder, open_run_folder, unique_dir
 from ._model import (
     CHECKPOINT_NAME,
@@ -28,48 +26,11 @@ from ._model import (
     make_schedule,
     targets_for,
 )
+from ._options import DEFAULT_LR, Options
 from ._resume import EpochCheckpoint, check_resume, held_epochs
 
-DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
-NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not change a run
-
-
-@dataclass
-class Options(Reading):
-    """The options of ``chainrule train`` (see ``chainrule train --help``): how a table file is
-    read (``Reading``'s fields), and the model and its training."""
-
-    data: str = "digits"
-    hidden: list[int] = field(default_factory=lambda: [64, 64])
-    activation: str = "relu"
-    loss: str | None = None
-    optimizer: str = "adam"
-    lr: float | None = None
-    lr_find: bool = False
-    epochs: int = 20
-    batch_size: int = 32
-    schedule: str = "one-cycle"
-    weight_decay: float | None = None  # None: the optimiser's own default
-    dropout: float = 0.0
-    patience: int | None = None
-    seed: int = 0
-    out: Path | None = None
-    resume: Path | None = None
-    overwrite: bool = False
-    command: list[str] = field(default_factory=list)
-
-    def reading(self) -> Reading:
-        """How a table file is read (``--target``, ``--task`` and the column options)."""
-        return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
-
-    def settings(self, data_sha256: str) -> dict[str, Any]:
-        """Every option that defines the run (all fields but ``NOT_SETTINGS``), as JSON
-        values, with the SHA-256 of the data: what a checkpoint records and ``--resume``
-        compares."""
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
-        return {**json.loads(json.dumps(values, default=str)), "data_sha256": data_sha256}
 
 
 class Interrupted(Exception):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chainrule.app._run import Run
+
 from ._style import CSS
 
 SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
