@@ -214,12 +214,14 @@ def make_optimizer(name: str, params: Any, lr: float, weight_decay: float | None
     return kind(params, lr=lr, **decay)
 
 
-def make_schedule(name: str, optimizer: Any, lr: float, total_steps: int) -> Any:
-    """The per-batch schedule, or None for a constant rate."""
+def make_schedule(name: str, optimizer: Any, total_steps: int) -> Any:
+    """The per-batch schedule, or None for a constant rate; one-cycle peaks at the
+    optimiser's rate."""
     from chainrule.optim import lr_scheduler
 
     if name == "one-cycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+        peak = optimizer.param_groups[0]["lr"]
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total_steps)
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return None

@@ -48,7 +48,6 @@ class Run:
     learner: Any
     telemetry: dict[str, Any]
     out: Path
-    lr: float
     finder: Any = None
     schedule: Any = None
     resumed_at: int | None = None
@@ -59,6 +58,14 @@ class Run:
     results: dict[str, Any] = field(default_factory=dict)
     folder: RunFolder | None = None
     finished: bool = False  # --resume of a run that is complete: nothing to do
+
+    @property
+    def lr(self) -> float:
+        """The run's (peak) learning rate, read from its one home, the optimiser's
+        ``param_groups``: a one-cycle schedule's ``max_lr``, another schedule's
+        ``initial_lr``, else ``lr`` (the default, ``--lr``, or the finder's suggestion)."""
+        group = self.learner.optimizer.param_groups[0]
+        return float(group.get("max_lr", group.get("initial_lr", group["lr"])))
 
     @property
     def metric(self) -> str:
@@ -141,7 +148,7 @@ def prepare(options: Options) -> Run:
     except BaseException:
         folder.release()
         raise
-    run = Run(options, table, parts, card, learner, telemetry, folder.path, lr, folder=folder)
+    run = Run(options, table, parts, card, learner, telemetry, folder.path, folder=folder)
     run.finished = ended and (folder.path / "metrics.json").is_file()
     return run
 
@@ -192,8 +199,6 @@ def _resume(run: Run, path: Path, say: Any) -> None:
     run.notes += [str(w.message) for w in caught]
     run.resumed_at = run.learner.epoch
     say(f"resumed from {path} after epoch {run.resumed_at}")
-    group = run.learner.optimizer.param_groups[0]
-    run.lr = float(group.get("max_lr", group.get("initial_lr", group["lr"])))
 
 
 def loaders(run: Run) -> tuple[Any, Any]:
@@ -225,7 +230,7 @@ def fit(run: Run, say: Any = print) -> None:
         if options.lr_find and options.resume is None:
             _find_lr(run, dl_train, say)
         total = options.epochs * len(dl_train)
-        run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
+        run.schedule = make_schedule(options.schedule, learner.optimizer, total)
         if run.schedule is not None:
             learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
         if options.resume is not None:
@@ -271,9 +276,8 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     except RuntimeError as err:
         raise RunError(f"--lr-find found no usable rate: {err}") from err
     if run.options.lr is None:
-        run.lr = float(suggested)
         for group in run.learner.optimizer.param_groups:
-            group["lr"] = run.lr
+            group["lr"] = float(suggested)
         say(f"learning-rate finder: valley at {suggested:.3g}, used as the rate")
     else:
         say(f"learning-rate finder: valley at {suggested:.3g}; using --lr {run.lr:g} as given")
