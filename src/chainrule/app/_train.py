@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chainrule.report import figures, render
+import numpy as np
+
+from chainrule.report import Boundary, RunRecord, figures, render
 
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
-from ._model import CARD_NAME, CHECKPOINT_NAME
+from ._model import CARD_NAME, CHECKPOINT_NAME, scores
 from ._run import Interrupted, Options, Run, fit, prepare
 
 METRIC_LABELS = {
@@ -66,7 +68,8 @@ def _finish(run: Run, say: Any) -> None:
         "model card": run.out / CARD_NAME,
     }
     svg = graph_svg(run)
-    page = render(run, figures(run), svg, {k: str(v) for k, v in files.items()})
+    done = record(run)
+    page = render(done, figures(done), svg, {k: str(v) for k, v in files.items()})
     write_atomic(files["report"], page)
     write_json(files["metrics"], metrics(run, {k: str(v) for k, v in files.items()}))
     _summarise(run, say)
@@ -117,6 +120,62 @@ def _summarise(run: Run, say: Any) -> None:
     for f in found:
         say(f"diagnostics: [{f.severity}] {f.name}: {f.evidence}")
         say(f"    advice: {f.advice}")
+
+
+def record(run: Run) -> RunRecord:
+    """The finished run as the report shows it."""
+    card, o, parts, prep = run.card, run.options, run.parts, run.parts.preprocessing
+    return RunRecord(
+        data=o.data,
+        command=list(o.command),
+        task=card.task,
+        target=card.target,
+        classes=list(card.classes),
+        features=list(card.features),
+        n_inputs=card.n_features,
+        architecture=card.describe(),
+        loss=card.loss,
+        split={k: len(getattr(parts, k)[1]) for k in ("train", "valid", "test")},
+        optimizer=o.optimizer,
+        lr=run.lr,
+        lr_from_finder=run.finder is not None and o.lr is None,
+        schedule=o.schedule,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        seed=o.seed,
+        dropout=o.dropout,
+        patience=o.patience,
+        learner=run.learner,
+        losses=run.telemetry["loss"],
+        telemetry={k: run.telemetry[k] for k in ("activations", "gradients", "parameters")},
+        metric_history=run.learner.get_callback("metrics").history,
+        results=run.results,
+        fit_seconds=run.fit_seconds,
+        reading_notes=list(run.table.notes),
+        columns=prep.treatments(),
+        dropped=list(run.table.dropped),
+        finder=run.finder,
+        best_epoch=run.best_epoch,
+        resumed_from=o.resume,
+        resumed_at=run.resumed_at,
+        boundary=_boundary(run),
+    )
+
+
+def _boundary(run: Run) -> Boundary | None:
+    """Every row of a classification of two numeric features, standardised one for one, in
+    the data's own units (the standardisation undone), for the decision-boundary figure."""
+    prep, parts = run.parts.preprocessing, run.parts
+    if run.card.task != "classification" or run.card.n_features != 2 or not prep.plain:
+        return None
+    model = run.learner.model
+    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
+    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
+    return Boundary(
+        lambda points: scores(model, prep.transform(points)),
+        X.astype(np.float64) * prep.scale + prep.mean,
+        y,
+    )
 
 
 def _epochs(run: Run) -> list[dict[str, float]]:

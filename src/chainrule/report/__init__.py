@@ -1,7 +1,10 @@
 """The report of a finished ``chainrule train`` run: one self-contained HTML page (figures as
-PNG data URIs, the graph as inline SVG, the style in the page)."""
+PNG data URIs, the graph as inline SVG, the style in the page; nothing fetched from anywhere),
+drawn from a ``RunRecord`` that the application fills in. It reads values, never the run that
+made them: ``chainrule.app`` imports the report, not the other way round."""
 
 from ._figures import figures
 from ._html import render
+from ._record import Boundary, RunRecord
 
-__all__ = ["figures", "render"]
+__all__ = ["Boundary", "RunRecord", "figures", "render"]

@@ -5,14 +5,14 @@ validation metric with the learning rate."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from chainrule.app._model import scores
-from chainrule.app._run import Run
+from ._record import Boundary, RunRecord
 
 DPI = 80
 PAGE_WIDTH = 12.8  # inches: the report's figure column (1024 px) at DPI, text shown at 100%
@@ -69,7 +69,7 @@ def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, target: str) -> An
     return fig
 
 
-def curves(run: Run) -> Any:
+def curves(run: RunRecord) -> Any:
     """The losses (left), the validation metric per epoch (middle) and the learning rate per
     batch (right)."""
     from matplotlib.ticker import MaxNLocator
@@ -78,10 +78,10 @@ def curves(run: Run) -> Any:
 
     fig, (loss, left, right) = new_figure(3, panel_size=(PAGE_WIDTH / 3, 3.6))
     ylabel = "loss"
-    if run.card.task == "regression":  # the model is trained on (y − mean) / deviation
-        ylabel = f"{run.card.loss} loss (target standardised)"
-    loss_curves(run.telemetry["loss"], ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
-    history = run.learner.get_callback("metrics").history
+    if run.task == "regression":  # the model is trained on (y − mean) / deviation
+        ylabel = f"{run.loss} loss (target standardised)"
+    loss_curves(run.losses, ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
+    history = run.metric_history
     epochs = np.asarray(history["epoch"]) + 1
     left.plot(epochs, history[run.metric], "o-", color="tab:green", lw=1.8)
     left.set_xlabel("epoch")
@@ -90,50 +90,45 @@ def curves(run: Run) -> Any:
     left.set_ylabel(f"validation {label}")
     left.set_title(f"validation {label}")
     left.grid(alpha=0.3)
-    h = run.telemetry["loss"].history
+    h = run.losses.history
     right.plot(h["iteration"], h["lr"], color="tab:purple", lw=1.5)
     right.set_xlabel("iteration")
     right.set_ylabel("learning rate")
-    right.set_title(f"learning rate ({run.options.schedule})")
+    right.set_title(f"learning rate ({run.schedule})")
     right.grid(alpha=0.3)
     return fig
 
 
-def decision_boundary(run: Run) -> Any:
-    """The classifier's decision boundary over every row, in the data's own units (two
-    numeric features standardised one for one, undone for the axes)."""
+def decision_boundary(boundary: Boundary) -> Any:
+    """The classifier's decision boundary over every row, in the data's own units."""
     from chainrule import plot
 
-    model, prep, parts = run.learner.model, run.parts.preprocessing, run.parts
-    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
-    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
     return plot.decision_boundary(
-        lambda points: scores(model, prep.transform(points)),
-        X.astype(np.float64) * prep.scale + prep.mean,
-        y,
+        boundary.scores,
+        boundary.X,
+        boundary.y,
         resolution=120,
-        title=f"decision boundary ({len(X)} rows)",
+        title=f"decision boundary ({len(boundary.X)} rows)",
     )
 
 
-def figures(run: Run) -> dict[str, str | Exception]:
+def figures(run: RunRecord) -> dict[str, str | Exception]:
     """Every figure of the report by name: a PNG data URI, or the error that prevented it.
     Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
     from chainrule.plot import telemetry
 
-    task = run.card.task
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}
     if run.finder is not None:
         makers["lr_finder"] = run.finder.plot
-    if task == "classification":
-        makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.card.classes)
-        if run.card.n_features == 2 and run.parts.preprocessing.plain:
-            makers["boundary"] = lambda: decision_boundary(run)
+    if run.task == "classification":
+        makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.classes)
+        if run.boundary is not None:
+            makers["boundary"] = functools.partial(decision_boundary, run.boundary)
     else:
-        makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)
+        makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.target)
     for name in ("activations", "gradients", "parameters"):
-        makers[name] = lambda cb=run.telemetry[name]: telemetry(cb, max_cols=3)
+        makers[name] = functools.partial(telemetry, run.telemetry[name], max_cols=3)
     out: dict[str, str | Exception] = {}
     for name, make in makers.items():
         try:
