@@ -3,11 +3,15 @@ and the preprocessing that the run, the report and ``chainrule predict`` share."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from chainrule import data
+from chainrule.data import load_mnist
 
 from ._files import RunError
 from ._options import Reading
@@ -94,8 +98,6 @@ def check_spec(spec: str, reading: Reading | None = None) -> None:
 def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Table:
     """The data set named by ``spec`` (see ``BUNDLED``, ``mnist:PATH``, ``csv:PATH``,
     ``parquet:PATH``)."""
-    from .. import data
-
     check_spec(spec, reading)
     kind, _, path = spec.partition(":")
     if kind in FILE_KINDS:
@@ -112,13 +114,13 @@ def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Tabl
         X, y = data.load_digits()
         pixels = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
         return Table(spec, X, y, pixels, "classification", "digit", list(range(10)))
-    loader = {
+    loaders: dict[str, Callable[[], tuple[np.ndarray, ...]]] = {
         "iris": data.load_iris,
         "breast-cancer": data.load_breast_cancer,
         "wine": data.load_wine,
         "diabetes": data.load_diabetes,
-    }[spec]
-    X, y = loader()
+    }
+    X, y = loaders[spec]()
     features, classes = _sklearn_names(spec)
     if spec == "diabetes":
         return Table(spec, X, y.astype(np.float64), features, "regression", "progression")
@@ -159,8 +161,6 @@ def _sklearn_names(spec: str) -> tuple[list[str], list[Any]]:
 
 
 def _load_mnist(path: str) -> Table:
-    from ..data import load_mnist
-
     try:
         (X, y), test = load_mnist(path)
     except (OSError, ValueError) as err:
@@ -301,4 +301,4 @@ def split(table: Table, seed: int, impute: str = "median", max_categories: int =
     del X
     if table.test is not None:
         parts.append((prep.transform(table.test[0]), table.test[1]))
-    return Split(*parts, prep)
+    return Split(parts[0], parts[1], parts[2], prep)

@@ -12,7 +12,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback, EarlyStoppingCallback
+import chainrule as cr
+from chainrule.data import ArrayDataset, DataLoader
+from chainrule.train import (
+    Callback,
+    CheckpointError,
+    EarlyStoppingCallback,
+    EveryBatchSchedulerCallback,
+    Learner,
+    LRFinderCallback,
+    NonFiniteLossError,
+    TrainActivationsCallback,
+    TrainGradientsCallback,
+    TrainLossCallback,
+    TrainParametersCallback,
+)
 
 from ._data import Split, Table, content_hash, data_name, load_table, split
 from ._files import RunError, RunFolder, open_run_folder, unique_dir
@@ -116,8 +130,6 @@ def _open_folder(options: Options) -> RunFolder:
 def prepare(options: Options) -> Run:
     """Loads and splits the data, checks ``--resume`` against the architecture, makes the
     output folder, and builds the model and the learner (nothing is trained yet)."""
-    import chainrule as cr
-
     table = load_table(options.data, options.reading(), options.seed)
     settings = options.settings(content_hash(options.data, table))  # before split takes X
     loss = _loss_name(options, table)
@@ -156,14 +168,6 @@ def prepare(options: Options) -> Run:
 def _learner(
     options: Options, card: ModelCard, out: Path, lr: float, n_train: int
 ) -> tuple[Any, dict[str, Any]]:
-    from chainrule.train import (
-        Learner,
-        TrainActivationsCallback,
-        TrainGradientsCallback,
-        TrainLossCallback,
-        TrainParametersCallback,
-    )
-
     model = card.build(options.seed)
     optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
@@ -186,8 +190,6 @@ def _learner(
 
 def _resume(run: Run, path: Path, say: Any) -> None:
     """Loads the checkpoint (with the schedule attached, so its state comes back too)."""
-    from chainrule.train import CheckpointError
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -203,8 +205,6 @@ def _resume(run: Run, path: Path, say: Any) -> None:
 
 def loaders(run: Run) -> tuple[Any, Any]:
     """The shuffled training loader (its own seeded generator) and the validation loader."""
-    import chainrule as cr
-    from chainrule.data import ArrayDataset, DataLoader
 
     def dataset(part: str) -> Any:
         X, y = run.parts.scaled(part)
@@ -220,8 +220,6 @@ def loaders(run: Run) -> tuple[Any, Any]:
 def fit(run: Run, say: Any = print) -> None:
     """The LR search when asked, the schedule, and the fit; Ctrl-C raises ``Interrupted``
     naming the epoch the checkpoint holds."""
-    from chainrule.train import EveryBatchSchedulerCallback, NonFiniteLossError
-
     learner, options = run.learner, run.options
     saver = learner.get_callback(EpochCheckpoint)
     run.checkpoint = Path(options.resume) if options.resume is not None else None
@@ -267,8 +265,6 @@ def _say_early_stop(run: Run, say: Any) -> None:
 
 def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
-    from chainrule.train import LRFinderCallback
-
     finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import __version__
 from chainrule.report import Boundary, RunRecord, figures, render
 
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
@@ -198,8 +199,6 @@ def _epochs(run: Run) -> list[dict[str, float]]:
 
 def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
     """Everything measured, as plain JSON data."""
-    from chainrule import __version__
-
     o, card = run.options, run.card
     finder = None
     if run.finder is not None:

@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import plot
+from chainrule.plot import loss_curves, new_figure, telemetry
+
 from ._record import Boundary, RunRecord
 
 DPI = 80
@@ -28,8 +31,6 @@ def png_uri(fig: Any, dpi: int = DPI) -> str:
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> Any:
     """Counts of (true, predicted) class pairs, shaded by the share of each true class."""
-    from chainrule.plot import new_figure
-
     k = len(labels)
     counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
@@ -54,8 +55,6 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) 
 
 def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, target: str) -> Any:
     """Scatter of predictions against true values, with the diagonal y = x."""
-    from chainrule.plot import new_figure
-
     fig, (ax,) = new_figure(1, panel_size=(5.5, 4.8))
     ax.scatter(y_true, y_pred, s=16, alpha=0.7, color="tab:blue", edgecolors="none")
     low = float(min(np.min(y_true), np.min(y_pred)))
@@ -73,8 +72,6 @@ def curves(run: RunRecord) -> Any:
     """The losses (left), the validation metric per epoch (middle) and the learning rate per
     batch (right)."""
     from matplotlib.ticker import MaxNLocator
-
-    from chainrule.plot import loss_curves, new_figure
 
     fig, (loss, left, right) = new_figure(3, panel_size=(PAGE_WIDTH / 3, 3.6))
     ylabel = "loss"
@@ -101,8 +98,6 @@ def curves(run: RunRecord) -> Any:
 
 def decision_boundary(boundary: Boundary) -> Any:
     """The classifier's decision boundary over every row, in the data's own units."""
-    from chainrule import plot
-
     return plot.decision_boundary(
         boundary.scores,
         boundary.X,
@@ -115,8 +110,6 @@ def decision_boundary(boundary: Boundary) -> Any:
 def figures(run: RunRecord) -> dict[str, str | Exception]:
     """Every figure of the report by name: a PNG data URI, or the error that prevented it.
     Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
-    from chainrule.plot import telemetry
-
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}
     if run.finder is not None:

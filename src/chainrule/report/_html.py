@@ -7,6 +7,8 @@ import html
 from datetime import datetime
 from typing import Any
 
+from chainrule import __version__
+
 from ._record import RunRecord
 from ._style import CSS
 
@@ -320,8 +322,6 @@ def _sections(run: RunRecord, figures: dict[str, Any], svg: str, files: dict[str
 
 def render(run: RunRecord, figures: dict[str, Any], svg: str, files: dict[str, str]) -> str:
     """The whole page: figures are data URIs, ``svg`` is inlined, every text is escaped."""
-    from chainrule import __version__
-
     sections = _sections(run, figures, svg, files)
     body = "".join(section(*s) for s in sections)
     nav = "".join(f'<a href="#{e(a)}">{e(a.replace("-", " "))}</a>' for a, *_ in sections)
