@@ -197,7 +197,7 @@ def graph_svg(run: Run) -> str:
         loss = run.learner.loss_func(model(xb), yb)
         for p in params.values():
             p.grad = None
-        loss.backward(retain_graph=True)
+        cr.backward(loss, retain_graph=True)
         svg = cr.graph.draw(loss, names={"x": xb, "y": yb, **params}).to_svg()
     finally:
         for k, p in params.items():

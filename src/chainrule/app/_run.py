@@ -7,13 +7,15 @@ import shlex
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import chainrule as cr
 from chainrule.data import ArrayDataset, DataLoader
+from chainrule.optim.lr_scheduler import LRScheduler
 from chainrule.train import (
     Callback,
     CheckpointError,
@@ -21,7 +23,9 @@ from chainrule.train import (
     EveryBatchSchedulerCallback,
     Learner,
     LRFinderCallback,
+    MetricsCallback,
     NonFiniteLossError,
+    TelemetryCallback,
     TrainActivationsCallback,
     TrainGradientsCallback,
     TrainLossCallback,
@@ -45,6 +49,8 @@ from ._resume import EpochCheckpoint, check_resume, held_epochs
 
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
+Say = Callable[[str], object]  # where a run's lines go: print, or a test's collector
+C = TypeVar("C", bound=Callback)
 
 
 class Interrupted(Exception):
@@ -59,11 +65,13 @@ class Run:
     table: Table
     parts: Split
     card: ModelCard
-    learner: Any
-    telemetry: dict[str, Any]
+    learner: Learner
+    losses: TrainLossCallback
+    telemetry: dict[str, TelemetryCallback]  # activations, gradients, parameters
+    saver: EpochCheckpoint
     out: Path
-    finder: Any = None
-    schedule: Any = None
+    finder: LRFinderCallback | None = None
+    schedule: LRScheduler | None = None
     resumed_at: int | None = None
     best_epoch: int | None = None  # the epoch whose weights early stopping restored
     fit_seconds: float = 0.0
@@ -84,6 +92,12 @@ class Run:
     @property
     def metric(self) -> str:
         return "accuracy" if self.table.task == "classification" else "r2"
+
+    @property
+    def metric_history(self) -> dict[str, list[float]]:
+        """The validation metrics per epoch (the learner's ``MetricsCallback``)."""
+        found = attached(self.learner, MetricsCallback)
+        return {} if found is None else found.history
 
     def close(self) -> None:
         """Releases the output folder's lock."""
@@ -155,40 +169,56 @@ def prepare(options: Options) -> Run:
     try:
         cr.manual_seed(options.seed)
         lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
-        learner, telemetry = _learner(options, card, folder.path, lr, len(parts.train[0]))
-        learner.get_callback(EpochCheckpoint).settings = settings
+        learner, kept = _learner(options, card, folder.path, lr, len(parts.train[0]))
+        kept.saver.settings = settings
     except BaseException:
         folder.release()
         raise
-    run = Run(options, table, parts, card, learner, telemetry, folder.path, folder=folder)
+    run = Run(options, table, parts, card, learner, *kept, folder.path, folder=folder)
     run.finished = ended and (folder.path / "metrics.json").is_file()
     return run
 
 
+class Recorders(NamedTuple):
+    """The callbacks that record a run: its losses, its activations, gradients and parameters
+    every few iterations, and its checkpoint after every epoch."""
+
+    losses: TrainLossCallback
+    telemetry: dict[str, TelemetryCallback]
+    saver: EpochCheckpoint
+
+
 def _learner(
     options: Options, card: ModelCard, out: Path, lr: float, n_train: int
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[Learner, Recorders]:
     model = card.build(options.seed)
     optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
     every = max(1, n_iter // TELEMETRY_RECORDS)
-    telemetry = {
-        "loss": TrainLossCallback(),
+    telemetry: dict[str, TelemetryCallback] = {
         "activations": TrainActivationsCallback(every_n=every),
         "gradients": TrainGradientsCallback(every_n=every),
         "parameters": TrainParametersCallback(every_n=every),
     }
+    kept = Recorders(TrainLossCallback(), telemetry, EpochCheckpoint())
     metric = "accuracy" if card.task == "classification" else "r2"
-    callbacks = [*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()]
+    lines = EpochLines(options.epochs, metric)
+    callbacks: list[Callback] = [kept.losses, *telemetry.values(), lines, kept.saver]
     if options.patience is not None:
         callbacks.append(EarlyStop(patience=options.patience))
     learner = Learner(
         model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )
-    return learner, telemetry
+    return learner, kept
 
 
-def _resume(run: Run, path: Path, say: Any) -> None:
+def attached(learner: Learner, kind: type[C]) -> C | None:
+    """The learner's callback of class ``kind``, typed as one, or None."""
+    found = learner.get_callback(kind)
+    return found if isinstance(found, kind) else None
+
+
+def _resume(run: Run, path: Path, say: Say) -> None:
     """Loads the checkpoint (with the schedule attached, so its state comes back too)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -203,10 +233,10 @@ def _resume(run: Run, path: Path, say: Any) -> None:
     say(f"resumed from {path} after epoch {run.resumed_at}")
 
 
-def loaders(run: Run) -> tuple[Any, Any]:
+def loaders(run: Run) -> tuple[DataLoader, DataLoader]:
     """The shuffled training loader (its own seeded generator) and the validation loader."""
 
-    def dataset(part: str) -> Any:
+    def dataset(part: str) -> ArrayDataset:
         X, y = run.parts.scaled(part)
         return ArrayDataset(X, targets_for(run.card.loss, y))
 
@@ -217,11 +247,11 @@ def loaders(run: Run) -> tuple[Any, Any]:
     return train, DataLoader(dataset("valid"), batch_size=1024)
 
 
-def fit(run: Run, say: Any = print) -> None:
+def fit(run: Run, say: Say = print) -> None:
     """The LR search when asked, the schedule, and the fit; Ctrl-C raises ``Interrupted``
     naming the epoch the checkpoint holds."""
     learner, options = run.learner, run.options
-    saver = learner.get_callback(EpochCheckpoint)
+    saver = run.saver
     run.checkpoint = Path(options.resume) if options.resume is not None else None
     try:
         dl_train, dl_valid = loaders(run)
@@ -251,19 +281,20 @@ def fit(run: Run, say: Any = print) -> None:
         raise RunError(f"training diverged: {reason}; {_holding(run)}") from err
 
 
-def _say_early_stop(run: Run, say: Any) -> None:
-    stopper = run.learner.get_callback(EarlyStop)
-    if stopper is not None and stopper.stopped_epoch is not None:
-        run.best_epoch = stopper.best_epoch
-        say(
-            f"early stopping: the validation loss did not improve for {stopper.patience} "
-            f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
-            f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
-            f"{stopper.best_epoch + 1}"
-        )
+def _say_early_stop(run: Run, say: Say) -> None:
+    stopper = attached(run.learner, EarlyStop)
+    if stopper is None or stopper.stopped_epoch is None or stopper.best_epoch is None:
+        return
+    run.best_epoch = stopper.best_epoch
+    say(
+        f"early stopping: the validation loss did not improve for {stopper.patience} "
+        f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
+        f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
+        f"{stopper.best_epoch + 1}"
+    )
 
 
-def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
+def _find_lr(run: Run, dl_train: DataLoader, say: Say) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
     finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)

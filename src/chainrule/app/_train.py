@@ -14,7 +14,7 @@ from chainrule.report import Boundary, RunRecord, figures, render
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
 from ._model import CARD_NAME, CHECKPOINT_NAME, scores
-from ._run import Interrupted, Options, Run, fit, prepare
+from ._run import Interrupted, Options, Run, Say, fit, prepare
 
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -26,7 +26,7 @@ METRIC_LABELS = {
 }
 
 
-def train(options: Options, say: Any = print) -> Run:
+def train(options: Options, say: Say = print) -> Run:
     """Trains, compares with scikit-learn, and writes the report, the metrics and the
     checkpoint with its model card into the run's folder. Returns the run."""
     start = time.perf_counter()
@@ -54,7 +54,7 @@ def train(options: Options, say: Any = print) -> Run:
     return run
 
 
-def _finish(run: Run, say: Any) -> None:
+def _finish(run: Run, say: Say) -> None:
     """Evaluates, compares with scikit-learn, and writes the report and the metrics."""
     for note in run.notes:
         say(f"note: {note}")
@@ -78,7 +78,7 @@ def _finish(run: Run, say: Any) -> None:
     say(f"wrote {files['metrics']}, {files['checkpoint']} and {files['model card']}")
 
 
-def _introduce(run: Run, say: Any) -> None:
+def _introduce(run: Run, say: Say) -> None:
     t, card, o, parts = run.table, run.card, run.options, run.parts
     kind = f"{len(t.classes)} classes" if t.task == "classification" else f"target {t.target}"
     say(
@@ -97,7 +97,7 @@ def _introduce(run: Run, say: Any) -> None:
     say(f"output: {run.out}")
 
 
-def _summarise(run: Run, say: Any) -> None:
+def _summarise(run: Run, say: Say) -> None:
     ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
     say(
         f"test set ({len(run.parts.test[1])} rows)   {'chainrule':>12s}  {'scikit-learn':>12s}"
@@ -147,9 +147,9 @@ def record(run: Run) -> RunRecord:
         dropout=o.dropout,
         patience=o.patience,
         learner=run.learner,
-        losses=run.telemetry["loss"],
-        telemetry={k: run.telemetry[k] for k in ("activations", "gradients", "parameters")},
-        metric_history=run.learner.get_callback("metrics").history,
+        losses=run.losses,
+        telemetry=run.telemetry,
+        metric_history=run.metric_history,
         results=run.results,
         fit_seconds=run.fit_seconds,
         reading_notes=list(run.table.notes),
@@ -180,8 +180,8 @@ def _boundary(run: Run) -> Boundary | None:
 
 
 def _epochs(run: Run) -> list[dict[str, float]]:
-    loss = run.telemetry["loss"].history
-    history = run.learner.get_callback("metrics").history
+    loss = run.losses.history
+    history = run.metric_history
     rows = []
     for i, epoch in enumerate(loss["epochs"]["epoch"]):
         end = int(loss["epochs"]["end_iteration"][i])
