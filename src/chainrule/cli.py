@@ -19,7 +19,7 @@ import traceback
 from typing import Any
 
 from chainrule import __version__, app, bench
-from chainrule.app import Options, add_options, path
+from chainrule.app import ExportOptions, Options, PredictOptions, add_options, from_args
 from chainrule.testing import run_gradcheck
 from chainrule.train import CheckpointError
 
@@ -27,27 +27,29 @@ from ._argparse import ArgumentParser
 
 TRAIN_EPILOG = """data sets: digits, iris, breast-cancer, wine, diabetes (regression), blobs,
 moons (2-D, with a decision boundary), mnist:PATH (IDX folder or .npz), csv:PATH or
-parquet:PATH (a table with a header row; the target column is --target COL, default 'target').
-Numeric columns are imputed (median) and standardised; text, true/false and --categorical
+parquet:PATH (a table with a header row; the target column is --target COL, default '{target}').
+Numeric columns are imputed ({impute}) and standardised; text, true/false and --categorical
 columns are one-hot encoded (--max-categories per column, rarer ones grouped). {rules} Writes
 DIR/report.html, DIR/metrics.json, DIR/checkpoint.safetensors and DIR/model.json."""
 
 
 def train(args: argparse.Namespace) -> int:
     """Trains, compares with scikit-learn and writes the run's folder; 0 on success."""
-    app.train(Options.from_args(args, args.argv))
+    app.train(from_args(Options, args, command=list(args.argv)))
     return 0
 
 
 def predict(args: argparse.Namespace) -> int:
     """Writes the predictions of a trained run on a CSV file; 0 on success."""
-    app.predict(args.model, args.data, args.out)
+    o = from_args(PredictOptions, args)
+    app.predict(o.model, o.data, o.out)
     return 0
 
 
 def export(args: argparse.Namespace) -> int:
     """Writes a trained run as an ONNX file; 0 on success."""
-    app.export(args.model, args.out, args.dtype)
+    o = from_args(ExportOptions, args)
+    app.export(o.model, o.out, o.dtype)
     return 0
 
 
@@ -75,19 +77,15 @@ def _debug_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _model_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model", type=path, required=True, metavar="RUN", help="a run folder or its checkpoint"
-    )
-
-
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train an MLP with a report, next to scikit-learn",
         description="Train an MLP with a Learner and write an HTML report, metrics.json "
         "and a checkpoint.",
-        epilog=TRAIN_EPILOG.format(rules=" ".join(app.TASK_RULES.split())),
+        epilog=TRAIN_EPILOG.format(
+            rules=" ".join(app.TASK_RULES.split()), target=app.DEFAULT_TARGET, impute=Options.impute
+        ),
         allow_abbrev=False,  # the resume hint rebuilds the command line from full names
     )
     add_options(p, Options)
@@ -103,14 +101,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
         "train run (its checkpoint.safetensors and model.json), with the preprocessing fitted in "
         "training.",
     )
-    _model_option(p)
-    p.add_argument(
-        "--data",
-        required=True,
-        metavar="csv:PATH",
-        help="rows with the model's feature columns (csv:PATH or parquet:PATH)",
-    )
-    p.add_argument("--out", type=path, required=True, metavar="PRED.csv", help="predictions")
+    add_options(p, PredictOptions)
     _debug_option(p)
     p.set_defaults(func=predict)
 
@@ -124,11 +115,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "is missing) and 'categorical' (strings, empty where a cell is missing), in the order "
         "of model.json's columns; its outputs are 'label' and 'probabilities', or 'output'.",
     )
-    _model_option(p)
-    p.add_argument("--out", type=path, required=True, metavar="MODEL.onnx", help="the ONNX file")
-    p.add_argument(
-        "--dtype", choices=("float32", "float64"), default="float32", help="default: float32"
-    )
+    add_options(p, ExportOptions)
     _debug_option(p)
     p.set_defaults(func=export)
 

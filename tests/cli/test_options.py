@@ -7,10 +7,21 @@ import argparse
 import contextlib
 import io
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import pytest
 
-from chainrule.app import DEFAULT_LR, Options, add_options, option, positive_int
+from chainrule.app import (
+    DEFAULT_LR,
+    ExportOptions,
+    Options,
+    PredictOptions,
+    add_options,
+    from_args,
+    option,
+    positive_int,
+    required,
+)
 from chainrule.cli import build_parser
 
 
@@ -21,7 +32,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 def test_parser_defaults_are_the_dataclass_defaults():
     args = build_parser().parse_args(["train"])
-    assert Options.from_args(args, []) == Options()
+    assert from_args(Options, args) == Options()
 
 
 def test_every_option_field_is_a_flag_of_train_in_field_order():
@@ -74,3 +85,26 @@ def test_a_list_default_is_a_fresh_copy_per_instance():
     a, b = Options(), Options()
     a.hidden.append(8)
     assert b.hidden == [64, 64] and _Toy().names == ["a", "b"]
+
+
+def test_predict_and_export_options_come_from_their_dataclasses(tmp_path):
+    parser = build_parser()
+    args = parser.parse_args(["export", "--model", str(tmp_path), "--out", "m.onnx"])
+    assert from_args(ExportOptions, args) == ExportOptions(tmp_path, Path("m.onnx"))
+    assert args.dtype == ExportOptions.dtype == "float32"
+    args = parser.parse_args(["predict", "--model", "r", "--data", "csv:x.csv", "--out", "p.csv"])
+    assert from_args(PredictOptions, args) == PredictOptions(Path("r"), "csv:x.csv", Path("p.csv"))
+
+
+@dataclass
+class _Needs:
+    name: str = required("a name", metavar="NAME")
+
+
+def test_a_required_field_is_a_required_option():
+    parser = argparse.ArgumentParser(prog="needs")
+    add_options(parser, _Needs)
+    assert parser.parse_args(["--name", "x"]).name == "x"
+    with contextlib.redirect_stderr(io.StringIO()) as err, pytest.raises(SystemExit):
+        parser.parse_args([])
+    assert "--name" in err.getvalue()

@@ -19,7 +19,20 @@ from ._data import BUNDLED, Split, Table, load_table, split
 from ._export import export
 from ._files import RunError
 from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
-from ._options import DEFAULT_LR, Options, Reading, add_options, option, path, positive_int
+from ._options import (
+    DEFAULT_LR,
+    DEFAULT_TARGET,
+    ExportOptions,
+    Options,
+    PredictOptions,
+    Reading,
+    add_options,
+    from_args,
+    option,
+    path,
+    positive_int,
+    required,
+)
 from ._predict import predict
 from ._preprocess import IMPUTE, Preprocessing
 from ._run import Interrupted, Run
@@ -29,7 +42,10 @@ from ._train import train
 __all__ = [
     "ACTIVATIONS",
     "BUNDLED",
+    "ExportOptions",
+    "PredictOptions",
     "DEFAULT_LR",
+    "DEFAULT_TARGET",
     "IMPUTE",
     "LOSSES",
     "OPTIMIZERS",
@@ -47,12 +63,14 @@ __all__ = [
     "Table",
     "add_options",
     "export",
+    "from_args",
     "load_model",
     "load_table",
     "option",
     "path",
     "positive_int",
     "predict",
+    "required",
     "split",
     "train",
 ]

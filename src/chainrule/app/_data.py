@@ -14,7 +14,7 @@ from chainrule import data
 from chainrule.data import load_mnist
 
 from ._files import RunError
-from ._options import Reading
+from ._options import DEFAULT_TARGET, Reading
 from ._preprocess import Preprocessing
 from ._table import (
     WIDE,
@@ -174,7 +174,7 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
     ``target``) and feature columns (all others but ``--drop``); text, bool and
     ``--categorical`` columns are categorical, the rest numeric."""
     header = read_header(kind, path)
-    target = reading.target or "target"
+    target = reading.target or DEFAULT_TARGET
     if target not in header:
         hint = "" if reading.target else "; choose the target with --target COL"
         raise RunError(f"data file {path} has no target column {target!r}{hint} (columns: "

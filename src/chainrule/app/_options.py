@@ -1,7 +1,8 @@
-"""The options of ``chainrule train``, each written once: a field of ``Options`` holds its
-default, and its command-line type, choices and help (``{default}`` in the help is the field's
-default). ``add_options`` makes the command's arguments from the fields, so ``--help``, the
-parser's defaults and a run started from Python (``Options(data="moons")``) read one value."""
+"""The options of ``chainrule train``, ``predict`` and ``export``, each written once: a field
+of ``Options`` (``PredictOptions``, ``ExportOptions``) holds its default, and its command-line
+type, choices and help (``{default}`` in the help is the field's default). ``add_options``
+makes the command's arguments from the fields, so ``--help``, the parser's defaults and a run
+started from Python (``Options(data="moons")``) read one value."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
 from ._preprocess import IMPUTE
 from ._table import TASKS
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
 
 DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 """The (peak) learning rate of each ``--optimizer`` when ``--lr`` is not given."""
 
+DEFAULT_TARGET = "target"  # the target column of a table file without --target
 NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not change a run
 
 
@@ -81,6 +87,14 @@ def option(
     return field(default=default, metadata=meta)
 
 
+def required(
+    help: str, *, type: Callable[[str], Any] | None = None, metavar: str | None = None
+) -> Any:
+    """A dataclass field without a default that is also the required option ``--name``."""
+    given = {"help": help, "type": type, "metavar": metavar, "required": True}
+    return field(metadata={"cli": {k: v for k, v in given.items() if v is not None}})
+
+
 def shown(value: Any) -> str:
     """A default as ``--help`` writes it: ``64 64`` for a list, ``0`` for 0.0."""
     if isinstance(value, list):
@@ -97,6 +111,9 @@ def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
         cli = dict(f.metadata.get("cli", {}))
         if not cli:
             continue
+        if cli.get("required"):
+            parser.add_argument("--" + f.name.replace("_", "-"), **cli)
+            continue
         default = f.default_factory() if callable(f.default_factory) else f.default
         cli["help"] = cli["help"].format(default=shown(default))
         if default is False:
@@ -104,6 +121,13 @@ def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
         else:
             cli["default"] = default
         parser.add_argument("--" + f.name.replace("_", "-"), **cli)
+
+
+def from_args(cls: type[D], args: argparse.Namespace, **rest: Any) -> D:
+    """The dataclass ``cls`` from what ``add_options(parser, cls)`` parsed into ``args``, and
+    its other fields from ``rest``."""
+    given = {f.name: getattr(args, f.name) for f in fields(cls) if "cli" in f.metadata}
+    return cls(**given, **rest)
 
 
 def _rate_defaults() -> str:
@@ -223,12 +247,6 @@ class Options(Reading, Source):
     )
     command: list[str] = field(default_factory=list)  # the command line, for the resume hint
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, command: list[str]) -> Options:
-        """The options that ``add_options(parser, Options)`` parsed into ``args``."""
-        given = {f.name: getattr(args, f.name) for f in fields(cls) if "cli" in f.metadata}
-        return cls(**given, command=list(command))
-
     def reading(self) -> Reading:
         """How a table file is read (``--target``, ``--task`` and the column options)."""
         return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
@@ -239,3 +257,28 @@ class Options(Reading, Source):
         compares."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
         return {**json.loads(json.dumps(values, default=str)), "data_sha256": data_sha256}
+
+
+@dataclass
+class RunModel:
+    """``--model``: the trained run that ``predict`` and ``export`` read."""
+
+    model: Path = required("a run folder or its checkpoint", type=path, metavar="RUN")
+
+
+@dataclass
+class PredictOptions(RunModel):
+    """The options of ``chainrule predict``."""
+
+    data: str = required(
+        "rows with the model's feature columns (csv:PATH or parquet:PATH)", metavar="csv:PATH"
+    )
+    out: Path = required("predictions", type=path, metavar="PRED.csv")
+
+
+@dataclass
+class ExportOptions(RunModel):
+    """The options of ``chainrule export``."""
+
+    out: Path = required("the ONNX file", type=path, metavar="MODEL.onnx")
+    dtype: str = option("float32", "default: {default}", choices=("float32", "float64"))
