@@ -53,6 +53,11 @@ Say = Callable[[str], object]  # where a run's lines go: print, or a test's coll
 C = TypeVar("C", bound=Callback)
 
 
+def task_metric(task: str) -> str:
+    """The metric a run is validated and judged by: accuracy, or R² for a regression."""
+    return "accuracy" if task == "classification" else "r2"
+
+
 class Interrupted(Exception):
     """Ctrl-C during the fit, after the checkpoint was saved; the message says where."""
 
@@ -91,7 +96,7 @@ class Run:
 
     @property
     def metric(self) -> str:
-        return "accuracy" if self.table.task == "classification" else "r2"
+        return task_metric(self.table.task)
 
     @property
     def metric_history(self) -> dict[str, list[float]]:
@@ -201,7 +206,7 @@ def _learner(
         "parameters": TrainParametersCallback(every_n=every),
     }
     kept = Recorders(TrainLossCallback(), telemetry, EpochCheckpoint())
-    metric = "accuracy" if card.task == "classification" else "r2"
+    metric = task_metric(card.task)
     lines = EpochLines(options.epochs, metric)
     callbacks: list[Callback] = [kept.losses, *telemetry.values(), lines, kept.saver]
     if options.patience is not None:

@@ -9,21 +9,12 @@ from typing import Any
 import numpy as np
 
 from chainrule import __version__
-from chainrule.report import Boundary, RunRecord, figures, render
+from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
 
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
 from ._model import CARD_NAME, CHECKPOINT_NAME, scores
 from ._run import Interrupted, Options, Run, Say, fit, prepare
-
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "f1_macro": "F1 (macro)",
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "loss": "loss",
-}
 
 
 def train(options: Options, say: Say = print) -> Run:
@@ -136,6 +127,7 @@ def record(run: Run) -> RunRecord:
         n_inputs=card.n_features,
         architecture=card.describe(),
         loss=card.loss,
+        metric=run.metric,
         split={k: len(getattr(parts, k)[1]) for k in ("train", "valid", "test")},
         optimizer=o.optimizer,
         lr=run.lr,

@@ -4,7 +4,7 @@ drawn from a ``RunRecord`` that the application fills in. It reads values, never
 made them: ``chainrule.app`` imports the report, not the other way round."""
 
 from ._figures import figures
-from ._html import render
+from ._html import METRIC_LABELS, render
 from ._record import Boundary, RunRecord
 
-__all__ = ["Boundary", "RunRecord", "figures", "render"]
+__all__ = ["METRIC_LABELS", "Boundary", "RunRecord", "figures", "render"]

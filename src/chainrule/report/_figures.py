@@ -15,6 +15,7 @@ import numpy as np
 from chainrule import plot
 from chainrule.plot import loss_curves, new_figure, telemetry
 
+from ._html import METRIC_LABELS
 from ._record import Boundary, RunRecord
 
 DPI = 80
@@ -83,7 +84,7 @@ def curves(run: RunRecord) -> Any:
     left.plot(epochs, history[run.metric], "o-", color="tab:green", lw=1.8)
     left.set_xlabel("epoch")
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
-    label = "R²" if run.metric == "r2" else run.metric
+    label = METRIC_LABELS[run.metric]
     left.set_ylabel(f"validation {label}")
     left.set_title(f"validation {label}")
     left.grid(alpha=0.3)

@@ -13,6 +13,13 @@ from ._record import RunRecord
 from ._style import CSS
 
 SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "f1_macro": "F1 (macro)",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+}
 
 
 def e(value: Any) -> str:
@@ -63,16 +70,9 @@ def comparison(run: RunRecord) -> str:
     """chainrule against scikit-learn and the baseline (a constant prediction) on the test
     set: metrics and wall time."""
     ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
-    names = {
-        "accuracy": "accuracy",
-        "f1_macro": "F1 (macro)",
-        "r2": "R²",
-        "rmse": "RMSE",
-        "mae": "MAE",
-    }
     rows = [
         [label, _number(ours[key]), _number(theirs[key]), _number(base[key])]
-        for key, label in names.items()
+        for key, label in METRIC_LABELS.items()
         if key in ours
     ]
     rows.append(
@@ -191,7 +191,7 @@ def epochs_table(run: RunRecord) -> str:
         ]
         for ep, t, v, m in zip(loss["epoch"], loss["train_loss"], loss["valid_loss"], metric)
     ]
-    label = "R²" if run.metric == "r2" else run.metric
+    label = METRIC_LABELS[run.metric]
     header = ["epoch", "train loss", "valid loss", f"valid {label}", "early stopping"]
     return table(header, rows, "epochs")
 
@@ -234,8 +234,8 @@ def banner(run: RunRecord) -> str:
 
 def headline(run: RunRecord) -> str:
     ours, theirs = run.results["test"], run.results["sklearn"]
-    key = "accuracy" if "accuracy" in ours else "r2"
-    label = "test accuracy" if key == "accuracy" else "test R²"
+    key = run.metric
+    label = f"test {METRIC_LABELS[key]}"
     found = run.results["findings"]
     n = len(found)
     errors = sum(f.severity == "error" for f in found)

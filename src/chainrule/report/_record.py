@@ -49,6 +49,7 @@ class RunRecord:
     n_inputs: int
     architecture: str  # e.g. "MLP 2-64-64-2 (relu)"
     loss: str
+    metric: str  # the validation and test metric the page leads with: accuracy or r2
     split: dict[str, int]
     optimizer: str
     lr: float
@@ -73,7 +74,3 @@ class RunRecord:
     resumed_from: Path | None = None
     resumed_at: int | None = None  # the epochs the resumed checkpoint held
     boundary: Boundary | None = None  # for the decision-boundary figure
-
-    @property
-    def metric(self) -> str:
-        return "accuracy" if self.task == "classification" else "r2"
