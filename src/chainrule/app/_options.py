@@ -104,22 +104,20 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type) -> None:
-    """``--name`` for every field of the dataclass ``cls`` made with ``option``, in field
-    order, with the field's default."""
+def add_options(parser: argparse.ArgumentParser, cls: type[DataclassInstance]) -> None:
+    """``--name`` for every field of the dataclass ``cls`` made with ``option`` or
+    ``required``, in field order, with the field's default."""
     for f in fields(cls):
         cli = dict(f.metadata.get("cli", {}))
         if not cli:
             continue
-        if cli.get("required"):
-            parser.add_argument("--" + f.name.replace("_", "-"), **cli)
-            continue
-        default = f.default_factory() if callable(f.default_factory) else f.default
-        cli["help"] = cli["help"].format(default=shown(default))
-        if default is False:
-            cli["action"] = "store_true"
-        else:
-            cli["default"] = default
+        if not cli.get("required"):
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            cli["help"] = cli["help"].format(default=shown(default))
+            if default is False:
+                cli["action"] = "store_true"
+            else:
+                cli["default"] = default
         parser.add_argument("--" + f.name.replace("_", "-"), **cli)
 
 
