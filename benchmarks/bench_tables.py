@@ -42,7 +42,7 @@ def measured(argv: list[str]) -> dict:
 
 def wide_header(folder: Path, n_columns: int) -> float:
     """Seconds for ``load_table`` to read a 25-row CSV of ``n_columns`` feature columns."""
-    from chainrule.report import Reading, load_table
+    from chainrule.app import Reading, load_table
 
     path = folder / "wide.csv"
     names = [f"c{i}" for i in range(n_columns)] + ["target"]

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -115,3 +116,20 @@ def test_gradcheck_fails_with_exit_1_on_a_wrong_rule(capsys, monkeypatch):
 def test_gradcheck_unknown_op_exits_2(capsys):
     assert cli.main(["gradcheck", "--op", "nope"]) == 2
     assert "no registered op named nope" in capsys.readouterr().err
+
+
+def _modules_after(statement: str, names: tuple[str, ...]) -> list[str]:
+    code = f"import sys; {statement}; print(sorted(m for m in {names!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(done.stdout.replace("'", '"'))
+
+
+def test_import_chainrule_leaves_the_application_and_pandas_out():
+    names = ("chainrule.app", "chainrule.report", "chainrule.cli", "pandas", "sklearn")
+    assert _modules_after("import chainrule", names) == []
+
+
+def test_the_report_imports_nothing_of_the_application():
+    assert _modules_after("import chainrule.report", ("chainrule.app", "chainrule.cli")) == []

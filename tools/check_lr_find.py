@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from chainrule.report import BUNDLED, Options
-from chainrule.report._evaluate import evaluate
-from chainrule.report._run import fit, prepare
+from chainrule.app import BUNDLED, Options
+from chainrule.app._evaluate import evaluate
+from chainrule.app._run import fit, prepare
 
 TOLERANCE = 0.01
 

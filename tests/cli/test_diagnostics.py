@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pytest
 
-from chainrule.report import RunError, load_model
-from chainrule.report._model import scores
+from chainrule.app import RunError, load_model
+from chainrule.app._model import scores
 
 from ._helpers import run_cli, write_csv
 

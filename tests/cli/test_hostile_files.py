@@ -11,10 +11,10 @@ import warnings
 import numpy as np
 import pytest
 
-from chainrule.report import Options, RunError
-from chainrule.report import _resume as resume_module
-from chainrule.report import _run as run_module
-from chainrule.report._model import load_model
+from chainrule.app import Options, RunError
+from chainrule.app import _resume as resume_module
+from chainrule.app import _run as run_module
+from chainrule.app._model import load_model
 from chainrule.train import CheckpointError
 
 from ._helpers import run_cli, write_csv
@@ -166,7 +166,7 @@ def test_fuzzed_checkpoint_headers_raise_only_checkpoint_errors(run_copy):
 
 
 def test_mlp_shapes_are_those_of_the_built_network():
-    from chainrule.report._model import build_mlp, mlp_shapes
+    from chainrule.app._model import build_mlp, mlp_shapes
 
     for sizes in ([2, 3], [5, 7, 4, 3], [64, 64, 64, 10]):
         for dropout in (0.0, 0.3):
@@ -176,7 +176,7 @@ def test_mlp_shapes_are_those_of_the_built_network():
 
 
 def test_resume_refuses_old_archives_and_plain_learner_checkpoints(run_copy, tmp_path):
-    from chainrule.report._model import make_loss, make_optimizer
+    from chainrule.app._model import make_loss, make_optimizer
     from chainrule.train import Learner
 
     old = tmp_path / "checkpoint.npz"

@@ -8,8 +8,8 @@ import json
 import numpy as np
 
 from chainrule import optim
-from chainrule.report import Options
-from chainrule.report import _run as run_module
+from chainrule.app import Options
+from chainrule.app import _run as run_module
 from chainrule.train import read_checkpoint
 
 from ._helpers import run_cli
@@ -154,7 +154,7 @@ def test_ctrl_c_names_the_epoch_the_file_holds_wherever_it_lands(monkeypatch, tm
 
 
 def test_ctrl_c_at_start_up_or_in_the_final_comparison_is_one_line(monkeypatch, tmp_path):
-    from chainrule.report import _train
+    from chainrule.app import _train
 
     with monkeypatch.context() as m:
         _interrupt_in(m, run_module, "load_table", 1)
@@ -219,7 +219,7 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
 _SIGINT_AT = """
 import os, signal, sys
 from chainrule import cli
-from chainrule.report import _run
+from chainrule.app import _run
 from chainrule.train import _checkpoint
 
 def at(owner, name, n):

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 
-from chainrule.report import load_model
-from chainrule.report._model import probabilities, scores
+from chainrule.app import load_model
+from chainrule.app._model import probabilities, scores
 
 from ._helpers import regression_rows, run_cli, write_csv
 from .conftest import FEATURES, TARGET

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chainrule.app import RunError, predict
+from chainrule.app import _resume as resume_module
+from chainrule.app import _run as run_module
+from chainrule.app._files import open_run_folder
 from chainrule.cli import main
-from chainrule.report import RunError, predict
-from chainrule.report import _resume as resume_module
-from chainrule.report import _run as run_module
-from chainrule.report._files import open_run_folder
 from chainrule.train import read_checkpoint
 
 from ._helpers import regression_rows, run_cli, write_csv
@@ -216,7 +216,7 @@ def test_regularisation_settings_are_checked_and_an_early_stopped_run_is_finishe
 ):
     """An early-stopped run interrupted while writing its report: resuming it writes the
     report without training further; resuming it again changes nothing."""
-    from chainrule.report import _train
+    from chainrule.app import _train
 
     def interrupted(run):
         raise KeyboardInterrupt
@@ -248,7 +248,7 @@ def test_the_recorded_data_hash_is_that_of_the_data(moons_run):
     fresh process computes the same one."""
     import hashlib
 
-    from chainrule.report._data import content_hash, load_table
+    from chainrule.app._data import content_hash, load_table
 
     checkpoint = moons_run[0] / "checkpoint.safetensors"
     recorded = resume_module.run_state(read_checkpoint(checkpoint)[0], checkpoint)["settings"]

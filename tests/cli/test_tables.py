@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from chainrule.report import Options, Preprocessing, RunError, load_model, load_table
-from chainrule.report import _run as run_module
-from chainrule.report._data import Reading
-from chainrule.report._model import probabilities, scores
-from chainrule.report._preprocess import column_transformer
-from chainrule.report._table import decode_target
+from chainrule.app import Options, Preprocessing, RunError, load_model, load_table
+from chainrule.app import _run as run_module
+from chainrule.app._data import Reading
+from chainrule.app._model import probabilities, scores
+from chainrule.app._preprocess import column_transformer
+from chainrule.app._table import decode_target
 
 from ._helpers import run_cli, write_csv
 from .test_errors import _one_clear_line
@@ -279,7 +279,7 @@ def test_predict_equals_the_in_process_pipeline_bit_for_bit(tmp_path):
 
 
 def test_predict_streams_in_chunks_and_rejects_huge_values(tmp_path):
-    from chainrule.report import predict
+    from chainrule.app import predict
 
     path = _houses(tmp_path / "houses.csv")
     out = tmp_path / "run"
@@ -372,7 +372,7 @@ def test_header_names_are_read_stripped_and_text_columns_as_written(tmp_path):
 
 
 def test_a_model_card_of_chainrule_0_1_says_to_train_again(tmp_path):
-    from chainrule.report import ModelCard
+    from chainrule.app import ModelCard
     from chainrule.train import CheckpointError
 
     path = tmp_path / "model.json"
@@ -386,7 +386,7 @@ def test_a_model_card_of_chainrule_0_1_says_to_train_again(tmp_path):
 def test_a_tall_table_read_in_chunks_equals_one_read(tmp_path, monkeypatch):
     """Tall tables are assembled chunk by chunk into one block; the values are pandas' own,
     and a column that turns to text in a later chunk falls back to one whole read."""
-    from chainrule.report import _table
+    from chainrule.app import _table
 
     path = _houses(tmp_path / "houses.csv", n=60)
     whole = load_table(f"csv:{path}", Reading(target="price"))

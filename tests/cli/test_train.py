@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from chainrule import nn, optim
-from chainrule.report import Options, Run
-from chainrule.report import _run as run_module
+from chainrule.app import DEFAULT_LR, Options, Run
+from chainrule.app import _run as run_module
 from chainrule.train import read_checkpoint
 
 from ._helpers import run_cli
@@ -132,7 +132,7 @@ def test_options_reach_model_optimizer_schedule_and_loader(tmp_path):
 
 def test_command_line_reaches_options(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr("chainrule.report.train", lambda options: seen.setdefault("o", options))
+    monkeypatch.setattr("chainrule.app.train", lambda options: seen.setdefault("o", options))
     argv = ["train", "--data", "iris", "--hidden", "64", "32", "--activation", "gelu"]
     argv += ["--loss", "cross-entropy", "--optimizer", "rmsprop", "--lr", "0.01", "--lr-find"]
     argv += ["--epochs", "3", "--batch-size", "8", "--schedule", "constant", "--seed", "7"]
@@ -182,3 +182,21 @@ def test_mnist_npz_keeps_its_own_test_set(tmp_path):
     assert len(parts.test[1]) == 20 and len(parts.valid[1]) == 9 and len(parts.train[1]) == 51
     np.testing.assert_allclose(table.test[0], arrays["x_test"].reshape(20, 16) / 255, rtol=1e-6)
     np.testing.assert_array_equal(parts.test[0], parts.preprocessing.transform(table.test[0]))
+
+
+def test_the_rate_has_one_home_the_optimizers_param_groups(tmp_path):
+    options = Options(data="moons", optimizer="sgd", epochs=1, out=tmp_path / "run")
+    run: Run = run_module.prepare(options)
+    try:
+        group = run.learner.optimizer.param_groups[0]
+        assert run.lr == group["lr"] == DEFAULT_LR["sgd"]
+        group["lr"] = 0.02  # what the LR finder's suggestion does
+        assert run.lr == 0.02
+        with pytest.raises(AttributeError):
+            run.lr = 1.0  # a read-only view, nothing writes it back
+        run_module.fit(run, _quiet)
+        # one-cycle starts below its peak: the run's rate is the schedule's max_lr
+        assert type(run.schedule).__name__ == "OneCycleLR" and run.lr == 0.02
+        assert group["max_lr"] == 0.02 and group["lr"] < 0.02
+    finally:
+        run.close()

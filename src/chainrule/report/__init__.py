@@ -1,50 +1,10 @@
-"""``chainrule train`` and ``chainrule predict`` behind the command line: data sources, the run,
-the model card, and the self-contained HTML report.
+"""The report of a finished ``chainrule train`` run: one self-contained HTML page (figures as
+PNG data URIs, the graph as inline SVG, the style in the page; nothing fetched from anywhere),
+drawn from a ``RunRecord`` that the application fills in. It reads values, never the run that
+made them: ``chainrule.app`` imports the report, not the other way round."""
 
->>> from chainrule.report import Options, train
->>> run = train(Options(data="moons", epochs=5, out="runs/moons"))   # doctest: +SKIP
->>> run.results["test"]["accuracy"]                                   # doctest: +SKIP
+from ._figures import figures
+from ._html import METRIC_LABELS, render
+from ._record import Boundary, RunRecord
 
-Files of a run folder: ``report.html`` (one page, figures inline), ``metrics.json``,
-``checkpoint.safetensors`` (the Learner's checkpoint with the run's settings, saved after
-every finite epoch) and ``model.json`` (the architecture, input columns and order, fitted
-preprocessing and classes that ``predict`` rebuilds it from, as JSON: nothing is pickled).
-A run holds its folder with a lock file (``.chainrule.lock``) while it runs.
-Errors a user can fix raise ``RunError``; the command prints them as one line and exits 2.
-"""
-
-from ._data import BUNDLED, Reading, Split, Table, load_table, split
-from ._export import export
-from ._files import RunError
-from ._model import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, ModelCard, load_model
-from ._predict import predict
-from ._preprocess import IMPUTE, Preprocessing
-from ._run import Interrupted, Options, Run
-from ._table import TASK_RULES, TASKS
-from ._train import train
-
-__all__ = [
-    "ACTIVATIONS",
-    "BUNDLED",
-    "IMPUTE",
-    "LOSSES",
-    "OPTIMIZERS",
-    "SCHEDULES",
-    "TASKS",
-    "TASK_RULES",
-    "Interrupted",
-    "ModelCard",
-    "Options",
-    "Run",
-    "RunError",
-    "Preprocessing",
-    "Reading",
-    "Split",
-    "Table",
-    "export",
-    "load_model",
-    "load_table",
-    "predict",
-    "split",
-    "train",
-]
+__all__ = ["METRIC_LABELS", "Boundary", "RunRecord", "figures", "render"]

@@ -5,14 +5,18 @@ validation metric with the learning rate."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._model import scores
-from ._run import Run
+from chainrule import plot
+from chainrule.plot import new_figure
+
+from ._html import METRIC_LABELS
+from ._record import Boundary, RunRecord
 
 DPI = 80
 PAGE_WIDTH = 12.8  # inches: the report's figure column (1024 px) at DPI, text shown at 100%
@@ -28,8 +32,6 @@ def png_uri(fig: Any, dpi: int = DPI) -> str:
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) -> Any:
     """Counts of (true, predicted) class pairs, shaded by the share of each true class."""
-    from chainrule.plot import new_figure
-
     k = len(labels)
     counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
@@ -54,8 +56,6 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) 
 
 def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, target: str) -> Any:
     """Scatter of predictions against true values, with the diagonal y = x."""
-    from chainrule.plot import new_figure
-
     fig, (ax,) = new_figure(1, panel_size=(5.5, 4.8))
     ax.scatter(y_true, y_pred, s=16, alpha=0.7, color="tab:blue", edgecolors="none")
     low = float(min(np.min(y_true), np.min(y_pred)))
@@ -69,69 +69,60 @@ def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, target: str) -> An
     return fig
 
 
-def curves(run: Run) -> Any:
+def curves(run: RunRecord) -> Any:
     """The losses (left), the validation metric per epoch (middle) and the learning rate per
     batch (right)."""
     from matplotlib.ticker import MaxNLocator
 
-    from chainrule.plot import new_figure
-
     fig, (loss, left, right) = new_figure(3, panel_size=(PAGE_WIDTH / 3, 3.6))
     ylabel = "loss"
-    if run.card.task == "regression":  # the model is trained on (y − mean) / deviation
-        ylabel = f"{run.card.loss} loss (target standardised)"
-    run.telemetry["loss"].plot(ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
-    history = run.learner.get_callback("metrics").history
+    if run.task == "regression":  # the model is trained on (y − mean) / deviation
+        ylabel = f"{run.loss} loss (target standardised)"
+    run.losses.plot(ax=loss, ylabel=ylabel, best_epoch=run.best_epoch)
+    history = run.metric_history
     epochs = np.asarray(history["epoch"]) + 1
     left.plot(epochs, history[run.metric], "o-", color="tab:green", lw=1.8)
     left.set_xlabel("epoch")
     left.xaxis.set_major_locator(MaxNLocator(integer=True))
-    label = "R²" if run.metric == "r2" else run.metric
+    label = METRIC_LABELS[run.metric]
     left.set_ylabel(f"validation {label}")
     left.set_title(f"validation {label}")
     left.grid(alpha=0.3)
-    h = run.telemetry["loss"].history
+    h = run.losses.history
     right.plot(h["iteration"], h["lr"], color="tab:purple", lw=1.5)
     right.set_xlabel("iteration")
     right.set_ylabel("learning rate")
-    right.set_title(f"learning rate ({run.options.schedule})")
+    right.set_title(f"learning rate ({run.schedule})")
     right.grid(alpha=0.3)
     return fig
 
 
-def decision_boundary(run: Run) -> Any:
-    """The classifier's decision boundary over every row, in the data's own units (two
-    numeric features standardised one for one, undone for the axes)."""
-    from chainrule import plot
-
-    model, prep, parts = run.learner.model, run.parts.preprocessing, run.parts
-    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
-    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
+def decision_boundary(boundary: Boundary) -> Any:
+    """The classifier's decision boundary over every row, in the data's own units."""
     return plot.decision_boundary(
-        lambda points: scores(model, prep.transform(points)),
-        X.astype(np.float64) * prep.scale + prep.mean,
-        y,
+        boundary.scores,
+        boundary.X,
+        boundary.y,
         resolution=120,
-        title=f"decision boundary ({len(X)} rows)",
+        title=f"decision boundary ({len(boundary.X)} rows)",
     )
 
 
-def figures(run: Run) -> dict[str, str | Exception]:
+def figures(run: RunRecord) -> dict[str, str | Exception]:
     """Every figure of the report by name: a PNG data URI, or the error that prevented it.
     Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
-    task = run.card.task
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}
     if run.finder is not None:
         makers["lr_finder"] = run.finder.plot
-    if task == "classification":
-        makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.card.classes)
-        if run.card.n_features == 2 and run.parts.preprocessing.plain:
-            makers["boundary"] = lambda: decision_boundary(run)
+    if run.task == "classification":
+        makers["confusion"] = lambda: confusion_matrix(y_true, y_pred, run.classes)
+        if run.boundary is not None:
+            makers["boundary"] = functools.partial(decision_boundary, run.boundary)
     else:
-        makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.card.target)
+        makers["scatter"] = lambda: predicted_vs_true(y_true, y_pred, run.target)
     for name in ("activations", "gradients", "parameters"):
-        makers[name] = lambda cb=run.telemetry[name]: cb.plot(max_cols=3)
+        makers[name] = functools.partial(run.telemetry[name].plot, max_cols=3)
     out: dict[str, str | Exception] = {}
     for name, make in makers.items():
         try:

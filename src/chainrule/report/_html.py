@@ -7,10 +7,19 @@ import html
 from datetime import datetime
 from typing import Any
 
-from ._run import Run
+from chainrule import __version__
+
+from ._record import RunRecord
 from ._style import CSS
 
 SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "f1_macro": "F1 (macro)",
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+}
 
 
 def e(value: Any) -> str:
@@ -57,29 +66,22 @@ def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
 
 
-def comparison(run: Run) -> str:
+def comparison(run: RunRecord) -> str:
     """chainrule against scikit-learn and the baseline (a constant prediction) on the test
     set: metrics and wall time."""
     ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
-    names = {
-        "accuracy": "accuracy",
-        "f1_macro": "F1 (macro)",
-        "r2": "R²",
-        "rmse": "RMSE",
-        "mae": "MAE",
-    }
     rows = [
         [label, _number(ours[key]), _number(theirs[key]), _number(base[key])]
-        for key, label in names.items()
+        for key, label in METRIC_LABELS.items()
         if key in ours
     ]
     rows.append(
         ["fit wall time", f"{run.fit_seconds:.2f} s", f"{theirs['fit_seconds']:.2f} s", "—"]
     )
-    n = len(run.parts.test[1])
+    n = run.split["test"]
     notes = [
-        f"Both trained on the same {len(run.parts.train[1])} scaled training rows for "
-        f"{run.options.epochs} epochs with the same layers, batch size and rate; tested on "
+        f"Both trained on the same {run.split['train']} scaled training rows for "
+        f"{run.epochs} epochs with the same layers, batch size and rate; tested on "
         f"the same {n} rows. chainrule's time includes its validation pass and telemetry.",
         f"The baseline always predicts {base['name']}: a model that does not clearly beat it "
         f"has learnt nothing usable.",
@@ -91,82 +93,83 @@ def comparison(run: Run) -> str:
     )
 
 
-def preprocessing(run: Run) -> list[tuple[str, Any]]:
+def preprocessing(run: RunRecord) -> list[tuple[str, Any]]:
     """The task decision and each column's treatment, columns treated alike grouped."""
     groups: dict[str, list[str]] = {}
-    for name, how in run.parts.preprocessing.treatments():
+    for name, how in run.columns:
         groups.setdefault(how, []).append(name)
-    for name, why in run.table.dropped:
+    for name, why in run.dropped:
         groups.setdefault(f"dropped ({why})", []).append(name)
-    rows: list[tuple[str, Any]] = [("reading", note) for note in run.table.notes]
+    rows: list[tuple[str, Any]] = [("reading", note) for note in run.reading_notes]
     for how, names in groups.items():
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         rows.append(("columns", f"{shown}: {how}"))
-    if run.card.task == "regression":
+    if run.task == "regression":
         rows.append(("target scaling", "standardised for training; reported in its own units"))
     return rows
 
 
-def settings(run: Run) -> str:
-    o, card, parts = run.options, run.card, run.parts
-    classes = ", ".join(map(str, card.classes[:12])) + (" ..." if len(card.classes) > 12 else "")
+def settings(run: RunRecord) -> str:
+    classes = ", ".join(map(str, run.classes[:12])) + (" ..." if len(run.classes) > 12 else "")
     n_params = sum(p.size for p in run.learner.model.parameters())
     rows: list[tuple[str, Any]] = [
-        ("data", o.data),
+        ("data", run.data),
         (
             "task",
-            f"{card.task}" + (f" ({len(card.classes)} classes: {classes})" if classes else ""),
+            f"{run.task}" + (f" ({len(run.classes)} classes: {classes})" if classes else ""),
         ),
-        ("target", card.target),
+        ("target", run.target),
         (
             "features",
-            f"{len(card.features)} columns ({', '.join(card.features[:6])}"
-            f"{' ...' * (len(card.features) > 6)}) → {card.n_features} network inputs",
+            f"{len(run.features)} columns ({', '.join(run.features[:6])}"
+            f"{' ...' * (len(run.features) > 6)}) → {run.n_inputs} network inputs",
         ),
         (
             "split (seeded)",
-            f"{len(parts.train[1])} train / {len(parts.valid[1])} validation / "
-            f"{len(parts.test[1])} test",
+            f"{run.split['train']} train / {run.split['valid']} validation / "
+            f"{run.split['test']} test",
         ),
         *preprocessing(run),
-        ("model", f"{card.describe()}, {n_params:,} parameters"),
-        ("loss", card.loss),
-        ("optimizer", o.optimizer),
+        ("model", f"{run.architecture}, {n_params:,} parameters"),
+        ("loss", run.loss),
+        ("optimizer", run.optimizer),
         (
             "learning rate",
-            f"{run.lr:.3g}" + (" (from the LR finder)" if run.finder and o.lr is None else ""),
+            f"{run.lr:.3g}" + (" (from the LR finder)" if run.lr_from_finder else ""),
         ),
         (
             "schedule",
-            f"{o.schedule}, stepped after every batch" if o.schedule != "constant" else "constant",
+            f"{run.schedule}, stepped after every batch"
+            if run.schedule != "constant"
+            else "constant",
         ),
-        ("epochs", o.epochs),
+        ("epochs", run.epochs),
         ("regularisation", _regularisation(run)),
         ("early stopping", _stopping(run)),
-        ("batch size", o.batch_size),
-        ("seed", o.seed),
+        ("batch size", run.batch_size),
+        ("seed", run.seed),
         ("telemetry", f"recorded every {run.telemetry['activations'].every_n} iteration(s)"),
     ]
     if run.resumed_at is not None:
-        rows.append(("resumed", f"from {o.resume} after epoch {run.resumed_at}"))
-    rows.append(("command", " ".join(["chainrule", *o.command])))
+        rows.append(("resumed", f"from {run.resumed_from} after epoch {run.resumed_at}"))
+    rows.append(("command", " ".join(["chainrule", *run.command])))
     return pairs(rows)
 
 
-def _regularisation(run: Run) -> str:
-    o = run.options
+def _regularisation(run: RunRecord) -> str:
     decay = run.learner.optimizer.param_groups[0].get("weight_decay", 0.0)
-    kind = "decoupled" if o.optimizer == "adamw" else "L2"
+    kind = "decoupled" if run.optimizer == "adamw" else "L2"
     parts = [f"weight decay {decay:g} ({kind})" if decay else "no weight decay"]
-    parts.append(f"dropout {o.dropout:g} after each hidden layer" if o.dropout else "no dropout")
+    parts.append(
+        f"dropout {run.dropout:g} after each hidden layer" if run.dropout else "no dropout"
+    )
     return ", ".join(parts)
 
 
-def _stopping(run: Run) -> str:
-    o = run.options
-    if o.patience is None:
+def _stopping(run: RunRecord) -> str:
+    if run.patience is None:
         return "none (--patience N stops when the validation loss stalls)"
-    text = f"patience {o.patience} epochs on the validation loss"
+    text = f"patience {run.patience} epochs on the validation loss"
     if run.best_epoch is None:
         return text + "; it did not trigger"
     return (
@@ -175,9 +178,9 @@ def _stopping(run: Run) -> str:
     )
 
 
-def epochs_table(run: Run) -> str:
-    loss = run.telemetry["loss"].history["epochs"]
-    metric = run.learner.get_callback("metrics").history[run.metric]
+def epochs_table(run: RunRecord) -> str:
+    loss = run.losses.history["epochs"]
+    metric = run.metric_history[run.metric]
     rows = [
         [
             int(ep) + 1,
@@ -188,12 +191,12 @@ def epochs_table(run: Run) -> str:
         ]
         for ep, t, v, m in zip(loss["epoch"], loss["train_loss"], loss["valid_loss"], metric)
     ]
-    label = "R²" if run.metric == "r2" else run.metric
+    label = METRIC_LABELS[run.metric]
     header = ["epoch", "train loss", "valid loss", f"valid {label}", "early stopping"]
     return table(header, rows, "epochs")
 
 
-def findings(run: Run) -> str:
+def findings(run: RunRecord) -> str:
     found = run.results["findings"]
     if not found:
         return (
@@ -212,7 +215,7 @@ def findings(run: Run) -> str:
     return f'<ul class="findings">{items}</ul>'
 
 
-def banner(run: Run) -> str:
+def banner(run: RunRecord) -> str:
     """One line above the results: the findings by name, worst first, or that none holds."""
     found = run.results["findings"]
     if not found:
@@ -229,10 +232,10 @@ def banner(run: Run) -> str:
     )
 
 
-def headline(run: Run) -> str:
+def headline(run: RunRecord) -> str:
     ours, theirs = run.results["test"], run.results["sklearn"]
-    key = "accuracy" if "accuracy" in ours else "r2"
-    label = "test accuracy" if key == "accuracy" else "test R²"
+    key = run.metric
+    label = f"test {METRIC_LABELS[key]}"
     found = run.results["findings"]
     n = len(found)
     errors = sum(f.severity == "error" for f in found)
@@ -260,9 +263,9 @@ def headline(run: Run) -> str:
     )
 
 
-def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]) -> list:
+def _sections(run: RunRecord, figures: dict[str, Any], svg: str, files: dict[str, str]) -> list:
     """``(anchor, title, body, intro)`` of every section, in page order."""
-    is_class = run.card.task == "classification"
+    is_class = run.task == "classification"
     caption = "training loss per batch (raw and smoothed) and validation loss per epoch"
     if not is_class:
         caption += ", of the standardised target (y − mean) / deviation, as the model learns it"
@@ -317,21 +320,19 @@ def _sections(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]
     return sections
 
 
-def render(run: Run, figures: dict[str, Any], svg: str, files: dict[str, str]) -> str:
+def render(run: RunRecord, figures: dict[str, Any], svg: str, files: dict[str, str]) -> str:
     """The whole page: figures are data URIs, ``svg`` is inlined, every text is escaped."""
-    from chainrule import __version__
-
     sections = _sections(run, figures, svg, files)
     body = "".join(section(*s) for s in sections)
     nav = "".join(f'<a href="#{e(a)}">{e(a.replace("-", " "))}</a>' for a, *_ in sections)
     stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
-    title = f"chainrule train: {run.options.data}"
+    title = f"chainrule train: {run.data}"
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
-        f'<header><div class="wrap"><h1>{e(title)}</h1><p class="sub">{e(run.card.describe())}'
-        f" · {e(run.card.task)} · {e(stamp)} · chainrule {e(__version__)}</p>"
+        f'<header><div class="wrap"><h1>{e(title)}</h1><p class="sub">{e(run.architecture)}'
+        f" · {e(run.task)} · {e(stamp)} · chainrule {e(__version__)}</p>"
         f"<nav>{nav}</nav></div></header>"
         f'<main class="wrap">{body}</main>'
         f'<footer class="wrap">Written by <code>chainrule train</code>. Self-contained: '

@@ -7,9 +7,12 @@ from typing import Any
 
 from ._files import RunError, write_atomic
 from ._model import check_output, load_model
+from ._options import ExportOptions
 
 
-def export(model: str | Path, out: str | Path, dtype: str = "float32", say: Any = print) -> Path:
+def export(
+    model: str | Path, out: str | Path, dtype: str = ExportOptions.dtype, say: Any = print
+) -> Path:
     """Writes the run's network with its preprocessing (``model.json``) as an ONNX file.
 
     The graph's inputs are ``numeric`` (batch, n_numeric) floats, NaN where a cell is missing,

@@ -138,7 +138,8 @@ def _assemble(chunks: Any, names: list[str], n_max: int) -> Any:
     pandas' 2.4 times (a 190 MB file: 160 MB less at the peak). None when a column that was
     numbers turns to text in a later chunk: the caller then reads the file whole."""
     pd = _pandas()
-    block, numeric, texts, n = None, [], {}, 0
+    block, numeric, n = None, [], 0
+    texts: dict[str, list[np.ndarray]] = {}
     for chunk in chunks:
         chunk.columns = names
         kinds = dict(zip(names, chunk.dtypes))

@@ -3,20 +3,36 @@ learning-rate search, the fit with per-epoch lines and checkpoints, and Ctrl-C h
 
 from __future__ import annotations
 
-import copy
-import json
 import shlex
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from chainrule.train import Callback, EarlyStoppingCallback
+import chainrule as cr
+from chainrule.data import ArrayDataset, DataLoader
+from chainrule.optim.lr_scheduler import LRScheduler
+from chainrule.train import (
+    Callback,
+    CheckpointError,
+    EarlyStoppingCallback,
+    EveryBatchSchedulerCallback,
+    Learner,
+    LRFinderCallback,
+    MetricsCallback,
+    NonFiniteLossError,
+    TelemetryCallback,
+    TrainActivationsCallback,
+    TrainGradientsCallback,
+    TrainLossCallback,
+    TrainParametersCallback,
+)
 
-from ._data import Reading, Split, Table, content_hash, data_name, load_table, split
+from ._data import Split, Table, content_hash, data_name, load_table, split
 from ._files import RunError, RunFolder, open_run_folder, unique_dir
 from ._model import (
     CHECKPOINT_NAME,
@@ -28,48 +44,18 @@ from ._model import (
     make_schedule,
     targets_for,
 )
+from ._options import DEFAULT_LR, Options
 from ._resume import EpochCheckpoint, check_resume, held_epochs
 
-DEFAULT_LR = {"adam": 1e-2, "adamw": 1e-2, "sgd": 0.05, "rmsprop": 1e-3}
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
 RUNS_DIR = Path("chainrule-runs")
-NOT_SETTINGS = ("out", "resume", "overwrite", "command")  # Options that do not change a run
+Say = Callable[[str], object]  # where a run's lines go: print, or a test's collector
+C = TypeVar("C", bound=Callback)
 
 
-@dataclass
-class Options(Reading):
-    """The options of ``chainrule train`` (see ``chainrule train --help``): how a table file is
-    read (``Reading``'s fields), and the model and its training."""
-
-    data: str = "digits"
-    hidden: list[int] = field(default_factory=lambda: [64, 64])
-    activation: str = "relu"
-    loss: str | None = None
-    optimizer: str = "adam"
-    lr: float | None = None
-    lr_find: bool = False
-    epochs: int = 20
-    batch_size: int = 32
-    schedule: str = "one-cycle"
-    weight_decay: float | None = None  # None: the optimiser's own default
-    dropout: float = 0.0
-    patience: int | None = None
-    seed: int = 0
-    out: Path | None = None
-    resume: Path | None = None
-    overwrite: bool = False
-    command: list[str] = field(default_factory=list)
-
-    def reading(self) -> Reading:
-        """How a table file is read (``--target``, ``--task`` and the column options)."""
-        return Reading(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(Reading)})
-
-    def settings(self, data_sha256: str) -> dict[str, Any]:
-        """Every option that defines the run (all fields but ``NOT_SETTINGS``), as JSON
-        values, with the SHA-256 of the data: what a checkpoint records and ``--resume``
-        compares."""
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in NOT_SETTINGS}
-        return {**json.loads(json.dumps(values, default=str)), "data_sha256": data_sha256}
+def task_metric(task: str) -> str:
+    """The metric a run is validated and judged by: accuracy, or R² for a regression."""
+    return "accuracy" if task == "classification" else "r2"
 
 
 class Interrupted(Exception):
@@ -84,12 +70,13 @@ class Run:
     table: Table
     parts: Split
     card: ModelCard
-    learner: Any
-    telemetry: dict[str, Any]
+    learner: Learner
+    losses: TrainLossCallback
+    telemetry: dict[str, TelemetryCallback]  # activations, gradients, parameters
+    saver: EpochCheckpoint
     out: Path
-    lr: float
-    finder: Any = None
-    schedule: Any = None
+    finder: LRFinderCallback | None = None
+    schedule: LRScheduler | None = None
     resumed_at: int | None = None
     best_epoch: int | None = None  # the epoch whose weights early stopping restored
     fit_seconds: float = 0.0
@@ -100,8 +87,22 @@ class Run:
     finished: bool = False  # --resume of a run that is complete: nothing to do
 
     @property
+    def lr(self) -> float:
+        """The run's (peak) learning rate, read from its one home, the optimiser's
+        ``param_groups``: a one-cycle schedule's ``max_lr``, another schedule's
+        ``initial_lr``, else ``lr`` (the default, ``--lr``, or the finder's suggestion)."""
+        group = self.learner.optimizer.param_groups[0]
+        return float(group.get("max_lr", group.get("initial_lr", group["lr"])))
+
+    @property
     def metric(self) -> str:
-        return "accuracy" if self.table.task == "classification" else "r2"
+        return task_metric(self.table.task)
+
+    @property
+    def metric_history(self) -> dict[str, list[float]]:
+        """The validation metrics per epoch (the learner's ``MetricsCallback``)."""
+        found = attached(self.learner, MetricsCallback)
+        return {} if found is None else found.history
 
     def close(self) -> None:
         """Releases the output folder's lock."""
@@ -148,8 +149,6 @@ def _open_folder(options: Options) -> RunFolder:
 def prepare(options: Options) -> Run:
     """Loads and splits the data, checks ``--resume`` against the architecture, makes the
     output folder, and builds the model and the learner (nothing is trained yet)."""
-    import chainrule as cr
-
     table = load_table(options.data, options.reading(), options.seed)
     settings = options.settings(content_hash(options.data, table))  # before split takes X
     loss = _loss_name(options, table)
@@ -175,51 +174,57 @@ def prepare(options: Options) -> Run:
     try:
         cr.manual_seed(options.seed)
         lr = options.lr if options.lr is not None else DEFAULT_LR[options.optimizer]
-        learner, telemetry = _learner(options, card, folder.path, lr, len(parts.train[0]))
-        learner.get_callback(EpochCheckpoint).settings = settings
+        learner, kept = _learner(options, card, folder.path, lr, len(parts.train[0]))
+        kept.saver.settings = settings
     except BaseException:
         folder.release()
         raise
-    run = Run(options, table, parts, card, learner, telemetry, folder.path, lr, folder=folder)
+    run = Run(options, table, parts, card, learner, *kept, folder.path, folder=folder)
     run.finished = ended and (folder.path / "metrics.json").is_file()
     return run
 
 
+class Recorders(NamedTuple):
+    """The callbacks that record a run: its losses, its activations, gradients and parameters
+    every few iterations, and its checkpoint after every epoch."""
+
+    losses: TrainLossCallback
+    telemetry: dict[str, TelemetryCallback]
+    saver: EpochCheckpoint
+
+
 def _learner(
     options: Options, card: ModelCard, out: Path, lr: float, n_train: int
-) -> tuple[Any, dict[str, Any]]:
-    from chainrule.train import (
-        Learner,
-        TrainActivationsCallback,
-        TrainGradientsCallback,
-        TrainLossCallback,
-        TrainParametersCallback,
-    )
-
+) -> tuple[Learner, Recorders]:
     model = card.build(options.seed)
     optimizer = make_optimizer(options.optimizer, model.parameters(), lr, options.weight_decay)
     n_iter = options.epochs * -(-n_train // options.batch_size)
     every = max(1, n_iter // TELEMETRY_RECORDS)
-    telemetry = {
-        "loss": TrainLossCallback(),
+    telemetry: dict[str, TelemetryCallback] = {
         "activations": TrainActivationsCallback(every_n=every),
         "gradients": TrainGradientsCallback(every_n=every),
         "parameters": TrainParametersCallback(every_n=every),
     }
-    metric = "accuracy" if card.task == "classification" else "r2"
-    callbacks = [*telemetry.values(), EpochLines(options.epochs, metric), EpochCheckpoint()]
+    kept = Recorders(TrainLossCallback(), telemetry, EpochCheckpoint())
+    metric = task_metric(card.task)
+    lines = EpochLines(options.epochs, metric)
+    callbacks: list[Callback] = [kept.losses, *telemetry.values(), lines, kept.saver]
     if options.patience is not None:
         callbacks.append(EarlyStop(patience=options.patience))
     learner = Learner(
         model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )
-    return learner, telemetry
+    return learner, kept
 
 
-def _resume(run: Run, path: Path, say: Any) -> None:
+def attached(learner: Learner, kind: type[C]) -> C | None:
+    """The learner's callback of class ``kind``, typed as one, or None."""
+    found = learner.get_callback(kind)
+    return found if isinstance(found, kind) else None
+
+
+def _resume(run: Run, path: Path, say: Say) -> None:
     """Loads the checkpoint (with the schedule attached, so its state comes back too)."""
-    from chainrule.train import CheckpointError
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -231,16 +236,12 @@ def _resume(run: Run, path: Path, say: Any) -> None:
     run.notes += [str(w.message) for w in caught]
     run.resumed_at = run.learner.epoch
     say(f"resumed from {path} after epoch {run.resumed_at}")
-    group = run.learner.optimizer.param_groups[0]
-    run.lr = float(group.get("max_lr", group.get("initial_lr", group["lr"])))
 
 
-def loaders(run: Run) -> tuple[Any, Any]:
+def loaders(run: Run) -> tuple[DataLoader, DataLoader]:
     """The shuffled training loader (its own seeded generator) and the validation loader."""
-    import chainrule as cr
-    from chainrule.data import ArrayDataset, DataLoader
 
-    def dataset(part: str) -> Any:
+    def dataset(part: str) -> ArrayDataset:
         X, y = run.parts.scaled(part)
         return ArrayDataset(X, targets_for(run.card.loss, y))
 
@@ -251,20 +252,18 @@ def loaders(run: Run) -> tuple[Any, Any]:
     return train, DataLoader(dataset("valid"), batch_size=1024)
 
 
-def fit(run: Run, say: Any = print) -> None:
+def fit(run: Run, say: Say = print) -> None:
     """The LR search when asked, the schedule, and the fit; Ctrl-C raises ``Interrupted``
     naming the epoch the checkpoint holds."""
-    from chainrule.train import EveryBatchSchedulerCallback, NonFiniteLossError
-
     learner, options = run.learner, run.options
-    saver = learner.get_callback(EpochCheckpoint)
+    saver = run.saver
     run.checkpoint = Path(options.resume) if options.resume is not None else None
     try:
         dl_train, dl_valid = loaders(run)
         if options.lr_find and options.resume is None:
             _find_lr(run, dl_train, say)
         total = options.epochs * len(dl_train)
-        run.schedule = make_schedule(options.schedule, learner.optimizer, run.lr, total)
+        run.schedule = make_schedule(options.schedule, learner.optimizer, total)
         if run.schedule is not None:
             learner.add_callback(EveryBatchSchedulerCallback(run.schedule))
         if options.resume is not None:
@@ -287,22 +286,21 @@ def fit(run: Run, say: Any = print) -> None:
         raise RunError(f"training diverged: {reason}; {_holding(run)}") from err
 
 
-def _say_early_stop(run: Run, say: Any) -> None:
-    stopper = run.learner.get_callback(EarlyStop)
-    if stopper is not None and stopper.stopped_epoch is not None:
-        run.best_epoch = stopper.best_epoch
-        say(
-            f"early stopping: the validation loss did not improve for {stopper.patience} "
-            f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
-            f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
-            f"{stopper.best_epoch + 1}"
-        )
+def _say_early_stop(run: Run, say: Say) -> None:
+    stopper = attached(run.learner, EarlyStop)
+    if stopper is None or stopper.stopped_epoch is None or stopper.best_epoch is None:
+        return
+    run.best_epoch = stopper.best_epoch
+    say(
+        f"early stopping: the validation loss did not improve for {stopper.patience} "
+        f"epochs after epoch {stopper.best_epoch + 1}; stopped after epoch "
+        f"{stopper.stopped_epoch + 1} and restored the weights of epoch "
+        f"{stopper.best_epoch + 1}"
+    )
 
 
-def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
+def _find_lr(run: Run, dl_train: DataLoader, say: Say) -> None:
     """The LR range test; its valley suggestion becomes the rate unless ``--lr`` was given."""
-    from chainrule.train import LRFinderCallback
-
     finder = LRFinderCallback()  # fastai's lr_find: 1e-7 to 10 over 100 batches
     run.finder = run.learner.find_learning_rate(dl_train, lr_find_callback=finder)
     try:
@@ -310,9 +308,8 @@ def _find_lr(run: Run, dl_train: Any, say: Any) -> None:
     except RuntimeError as err:
         raise RunError(f"--lr-find found no usable rate: {err}") from err
     if run.options.lr is None:
-        run.lr = float(suggested)
         for group in run.learner.optimizer.param_groups:
-            group["lr"] = run.lr
+            group["lr"] = float(suggested)
         say(f"learning-rate finder: valley at {suggested:.3g}, used as the rate")
     else:
         say(f"learning-rate finder: valley at {suggested:.3g}; using --lr {run.lr:g} as given")

@@ -6,24 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
+from chainrule import __version__
+from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
+
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
-from ._figures import figures
 from ._files import write_atomic, write_json
-from ._html import render
-from ._model import CARD_NAME, CHECKPOINT_NAME
-from ._run import Interrupted, Options, Run, fit, prepare
-
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "f1_macro": "F1 (macro)",
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "loss": "loss",
-}
+from ._model import CARD_NAME, CHECKPOINT_NAME, scores
+from ._run import Interrupted, Options, Run, Say, fit, prepare
 
 
-def train(options: Options, say: Any = print) -> Run:
+def train(options: Options, say: Say = print) -> Run:
     """Trains, compares with scikit-learn, and writes the report, the metrics and the
     checkpoint with its model card into the run's folder. Returns the run."""
     start = time.perf_counter()
@@ -51,7 +45,7 @@ def train(options: Options, say: Any = print) -> Run:
     return run
 
 
-def _finish(run: Run, say: Any) -> None:
+def _finish(run: Run, say: Say) -> None:
     """Evaluates, compares with scikit-learn, and writes the report and the metrics."""
     for note in run.notes:
         say(f"note: {note}")
@@ -66,7 +60,8 @@ def _finish(run: Run, say: Any) -> None:
         "model card": run.out / CARD_NAME,
     }
     svg = graph_svg(run)
-    page = render(run, figures(run), svg, {k: str(v) for k, v in files.items()})
+    done = record(run)
+    page = render(done, figures(done), svg, {k: str(v) for k, v in files.items()})
     write_atomic(files["report"], page)
     write_json(files["metrics"], metrics(run, {k: str(v) for k, v in files.items()}))
     _summarise(run, say)
@@ -74,7 +69,7 @@ def _finish(run: Run, say: Any) -> None:
     say(f"wrote {files['metrics']}, {files['checkpoint']} and {files['model card']}")
 
 
-def _introduce(run: Run, say: Any) -> None:
+def _introduce(run: Run, say: Say) -> None:
     t, card, o, parts = run.table, run.card, run.options, run.parts
     kind = f"{len(t.classes)} classes" if t.task == "classification" else f"target {t.target}"
     say(
@@ -93,7 +88,7 @@ def _introduce(run: Run, say: Any) -> None:
     say(f"output: {run.out}")
 
 
-def _summarise(run: Run, say: Any) -> None:
+def _summarise(run: Run, say: Say) -> None:
     ours, theirs, base = run.results["test"], run.results["sklearn"], run.results["baseline"]
     say(
         f"test set ({len(run.parts.test[1])} rows)   {'chainrule':>12s}  {'scikit-learn':>12s}"
@@ -119,9 +114,66 @@ def _summarise(run: Run, say: Any) -> None:
         say(f"    advice: {f.advice}")
 
 
+def record(run: Run) -> RunRecord:
+    """The finished run as the report shows it."""
+    card, o, parts, prep = run.card, run.options, run.parts, run.parts.preprocessing
+    return RunRecord(
+        data=o.data,
+        command=list(o.command),
+        task=card.task,
+        target=card.target,
+        classes=list(card.classes),
+        features=list(card.features),
+        n_inputs=card.n_features,
+        architecture=card.describe(),
+        loss=card.loss,
+        metric=run.metric,
+        split={k: len(getattr(parts, k)[1]) for k in ("train", "valid", "test")},
+        optimizer=o.optimizer,
+        lr=run.lr,
+        lr_from_finder=run.finder is not None and o.lr is None,
+        schedule=o.schedule,
+        epochs=o.epochs,
+        batch_size=o.batch_size,
+        seed=o.seed,
+        dropout=o.dropout,
+        patience=o.patience,
+        learner=run.learner,
+        losses=run.losses,
+        telemetry=run.telemetry,
+        metric_history=run.metric_history,
+        results=run.results,
+        fit_seconds=run.fit_seconds,
+        reading_notes=list(run.table.notes),
+        columns=prep.treatments(),
+        dropped=list(run.table.dropped),
+        finder=run.finder,
+        best_epoch=run.best_epoch,
+        resumed_from=o.resume,
+        resumed_at=run.resumed_at,
+        boundary=_boundary(run),
+    )
+
+
+def _boundary(run: Run) -> Boundary | None:
+    """Every row of a classification of two numeric features, standardised one for one, in
+    the data's own units (the standardisation undone), for the decision-boundary figure."""
+    prep, parts = run.parts.preprocessing, run.parts
+    if run.card.task != "classification" or run.card.n_features != 2 or not prep.plain:
+        return None
+    model = run.learner.model
+    X = np.concatenate([p[0] for p in (parts.train, parts.valid, parts.test)])
+    y = np.concatenate([p[1] for p in (parts.train, parts.valid, parts.test)])
+    return Boundary(
+        lambda points: scores(model, prep.transform(points)),
+        X.astype(np.float64) * prep.scale + prep.mean,
+        y,
+    )
+
+
 def _epochs(run: Run) -> list[dict[str, float]]:
-    loss = run.telemetry["loss"].history
-    history = run.learner.get_callback("metrics").history
+    loss = run.losses.history
+    history = run.metric_history
     rows = []
     for i, epoch in enumerate(loss["epochs"]["epoch"]):
         end = int(loss["epochs"]["end_iteration"][i])
@@ -139,8 +191,6 @@ def _epochs(run: Run) -> list[dict[str, float]]:
 
 def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
     """Everything measured, as plain JSON data."""
-    from chainrule import __version__
-
     o, card = run.options, run.card
     finder = None
     if run.finder is not None:

@@ -3,13 +3,18 @@ and the preprocessing that the run, the report and ``chainrule predict`` share."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chainrule import data
+from chainrule.data import load_mnist
+
 from ._files import RunError
+from ._options import DEFAULT_TARGET, Reading
 from ._preprocess import Preprocessing
 from ._table import (
     WIDE,
@@ -53,20 +58,6 @@ class Table:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (column, why)
 
 
-@dataclass
-class Reading:
-    """How ``--data`` files are read: ``--target``, ``--task``, ``--categorical``, ``--drop``,
-    ``--impute``, ``--drop-missing-target`` (the bundled data sets take none of these)."""
-
-    target: str | None = None
-    task: str = "auto"
-    categorical: list[str] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    impute: str = "median"
-    drop_missing_target: bool = False
-    max_categories: int = 50
-
-
 FILE_KINDS = ("csv", "parquet")
 
 
@@ -107,8 +98,6 @@ def check_spec(spec: str, reading: Reading | None = None) -> None:
 def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Table:
     """The data set named by ``spec`` (see ``BUNDLED``, ``mnist:PATH``, ``csv:PATH``,
     ``parquet:PATH``)."""
-    from .. import data
-
     check_spec(spec, reading)
     kind, _, path = spec.partition(":")
     if kind in FILE_KINDS:
@@ -125,13 +114,13 @@ def load_table(spec: str, reading: Reading | None = None, seed: int = 0) -> Tabl
         X, y = data.load_digits()
         pixels = [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]
         return Table(spec, X, y, pixels, "classification", "digit", list(range(10)))
-    loader = {
+    loaders: dict[str, Callable[[], tuple[np.ndarray, ...]]] = {
         "iris": data.load_iris,
         "breast-cancer": data.load_breast_cancer,
         "wine": data.load_wine,
         "diabetes": data.load_diabetes,
-    }[spec]
-    X, y = loader()
+    }
+    X, y = loaders[spec]()
     features, classes = _sklearn_names(spec)
     if spec == "diabetes":
         return Table(spec, X, y.astype(np.float64), features, "regression", "progression")
@@ -172,8 +161,6 @@ def _sklearn_names(spec: str) -> tuple[list[str], list[Any]]:
 
 
 def _load_mnist(path: str) -> Table:
-    from ..data import load_mnist
-
     try:
         (X, y), test = load_mnist(path)
     except (OSError, ValueError) as err:
@@ -187,7 +174,7 @@ def load_file(kind: str, path: str, reading: Reading) -> Table:
     ``target``) and feature columns (all others but ``--drop``); text, bool and
     ``--categorical`` columns are categorical, the rest numeric."""
     header = read_header(kind, path)
-    target = reading.target or "target"
+    target = reading.target or DEFAULT_TARGET
     if target not in header:
         hint = "" if reading.target else "; choose the target with --target COL"
         raise RunError(f"data file {path} has no target column {target!r}{hint} (columns: "
@@ -314,4 +301,4 @@ def split(table: Table, seed: int, impute: str = "median", max_categories: int =
     del X
     if table.test is not None:
         parts.append((prep.transform(table.test[0]), table.test[1]))
-    return Split(*parts, prep)
+    return Split(parts[0], parts[1], parts[2], prep)

@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.optim import lr_scheduler
+from chainrule.train import CheckpointError, open_checkpoint
 
 from .._numerics import class_probabilities
 from ._files import RunError, write_json
@@ -71,8 +76,6 @@ class ModelCard:
     def load(cls, path: Path) -> ModelCard:
         """Reads ``model.json``: a ``RunError`` when it is missing, a ``CheckpointError``
         when any field is malformed or contradicts another (see :meth:`check`)."""
-        from chainrule.train import CheckpointError
-
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -193,8 +196,6 @@ def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0
 
 
 def make_loss(name: str) -> Any:
-    from chainrule import nn
-
     return {
         "cross-entropy": nn.CrossEntropyLoss,
         "bce": nn.BCEWithLogitsLoss,
@@ -204,23 +205,25 @@ def make_loss(name: str) -> Any:
     }[name]()
 
 
+class _Decay(TypedDict, total=False):
+    weight_decay: float
+
+
 def make_optimizer(name: str, params: Any, lr: float, weight_decay: float | None = None) -> Any:
     """The optimiser; ``weight_decay`` None keeps its own default (AdamW's 0.01, else 0)."""
-    from chainrule import optim
-
-    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
+    decay: _Decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=0.9, **decay)
     kind = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name]
     return kind(params, lr=lr, **decay)
 
 
-def make_schedule(name: str, optimizer: Any, lr: float, total_steps: int) -> Any:
-    """The per-batch schedule, or None for a constant rate."""
-    from chainrule.optim import lr_scheduler
-
+def make_schedule(name: str, optimizer: Any, total_steps: int) -> Any:
+    """The per-batch schedule, or None for a constant rate; one-cycle peaks at the
+    optimiser's rate."""
     if name == "one-cycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+        peak = optimizer.param_groups[0]["lr"]
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total_steps)
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return None
@@ -235,8 +238,6 @@ def targets_for(loss: str, y: np.ndarray) -> np.ndarray:
 
 def scores(model: Any, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The model's raw outputs on scaled inputs ``X``, in eval mode without a graph."""
-    import chainrule as cr
-
     was = model.training
     model.eval()
     try:
@@ -260,8 +261,6 @@ def load_model(path: str | Path) -> tuple[ModelCard, Any, Path]:
     checkpoint file or a run folder (its checkpoint). The card and the checkpoint's header
     are checked, and the header's shapes against the card's architecture, before the model
     is built or a tensor read."""
-    from chainrule.train import open_checkpoint
-
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME

@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+import chainrule as cr
+from chainrule.data import ArrayDataset, DataLoader
+from chainrule.train import diagnose, outcome_findings
+
 from ._model import probabilities, scores, targets_for
 from ._run import Run
 
@@ -47,8 +51,6 @@ def predictions(run: Run, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray 
 
 def evaluate(run: Run) -> dict[str, Any]:
     """The test loss and metrics of the trained model (``run.results["test"]``)."""
-    from chainrule.data import ArrayDataset, DataLoader
-
     X, y_scaled = run.parts.scaled("test")
     loader = DataLoader(ArrayDataset(X, targets_for(run.card.loss, y_scaled)), batch_size=1024)
     loss = run.learner.validate(loader)["valid_loss"]
@@ -138,8 +140,6 @@ def baseline(run: Run) -> dict[str, Any]:
     (``run.results["baseline"]``)."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    import chainrule as cr
-
     X, y = run.parts.scaled("train")
     X_test, _ = run.parts.scaled("test")
     if run.card.task == "classification":
@@ -169,8 +169,6 @@ def diagnostics(run: Run) -> list[Any]:
     """``chainrule.train.diagnose`` on the learner (with the baseline's training loss), then
     ``outcome_findings`` on the test metric against the baseline's and the classes against
     the training rows (``run.results["findings"]``)."""
-    from chainrule.train import diagnose, outcome_findings
-
     base = run.results["baseline"] if "baseline" in run.results else baseline(run)
     findings = diagnose(run.learner, baseline_loss=base["loss"])
     classes = len(run.card.classes) if run.card.task == "classification" else None
@@ -189,8 +187,6 @@ def diagnostics(run: Run) -> list[Any]:
 def graph_svg(run: Run) -> str:
     """SVG of the graph of one forward pass and the loss on the first training rows, with
     the gradients that the backward pass gives every parameter."""
-    import chainrule as cr
-
     X, y = run.parts.scaled("train")
     model = run.learner.model
     xb = cr.tensor(X[:GRAPH_BATCH])
@@ -201,7 +197,7 @@ def graph_svg(run: Run) -> str:
         loss = run.learner.loss_func(model(xb), yb)
         for p in params.values():
             p.grad = None
-        loss.backward(retain_graph=True)
+        cr.backward(loss, retain_graph=True)
         svg = cr.graph.draw(loss, names={"x": xb, "y": yb, **params}).to_svg()
     finally:
         for k, p in params.items():

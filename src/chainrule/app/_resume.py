@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback
+from chainrule.train import Callback, CheckpointError, NonFiniteLossError, open_checkpoint
+from chainrule.train._checkpoint import non_finite, unpack
 
 from ._files import RunError
 from ._model import CHECKPOINT_NAME, ModelCard, check_architecture
@@ -41,9 +42,6 @@ class EpochCheckpoint(Callback):
         return self._base + time.perf_counter() - self._start
 
     def after_epoch(self) -> None:
-        from chainrule.train import NonFiniteLossError
-        from chainrule.train._checkpoint import non_finite
-
         learner = self._require_learner()
         bad = non_finite(learner)
         if bad:
@@ -67,8 +65,6 @@ def check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> bool:
     """Fails early (before any folder is made or locked) unless ``--resume`` names a
     checkpoint of a run with exactly these settings and this architecture; returns whether
     the run's training has ended."""
-    from chainrule.train import CheckpointError, open_checkpoint
-
     if not path.is_file():
         raise RunError(f"checkpoint {path} does not exist")
     ckpt = open_checkpoint(path)
@@ -98,9 +94,6 @@ def check_resume(path: Path, card: ModelCard, settings: dict[str, Any]) -> bool:
 def run_state(header: dict[str, Any], path: Path) -> dict[str, Any]:
     """The run's state (settings and fit time) that ``EpochCheckpoint`` saved in a checked
     checkpoint header; a ``CheckpointError`` when it is absent or malformed."""
-    from chainrule.train import CheckpointError
-    from chainrule.train._checkpoint import unpack
-
     entry = header["callbacks"].get(EpochCheckpoint().name)
     if entry is None or entry["class"] != EpochCheckpoint.__name__:
         raise CheckpointError(
@@ -141,8 +134,6 @@ def held_epochs(out: Path, resumed: Path | None) -> tuple[Path, int] | None:
     """The checkpoint of a run writing to ``out`` and the number of epochs it holds now,
     read back from the file (an interrupted save may or may not have replaced it): this
     session's, else the resumed one; None when there is none."""
-    from chainrule.train import CheckpointError, open_checkpoint
-
     for path in [out / CHECKPOINT_NAME, *([Path(resumed)] if resumed is not None else [])]:
         try:
             return path, open_checkpoint(path).header["counters"]["epoch"]

@@ -123,8 +123,8 @@ class Preprocessing:
             for j, name in enumerate(categorical):
                 grouped = [] if rare[j] is None else [str(c) for c in rare[j]]
                 frequent = [str(c) for c in encoder.categories_[j] if str(c) not in grouped]
-                fill = str(imputer.statistics_[j]) if impute != "none" else None
-                out[name] = Column(name, "categorical", fill, False, frequent, grouped)
+                label = str(imputer.statistics_[j]) if impute != "none" else None
+                out[name] = Column(name, "categorical", label, False, frequent, grouped)
         prep = cls([out[n] for n in columns], mean, scale, groups)
         for c in prep.columns:
             c.missing = int(_missing(_column(X, columns, c.name, rows)).sum())
