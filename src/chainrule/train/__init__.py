@@ -32,6 +32,7 @@ from ._events import (
     CancelValidateException,
 )
 from ._learner import Learner
+from ._loop import LossStep, Loop, TrainingStep
 from ._loss import TrainLossCallback
 from ._lr_finder import LRFinderCallback, LRSuggestion
 from ._metrics import (
@@ -86,6 +87,8 @@ __all__ = [
     "LRFinderCallback",
     "LRSuggestion",
     "Learner",
+    "Loop",
+    "LossStep",
     "MetricsCallback",
     "NonFiniteLossError",
     "ProgressCallback",
@@ -96,6 +99,7 @@ __all__ = [
     "TrainGradientsCallback",
     "TrainLossCallback",
     "TrainParametersCallback",
+    "TrainingStep",
     "accuracy",
     "diagnose",
     "outcome_findings",

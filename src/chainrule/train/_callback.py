@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._events import EVENTS
 
 if TYPE_CHECKING:
-    from ._learner import Learner
+    from ._loop import Loop
 
 _EVENT_LIKE = re.compile(r"^(before|after)_[a-z0-9_]+$")
 _EVENT_SET = frozenset(EVENTS)
@@ -47,8 +47,8 @@ class Callback:
     ----------
     order : int
         Sort key among the learner's callbacks (class attribute; 0 by default).
-    learner : Learner or None
-        The learner this callback is attached to.
+    learner : Loop or None
+        The loop (a ``Learner``, or an estimator's ``learner_``) this callback is attached to.
 
     Notes
     -----
@@ -59,14 +59,14 @@ class Callback:
     """
 
     order: int = 0
-    learner: Learner | None = None  # also set here, for subclasses that skip __init__
+    learner: Loop | None = None  # also set here, for subclasses that skip __init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         check_event_names(cls)
 
     def __init__(self) -> None:
-        self.learner: Learner | None = None
+        self.learner: Loop | None = None
 
     @property
     def name(self) -> str:
@@ -90,7 +90,7 @@ class Callback:
     def teardown(self) -> None:
         """Called when a fit ends, normally or by an exception: remove hooks, close files."""
 
-    def _require_learner(self) -> Learner:
+    def _require_learner(self) -> Loop:
         if self.learner is None:
             raise RuntimeError(
                 f"{type(self).__name__} is not attached to a Learner; pass it in "
