@@ -20,7 +20,6 @@ from .._random import Generator
 from .._tensor import Tensor, no_grad
 from . import _solver
 from ._lbfgs import LBFGSSolver
-from ._learner import EstimatorLearner, check_callbacks
 from ._network import (
     HIDDEN_ACTIVATIONS,
     NetworkArrays,
@@ -28,7 +27,7 @@ from ._network import (
     glorot_init,
     linear_layers,
 )
-from ._training import TrainingLoop
+from ._training import TrainingLoop, check_callbacks
 from ._validation import (
     clipped_batch_size,
     dense_rows,
@@ -108,10 +107,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
             self._prepare_optimizer(incremental)
-            if first_pass or not hasattr(self, "learner_"):
-                self.learner_ = EstimatorLearner(self)
-            self.learner_.attach(callbacks)
-            self._train(self._start_run(X, Y, w, incremental), incremental)
+            self._train(X, Y, w, incremental, callbacks, fresh=first_pass)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "

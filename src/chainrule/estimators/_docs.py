@@ -94,9 +94,11 @@ SHARED_ATTRIBUTES = textwrap.dedent("""\
         Loss on the validation set per epoch (with early stopping).
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_ : as
         scikit-learn's.
-    learner_ : EstimatorLearner
-        The training loop's state under ``chainrule.train.Learner``'s names (``model``,
-        ``optimizer``, ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...): the
-        ``learner`` of the callbacks, and what ``chainrule.train.diagnose`` takes. A new one
-        at each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
+    learner_ : chainrule.train.Loop
+        The training loop the ``Learner`` runs on, with this estimator's ``MLPStep`` as its
+        ``step``: its state under the Learner's names (``model``, ``optimizer``,
+        ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...) is what the callbacks
+        read as their ``learner`` and what ``chainrule.train.diagnose`` takes. ``xb``,
+        ``yb``, ``pred``, ``loss`` and the data are let go after each fit. A new loop at
+        each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
 """)

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils.optimize import _check_optimize_result
 
 from .._tensor import Tensor
-from ._objectives import sample_coefficients
+from ._objectives import L2Penalty, sample_coefficients
 from ._validation import dense_rows
 
 _BLOCK = 8192  # rows per forward/backward block for sparse input
@@ -49,9 +49,9 @@ class LBFGSSolver:
             loss, terms = self._objective.loss(z, y, c)
             value += self._objective.reported(terms, z.data, y, wb, total_weight)
             loss.backward()
-        scratch = [np.empty_like(m.weight.data) for m in self._linear] if self.alpha else []
-        self._add_penalty_gradient(scratch, total_weight)
-        return value + self._penalty(total_weight)
+        penalty = L2Penalty(self.alpha, self._linear)
+        penalty.add_gradient(total_weight)
+        return value + penalty.value(total_weight)
 
     def _fit_lbfgs(self, X: Any, Y: np.ndarray, w: np.ndarray | None) -> None:
         """Minimises the objective from the current weights; sets ``n_iter_`` and ``loss_``

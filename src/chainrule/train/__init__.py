@@ -32,7 +32,7 @@ from ._events import (
     CancelValidateException,
 )
 from ._learner import Learner
-from ._loop import LossStep, Loop, TrainingStep
+from ._loop import Loop, LossStep, TrainingStep
 from ._loss import TrainLossCallback
 from ._lr_finder import LRFinderCallback, LRSuggestion
 from ._metrics import (

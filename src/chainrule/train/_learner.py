@@ -12,7 +12,7 @@ import numpy as np
 from .._tensor import Tensor, no_grad
 from ._callback import Callback
 from ._header import SUFFIX
-from ._loop import LossStep, Loop, split_batch
+from ._loop import Loop, LossStep, split_batch
 from ._metrics import MetricsCallback
 from ._progress import ProgressCallback
 from ._resume import apply_pending_generators

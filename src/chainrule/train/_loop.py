@@ -273,7 +273,9 @@ class Loop:
         the fit). Callbacks' ``teardown`` runs however the run ends.
         """
         if self.in_fit:
-            raise RuntimeError(f"{type(self).__name__}.run: already running (called from a callback)")
+            raise RuntimeError(
+                f"{type(self).__name__}.run: already running (called from a callback)"
+            )
         self.dataloader_train, self.dataloader_valid = dataloader_train, dataloader_valid
         self.n_epochs, self.in_fit = n_epochs, True
         self._stop = self._completed = False
