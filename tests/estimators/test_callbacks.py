@@ -426,4 +426,4 @@ def test_a_fitted_estimator_with_callbacks_pickles(iris):
     np.testing.assert_array_equal(clf.predict(X), fitted.predict(X))
     assert len(clf.learner_.get_callback(TrainLossCallback).losses) == 30
     assert clf.learner_.model is clf.model_ and isinstance(clf.model_, nn.Sequential)
-    assert "Loop(model=Sequential, optimizer=Adam, step=MLPStep, epoch=30" in repr(clf.learner_)
+    assert "Loop(model=MLP, optimizer=Adam, step=MLPStep, epoch=30" in repr(clf.learner_)

@@ -5,8 +5,10 @@ import textwrap
 SHARED_PARAMETERS = textwrap.dedent("""\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         Units in each hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}, default='relu'
-        Activation of the hidden layers (leaky_relu: slope 0.01; gelu: exact, with erf).
+    activation : str, default='relu'
+        Activation of the hidden layers: 'identity', 'logistic', 'tanh', 'relu',
+        'leaky_relu' (slope 0.01), 'gelu' (exact, with erf) or 'elu'; ``chainrule.nn.MLP``'s
+        names, so 'sigmoid' is 'logistic' and 'leaky-relu' is 'leaky_relu'.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         'lbfgs': SciPy's L-BFGS-B on the packed weights with the full-batch objective and
         gradient from chainrule's engine, as scikit-learn's (good for small data sets; no
