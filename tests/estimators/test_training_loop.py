@@ -109,3 +109,15 @@ def test_callbacks_must_be_free_callback_instances():
     assert not hasattr(clf, "model_"), "nothing was fitted"
     quiet_fit(clf.set_params(callbacks=[]), X, y)  # an empty list is no callbacks
     assert clf.n_iter_ == 1
+
+
+@pytest.mark.parametrize("first", [False, True])
+def test_a_warm_start_that_switches_early_stopping_is_refused(first):
+    X, y = load_iris(return_X_y=True)
+    clf = quiet_fit(MLPClassifier((4,), max_iter=2, warm_start=True, early_stopping=first), X, y)
+    curve = list(clf.loss_curve_)
+    with pytest.raises(ValueError, match=f"made with early_stopping={first}; fit with"):
+        clf.set_params(early_stopping=not first).fit(X, y)
+    assert clf.loss_curve_ == curve, "nothing was trained"
+    quiet_fit(clf.set_params(warm_start=False), X, y)  # afresh: fine
+    assert len(clf.loss_curve_) == 2

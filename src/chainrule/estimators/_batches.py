@@ -64,7 +64,7 @@ class IndexBatches:
         self.random_state = random_state
         self.order = np.arange(X.shape[0], dtype=int)
         self.weights: np.ndarray | None = None
-        self.buffers = (None, None, None)
+        self.buffers: tuple[np.ndarray | None, ...] = (None, None, None)
         if random_state is not None:
             self.buffers = tuple(batch_buffer(a, batch_size) for a in (X, y, w))
 

@@ -86,6 +86,8 @@ def set_arrays(owner: str, name: str, targets: list[np.ndarray], values: Any) ->
 class NetworkArrays:
     """``coefs_`` and ``intercepts_`` as the fitted ``model_``'s own arrays (a mixin)."""
 
+    model_: nn.Module  # set by the estimator's fit
+
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i + 1):

@@ -133,7 +133,7 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
         self.model_ = self._build([X.shape[1], *sizes, targets.shape[1]], dtype)
         opt = optim.SGD(self.model_.parameters(), lr=self.eps, momentum=self.alpha)
         self.errors_ = []
-        sweeps = range(self.epochs)
+        sweeps: Any = range(self.epochs)  # a range, or tqdm's bar over it
         if self.verbose:
             from ..train import progress_bar
 
@@ -212,7 +212,7 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
 
     def _outputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        dtype = self.model_[0].weight.data.dtype
+        dtype = linear_layers(self.model_)[0].weight.data.dtype
         X = validate_data(self, X, dtype=dtype, reset=False)
         with no_grad():
             return self.model_(Tensor._wrap(X)).data

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -43,6 +43,9 @@ from . import _solver, _stopping
 from ._batches import IndexBatches, ValidationSet
 from ._objectives import L2Penalty, batch_loss
 
+if TYPE_CHECKING:
+    from ._base import BaseMLP
+
 
 class MLPStep(TrainingStep):
     """scikit-learn's batch and epoch on the ``Loop``, for the estimator ``est``.
@@ -50,7 +53,7 @@ class MLPStep(TrainingStep):
     ``bar`` is the optional progress bar over the epochs.
     """
 
-    def __init__(self, est: Any, bar: Any = None) -> None:
+    def __init__(self, est: BaseMLP, bar: Any = None) -> None:
         self.est, self.bar = est, bar
         self.penalty = L2Penalty(est.alpha, est._linear)
         self.total_weight = 0.0  # Σw of the current batch
@@ -104,10 +107,11 @@ class MLPStep(TrainingStep):
             est.t_ += seen
             est.loss_curve_.append(est.loss_)
             _say(est, f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-            if est.early_stopping:
-                est.validation_loss_curve_.append(log.get("valid_loss", np.nan))
-                est.validation_scores_.append(log.get(est._score_name, np.nan))
-                _say(est, f"Validation score: {est.validation_scores_[-1]:f}")
+            scores, losses = est.validation_scores_, est.validation_loss_curve_
+            if scores is not None and losses is not None:  # early_stopping
+                losses.append(log.get("valid_loss", np.nan))
+                scores.append(log.get(est._score_name, np.nan))
+                _say(est, f"Validation score: {scores[-1]:f}")
             _stopping.update_no_improvement_count(est)
             _solver.end_of_epoch(loop.optimizer, est, est.t_)
             stop, message = _stopping.on_plateau(est)
@@ -125,9 +129,10 @@ class MLPStep(TrainingStep):
         """One more epoch on the bar, with the loss (and the validation score and loss)."""
         est = self.est
         shown = {"loss": f"{est.loss_:.6g}"}
-        if est.early_stopping:
-            shown["val_score"] = f"{est.validation_scores_[-1]:.4g}"
-            shown["val_loss"] = f"{est.validation_loss_curve_[-1]:.6g}"
+        scores, losses = est.validation_scores_, est.validation_loss_curve_
+        if scores is not None and losses is not None:
+            shown["val_score"] = f"{scores[-1]:.4g}"
+            shown["val_loss"] = f"{losses[-1]:.6g}"
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
@@ -173,100 +178,97 @@ def attach(loop: Loop, callbacks: list[Callback]) -> None:
         loop.add_callback(cb)
 
 
-class TrainingLoop:
-    """Mixin of the MLP estimators: the stochastic solvers' fit on the ``Loop`` (``learner_``)."""
-
-    def _train(
-        self,
-        X: Any,
-        Y: np.ndarray,
-        w: np.ndarray | None,
-        incremental: bool,
-        callbacks: list[Callback],
-        fresh: bool,
-    ) -> None:
-        """One fit or partial_fit: epochs until convergence, ``max_iter``,
-        ``CancelFitException`` or Ctrl-C (which keeps the best weights). A non-finite loss
-        goes on as in scikit-learn (NaN losses count as no worse, ``fit`` checks the weights
-        at the end), unless a ``TerminateOnNaNCallback`` stops it at once, with
-        scikit-learn's ValueError. A ``fresh`` fit starts a new loop (counters from 0);
-        ``warm_start`` and ``partial_fit`` go on with ``learner_``."""
-        est: Any = self
-        if est.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        batches, validation = self._split_data(X, Y, w)
-        est.n_iter_ = 0
-        step = MLPStep(est, self._progress_bar(incremental))
-        loop = None if fresh else getattr(est, "learner_", None)
-        if loop is None:
-            loop = est.learner_ = Loop(est.model_, est._optimizer, step)
-        loop.model, loop.optimizer, loop.step = est.model_, est._optimizer, step
-        attach(loop, callbacks)
-        completed = False
-        try:
-            completed = loop.run(1 if incremental else est.max_iter, batches, validation)
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=4)
-            _stopping.restore_best(est)
-        except NonFiniteLossError as err:
-            raise ValueError(  # scikit-learn's error and message, then what happened
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                f"values and need to be preprocessed. ({type(self).__name__} stopped at the "
-                f"first non-finite training loss, in epoch {loop.epoch}, before that batch's "
-                "backward pass and step, so its weights are those that gave that loss; the "
-                "cause says which batch.)"
-            ) from err
-        finally:
-            if step.bar is not None:
-                step.bar.close()
-            est.model_.eval()
-            # let go of the data and the last batch's graph
-            loop.xb, loop.yb, loop.pred, loop.loss = (), (), None, None
-            loop.dataloader = loop.dataloader_train = loop.dataloader_valid = None
-            step.bar = None
-        if completed and not incremental:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-
-    def _split_data(
-        self, X: Any, Y: np.ndarray, w: np.ndarray | None
-    ) -> tuple[IndexBatches, ValidationSet | None]:
-        """The training batches and, with ``early_stopping``, the validation set:
-        scikit-learn's split (stratified for single-output classifiers, the same draws)."""
-        est: Any = self
-        dtype, validation = est._dtype(), None
-        if est.early_stopping:
-            stratify = Y if est._stratify_validation() else None
-            arrays = [X, Y] + ([w] if w is not None else [])
-            parts = train_test_split(
-                *arrays,
-                random_state=est._random_state,
-                test_size=est.validation_fraction,
-                stratify=stratify,
-            )
-            X, X_val, Y, Y_val = parts[:4]
-            w, w_val = parts[4:6] if w is not None else (None, None)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or the "
-                    "size of your dataset."
-                )
-            targets = est._objective.targets(Y_val, dtype)
-            validation = ValidationSet(X_val, targets, est._labels_from_targets(Y_val), w_val)
-        batch_size = est._batch_size(X.shape[0])
-        order = est._random_state if est.shuffle else None
-        targets = est._objective.targets(Y, dtype)
-        return IndexBatches(X, targets, w, batch_size, order), validation
-
-    def _progress_bar(self, incremental: bool) -> Any:
-        est: Any = self
-        if not est.progress_bar:
-            return None
-        total = 1 if incremental else est.max_iter
-        return progress_bar(
-            total=total, only_on_terminal=False, desc=type(self).__name__, unit="epoch"
+def train(
+    est: BaseMLP,
+    X: Any,
+    Y: np.ndarray,
+    w: np.ndarray | None,
+    incremental: bool,
+    callbacks: list[Callback],
+    fresh: bool,
+) -> None:
+    """One fit or partial_fit: epochs until convergence, ``max_iter``, ``CancelFitException``
+    or Ctrl-C (which keeps the best weights). A non-finite loss goes on as in scikit-learn
+    (NaN losses count as no worse, ``fit`` checks the weights at the end), unless a
+    ``TerminateOnNaNCallback`` stops it at once, with scikit-learn's ValueError. A ``fresh``
+    fit starts a new loop (counters from 0); ``warm_start`` and ``partial_fit`` go on with
+    ``learner_``."""
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    if est._optimizer is None:
+        raise RuntimeError(f"{type(est).__name__}: no optimiser was made before training")
+    _stopping.check_records(est)
+    batches, validation = split_data(est, X, Y, w)
+    est.n_iter_ = 0
+    step = MLPStep(est, _progress_bar(est, incremental))
+    loop = None if fresh else getattr(est, "learner_", None)
+    if loop is None:
+        loop = est.learner_ = Loop(est.model_, est._optimizer, step)
+    loop.model, loop.optimizer, loop.step = est.model_, est._optimizer, step
+    attach(loop, callbacks)
+    completed = False
+    try:
+        completed = loop.run(1 if incremental else est.max_iter, batches, validation)
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.", stacklevel=4)
+        _stopping.restore_best(est)
+    except NonFiniteLossError as err:
+        raise ValueError(  # scikit-learn's error and message, then what happened
+            "Solver produced non-finite parameter weights. The input data may contain large "
+            f"values and need to be preprocessed. ({type(est).__name__} stopped at the first "
+            f"non-finite training loss, in epoch {loop.epoch}, before that batch's backward "
+            "pass and step, so its weights are those that gave that loss; the cause says which "
+            "batch.)"
+        ) from err
+    finally:
+        if step.bar is not None:
+            step.bar.close()
+        est.model_.eval()
+        # let go of the data and of the last batch's graph
+        loop.xb, loop.yb, loop.pred, loop.loss = (), (), None, None
+        loop.dataloader = loop.dataloader_train = loop.dataloader_valid = None
+        step.bar = None
+    if completed and not incremental:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=4,
         )
+
+
+def split_data(
+    est: BaseMLP, X: Any, Y: np.ndarray, w: np.ndarray | None
+) -> tuple[IndexBatches, ValidationSet | None]:
+    """The training batches and, with ``early_stopping``, the validation set:
+    scikit-learn's split (stratified for single-output classifiers, the same draws)."""
+    dtype, validation = est._dtype(), None
+    if est.early_stopping:
+        stratify = Y if est._stratify_validation() else None
+        arrays = [X, Y] + ([w] if w is not None else [])
+        parts = train_test_split(
+            *arrays,
+            random_state=est._random_state,
+            test_size=est.validation_fraction,
+            stratify=stratify,
+        )
+        X, X_val, Y, Y_val = parts[:4]
+        w, w_val = parts[4:6] if w is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                "size of your dataset."
+            )
+        targets = est._objective.targets(Y_val, dtype)
+        validation = ValidationSet(X_val, targets, est._labels_from_targets(Y_val), w_val)
+    batch_size = est._batch_size(X.shape[0])
+    order = est._random_state if est.shuffle else None
+    targets = est._objective.targets(Y, dtype)
+    return IndexBatches(X, targets, w, batch_size, order), validation
+
+
+def _progress_bar(est: BaseMLP, incremental: bool) -> Any:
+    if not est.progress_bar:
+        return None
+    total = 1 if incremental else est.max_iter
+    return progress_bar(total=total, only_on_terminal=False, desc=type(est).__name__, unit="epoch")

@@ -285,10 +285,10 @@ class Learner(Loop):
                     "Learner.save: give a path, or a save_dir when building the Learner"
                 )
             path = self.save_dir / f"learner{SUFFIX}"
-        path = Path(path)
-        if self.save_dir is not None and not path.is_absolute() and path.parent == Path("."):
-            path = self.save_dir / path
-        return path if path.suffix else path.with_name(path.name + SUFFIX)
+        where = Path(path)
+        if self.save_dir is not None and not where.is_absolute() and where.parent == Path("."):
+            where = self.save_dir / where
+        return where if where.suffix else where.with_name(where.name + SUFFIX)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Writes a checkpoint (model, optimiser, callbacks' state, counters, generators) to one
