@@ -233,3 +233,14 @@ def test_run_refuses_to_start_inside_a_run():
 
 def test_every_event_is_one_the_loop_can_emit():
     assert all(e.startswith(("before_", "after_")) for e in EVENTS)
+
+
+def test_a_callback_that_needs_a_learner_says_so_on_a_bare_loop(tmp_path):
+    from chainrule.train import CheckpointCallback
+
+    ckpt = CheckpointCallback(directory=tmp_path)
+    loop = _bare_loop(LossStep(nn.MSELoss()), ckpt)
+    with pytest.raises(TypeError, match="CheckpointCallback needs a Learner .* attached to a Loop"):
+        loop.run(1, loaders()[0])
+    assert ckpt.require_learner() is loop and list(tmp_path.iterdir()) == []
+    assert tiny_learner([rec := EventRecorder()]) is rec.require_learner(Learner)

@@ -12,7 +12,14 @@ Importing this package needs NumPy only (matplotlib, tqdm and pandas load when u
 """
 
 from ._callback import Callback
-from ._checkpoint import CheckpointError, CheckpointFile, open_checkpoint, read_checkpoint
+from ._checkpoint import (
+    CheckpointError,
+    CheckpointFile,
+    non_finite,
+    open_checkpoint,
+    read_checkpoint,
+    unpack,
+)
 from ._diagnostics import Finding, diagnose
 from ._events import (
     EVENTS,
@@ -106,9 +113,11 @@ __all__ = [
     "f1_score",
     "mean_absolute_error",
     "mean_squared_error",
+    "non_finite",
     "progress_bar",
     "r2_score",
     "open_checkpoint",
     "read_checkpoint",
     "root_mean_squared_error",
+    "unpack",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._events import EVENTS
 
 if TYPE_CHECKING:
     from ._loop import Loop
+
+LoopT = TypeVar("LoopT", bound="Loop")
 
 _EVENT_LIKE = re.compile(r"^(before|after)_[a-z0-9_]+$")
 _EVENT_SET = frozenset(EVENTS)
@@ -90,13 +92,28 @@ class Callback:
     def teardown(self) -> None:
         """Called when a fit ends, normally or by an exception: remove hooks, close files."""
 
-    def _require_learner(self) -> Loop:
+    @overload
+    def require_learner(self) -> Loop: ...
+    @overload
+    def require_learner(self, kind: type[LoopT]) -> LoopT: ...
+    def require_learner(self, kind: type[Loop] | None = None) -> Loop:
+        """The loop this callback is attached to (a ``RuntimeError`` when none), checked to be
+        a ``kind`` when given: ``require_learner(Learner)`` for a callback that needs a
+        Learner's checkpoints or data loaders (a ``TypeError`` on an estimator's loop)."""
         if self.learner is None:
             raise RuntimeError(
                 f"{type(self).__name__} is not attached to a Learner; pass it in "
                 f"Learner(callbacks=[...]) or learner.add_callback(...)"
             )
+        if kind is not None and not isinstance(self.learner, kind):
+            raise TypeError(
+                f"{type(self).__name__} needs a {kind.__name__} (its checkpoints and data "
+                f"loaders); it is attached to a {type(self.learner).__name__}, which has none"
+            )
         return self.learner
+
+    # train's own callbacks call it by its first, private name
+    _require_learner = require_learner
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(order={self.order})"

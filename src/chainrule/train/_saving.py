@@ -12,6 +12,7 @@ import numpy as np
 
 from ._callback import Callback
 from ._checkpoint import non_finite
+from ._learner import Learner
 from ._monitor import check_int, monitored_value, resolve_mode
 
 
@@ -86,7 +87,7 @@ class CheckpointCallback(Callback):
         self._saved_epoch, self._start_epoch = None, self._require_learner().epoch
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner(Learner)
         done = learner.epoch + 1
         bad = non_finite(learner)
         if bad:
@@ -116,7 +117,7 @@ class CheckpointCallback(Callback):
             self._save_periodic(done)
 
     def _save_periodic(self, done: int) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner(Learner)
         path = learner.save(self._dir() / f"epoch_{done:04d}.safetensors")
         self._saved_epoch, self.last_path = done, path
         if str(path) in self.saved:
