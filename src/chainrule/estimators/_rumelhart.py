@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import nn, optim
 from .._tensor import Tensor, no_grad
+from ..train import progress_bar
 from ._network import NetworkArrays, build_network, linear_layers
 from ._validation import hidden_sizes, model_dtype, validate_data
 
@@ -135,8 +136,6 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
         self.errors_ = []
         sweeps: Any = range(self.epochs)  # a range, or tqdm's bar over it
         if self.verbose:
-            from ..train import progress_bar
-
             sweeps = progress_bar(
                 iterable=sweeps, only_on_terminal=False, desc=type(self).__name__, unit="sweep"
             )

@@ -11,17 +11,18 @@ import numpy as np
 
 from .._tensor import Tensor, no_grad
 from ._callback import Callback
+from ._checkpoint import save_checkpoint
 from ._header import SUFFIX
 from ._loop import Loop, LossStep, split_batch
+from ._lr_finder import LRFinderCallback, find_learning_rate
 from ._metrics import MetricsCallback
 from ._progress import ProgressCallback
-from ._resume import apply_pending_generators
+from ._resume import apply_pending_generators, load_checkpoint
 from ._stopping import TerminateOnNaNCallback
 
 if TYPE_CHECKING:
     from ..nn import Module
     from ..optim import Optimizer
-    from ._lr_finder import LRFinderCallback
 
 
 def _count(name: str, value: Any, low: int) -> int:
@@ -269,8 +270,6 @@ class Learner(Loop):
         lr_find_callback : LRFinderCallback, optional
             The finder's settings (default ``LRFinderCallback()``).
         """
-        from ._lr_finder import find_learning_rate
-
         _check_loader("dataloader", dataloader)
         return find_learning_rate(self, dataloader, n_epochs, lr_find_callback)
 
@@ -298,8 +297,6 @@ class Learner(Loop):
         resumes exactly: loading it into a freshly built learner and fitting the remaining
         epochs gives bit-identical parameters.
         """
-        from ._checkpoint import save_checkpoint
-
         return save_checkpoint(self, self.checkpoint_path(path))
 
     def load(self, path: str | Path, strict: bool = True) -> None:
@@ -324,8 +321,6 @@ class Learner(Loop):
         The generator states of the data loaders saved with the checkpoint are applied at the
         start of the next ``fit`` to its loaders' generators.
         """
-        from ._resume import load_checkpoint
-
         load_checkpoint(self, self.checkpoint_path(path), strict=strict)
 
     def __repr__(self) -> str:
