@@ -47,7 +47,9 @@ def _check_loader(name: str, loader: Any) -> None:
 
 
 class Learner(Loop):
-    """Trains ``model`` with ``optimizer`` on ``loss_func``, emitting events to callbacks.
+    """Trains ``model`` with ``optimizer`` on ``loss_func``, emitting events to callbacks: a
+    ``Loop`` over data loaders, with a ``LossStep``, checkpoints, validation, prediction and
+    the learning-rate finder.
 
     Parameters
     ----------
