@@ -244,3 +244,13 @@ def test_a_callback_that_needs_a_learner_says_so_on_a_bare_loop(tmp_path):
         loop.run(1, loaders()[0])
     assert ckpt.require_learner() is loop and list(tmp_path.iterdir()) == []
     assert tiny_learner([rec := EventRecorder()]) is rec.require_learner(Learner)
+
+
+def test_the_learners_loss_function_lives_in_its_step():
+    learner = tiny_learner()
+    assert isinstance(learner.step, LossStep) and learner.loss_func is learner.step.loss_func
+    mse = nn.MSELoss()
+    learner.loss_func = mse
+    assert learner.step.loss_func is mse
+    with pytest.raises(TypeError, match="loss_func must be callable, got int"):
+        learner.loss_func = 3

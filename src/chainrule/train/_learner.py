@@ -113,8 +113,7 @@ class Learner(Loop):
     ) -> None:
         self.step: LossStep
         super().__init__(model, optimizer, LossStep(loss_func))
-        if not callable(loss_func):
-            raise TypeError(f"Learner: loss_func must be callable, got {type(loss_func).__name__}")
+        self.loss_func = loss_func  # checked
         self.save_dir = None if save_dir is None else Path(save_dir)
         self.show_progress = bool(show_progress)
         self._pending_generators: dict[str, Any] = {}
@@ -130,6 +129,12 @@ class Learner(Loop):
     def loss_func(self) -> Callable[..., Tensor]:
         """The loss function the learner was built with (held by its ``LossStep``)."""
         return self.step.loss_func
+
+    @loss_func.setter
+    def loss_func(self, value: Callable[..., Tensor]) -> None:
+        if not callable(value):
+            raise TypeError(f"Learner: loss_func must be callable, got {type(value).__name__}")
+        self.step.loss_func = value
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
