@@ -137,7 +137,7 @@ class MLPStep(TrainingStep):
         self.bar.update(1)
 
 
-def _say(est: Any, message: str) -> None:
+def _say(est: BaseMLP, message: str) -> None:
     """scikit-learn's verbose output: a line on stdout."""
     if est.verbose:
         print(message)
