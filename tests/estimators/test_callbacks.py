@@ -422,8 +422,8 @@ def test_a_fitted_estimator_with_callbacks_pickles(iris):
     X, y = iris
     fitted = MLPClassifier((16,), max_iter=30, random_state=0, callbacks=telemetry())
     clf = pickle.loads(pickle.dumps(quiet_fit(fitted, X, y)))
-    assert diagnose(clf.learner_) == [] and clf.learner_.estimator is clf
+    assert diagnose(clf.learner_) == [] and clf.learner_.step.est is clf
     np.testing.assert_array_equal(clf.predict(X), fitted.predict(X))
     assert len(clf.learner_.get_callback(TrainLossCallback).losses) == 30
     assert clf.learner_.model is clf.model_ and isinstance(clf.model_, nn.Sequential)
-    assert "EstimatorLearner(estimator=MLPClassifier, epoch=30" in repr(clf.learner_)
+    assert "Loop(model=MLP, optimizer=Adam, step=MLPStep, epoch=30" in repr(clf.learner_)

@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 from sklearn.datasets import load_iris
 
-from chainrule.estimators import MLPClassifier, MLPRegressor, _training
+from chainrule.estimators import MLPClassifier, MLPRegressor, _batches
 from chainrule.estimators._batches import batch_buffer, take_rows
 from chainrule.train import Callback
 
@@ -64,7 +64,7 @@ def _fit_twice(monkeypatch, make, X, y, **fit_kw):
     fits = []
     for general in (False, True):
         if general:
-            monkeypatch.setattr(_training, "batch_buffer", lambda a, batch_size: None)
+            monkeypatch.setattr(_batches, "batch_buffer", lambda a, batch_size: None)
         recorder = BatchRecorder()
         fits.append((quiet_fit(make([recorder]), X, y, **fit_kw), recorder.batches))
     return fits

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 
 from chainrule import nn
-from chainrule.estimators import MLPClassifier, MLPRegressor
+from chainrule.estimators import MLPClassifier, MLPRegressor, _training
 
 from ._helpers import quiet_fit
 
@@ -104,13 +104,14 @@ def test_class_weight_equals_sample_weight():
 def test_early_stopping_on_the_validation_loss_keeps_the_best_weights(monkeypatch):
     X, y = make_regression(300, 5, noise=20.0, random_state=0)
     held = {}
-    original = MLPRegressor._split_validation
+    original = _training.split_data
 
-    def spy(self, run):
-        original(self, run)
-        held.update(X=run.X_val, y=run.y_val)
+    def spy(*args):
+        batches, validation = original(*args)
+        held.update(X=validation.X, y=validation.labels)
+        return batches, validation
 
-    monkeypatch.setattr(MLPRegressor, "_split_validation", spy)
+    monkeypatch.setattr(_training, "split_data", spy)
     reg = quiet_fit(
         MLPRegressor(
             hidden_layer_sizes=(64,),

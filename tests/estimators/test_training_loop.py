@@ -7,32 +7,39 @@ import pytest
 from sklearn.datasets import load_iris
 
 from chainrule.estimators import MLPClassifier, MLPRegressor
+from chainrule.estimators._batches import IndexBatches
+from chainrule.estimators._training import MLPStep
 from chainrule.train import EVENTS, Callback, Learner, TrainLossCallback
 
 from ..train._helpers import EventRecorder
 from ._helpers import quiet_fit
 
 
-def _interrupt_at(monkeypatch, cls, epoch: int) -> list[list[np.ndarray]]:
-    """Makes the ``epoch``-th call of ``_fit_epoch`` raise KeyboardInterrupt (as Ctrl-C would,
-    midway through training); returns the weights after each completed epoch."""
-    original = cls._fit_epoch
+def _interrupt_at(monkeypatch, epoch: int) -> list[list[np.ndarray]]:
+    """Makes the ``epoch``-th training pass raise KeyboardInterrupt as it starts (as Ctrl-C
+    would, midway through training); returns the weights after each completed epoch."""
+    original = MLPStep.end_epoch
     seen: list[list[np.ndarray]] = []
 
-    def fit_epoch(self, run):
-        if len(seen) + 1 == epoch:
-            raise KeyboardInterrupt
-        stop = original(self, run)
-        seen.append([p.data.copy() for p in self.model_.parameters()])
+    def end_epoch(self, loop):
+        stop = original(self, loop)
+        seen.append([p.data.copy() for p in self.est.model_.parameters()])
         return stop
 
-    monkeypatch.setattr(cls, "_fit_epoch", fit_epoch)
+    def batches(self):
+        if len(seen) + 1 == epoch:
+            raise KeyboardInterrupt
+        return original_iter(self)
+
+    original_iter = IndexBatches.__iter__
+    monkeypatch.setattr(MLPStep, "end_epoch", end_epoch)
+    monkeypatch.setattr(IndexBatches, "__iter__", batches)
     return seen
 
 
 def test_ctrl_c_stops_cleanly_with_the_best_weights(monkeypatch):
     X, y = load_iris(return_X_y=True)
-    snapshots = _interrupt_at(monkeypatch, MLPClassifier, epoch=3)
+    snapshots = _interrupt_at(monkeypatch, epoch=3)
     clf = MLPClassifier((8,), max_iter=50, random_state=0)
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         clf.fit(X, y)  # no KeyboardInterrupt escapes
@@ -47,7 +54,7 @@ def test_ctrl_c_stops_cleanly_with_the_best_weights(monkeypatch):
 
 def test_ctrl_c_with_early_stopping_restores_the_best_validation_weights(monkeypatch):
     X, y = load_iris(return_X_y=True)
-    snapshots = _interrupt_at(monkeypatch, MLPClassifier, epoch=4)
+    snapshots = _interrupt_at(monkeypatch, epoch=4)
     clf = MLPClassifier((8,), max_iter=50, early_stopping=True, random_state=0)
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         clf.fit(X, y)
@@ -102,3 +109,15 @@ def test_callbacks_must_be_free_callback_instances():
     assert not hasattr(clf, "model_"), "nothing was fitted"
     quiet_fit(clf.set_params(callbacks=[]), X, y)  # an empty list is no callbacks
     assert clf.n_iter_ == 1
+
+
+@pytest.mark.parametrize("first", [False, True])
+def test_a_warm_start_that_switches_early_stopping_is_refused(first):
+    X, y = load_iris(return_X_y=True)
+    clf = quiet_fit(MLPClassifier((4,), max_iter=2, warm_start=True, early_stopping=first), X, y)
+    curve = list(clf.loss_curve_)
+    with pytest.raises(ValueError, match=f"made with early_stopping={first}; fit with"):
+        clf.set_params(early_stopping=not first).fit(X, y)
+    assert clf.loss_curve_ == curve, "nothing was trained"
+    quiet_fit(clf.set_params(warm_start=False), X, y)  # afresh: fine
+    assert len(clf.loss_curve_) == 2

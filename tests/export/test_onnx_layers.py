@@ -41,6 +41,7 @@ def _ln(affine: bool, bias: bool, dt) -> nn.LayerNorm:
 
 # (case id, layer factory taking the dtype, input shape with the batch first)
 LAYERS = [
+    ("MLP", lambda dt: nn.MLP(4, [5, 3], "tanh", 0.5, dtype=dt), (6, 4)),
     ("Linear", lambda dt: nn.Linear(4, 3, dtype=dt), (6, 4)),
     ("Linear-no-bias", lambda dt: nn.Linear(4, 3, bias=False, dtype=dt), (6, 4)),
     ("Linear-3d", lambda dt: nn.Linear(4, 3, dtype=dt), (6, 2, 4)),

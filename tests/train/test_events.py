@@ -213,4 +213,4 @@ def test_add_callback_errors():
     with pytest.raises(ValueError, match="is not attached"):
         learner.remove_callback(rec)
     with pytest.raises(RuntimeError, match="not attached to a Learner"):
-        rec._require_learner()
+        rec.require_learner()

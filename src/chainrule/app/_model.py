@@ -170,29 +170,16 @@ def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0
     from chainrule import nn
     from chainrule.nn import init
 
-    act = {
-        "relu": nn.ReLU,
-        "tanh": nn.Tanh,
-        "sigmoid": nn.Sigmoid,
-        "gelu": nn.GELU,
-        "leaky-relu": nn.LeakyReLU,
-        "elu": nn.ELU,
-    }[activation]
     gen = cr.Generator(seed)
-    layers: list[Any] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        if i:
-            layers.append(act())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-        layer = nn.Linear(fan_in, fan_out, generator=gen)
+
+    def initialise(layer: Any) -> None:
         if activation in ("tanh", "sigmoid"):
             init.xavier_uniform_(layer.weight, init.calculate_gain(activation), generator=gen)
         else:
             init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=gen)
         init.zeros_(layer.bias)
-        layers.append(layer)
-    return nn.Sequential(*layers)
+
+    return nn.MLP(sizes[0], sizes[1:], activation, dropout, generator=gen, init=initialise)
 
 
 def make_loss(name: str) -> Any:

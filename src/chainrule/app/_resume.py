@@ -9,8 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chainrule.train import Callback, CheckpointError, NonFiniteLossError, open_checkpoint
-from chainrule.train._checkpoint import non_finite, unpack
+from chainrule.train import (
+    Callback,
+    CheckpointError,
+    Learner,
+    NonFiniteLossError,
+    non_finite,
+    open_checkpoint,
+    unpack,
+)
 
 from ._files import RunError
 from ._model import CHECKPOINT_NAME, ModelCard, check_architecture
@@ -42,7 +49,7 @@ class EpochCheckpoint(Callback):
         return self._base + time.perf_counter() - self._start
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner(Learner)
         bad = non_finite(learner)
         if bad:
             raise NonFiniteLossError(f"in epoch {learner.epoch + 1}, {' and '.join(bad)}")

@@ -373,7 +373,7 @@ class EpochLines(Callback):
     def after_epoch(self) -> None:
         from tqdm.auto import tqdm
 
-        log = self._require_learner().epoch_log
+        log = self.require_learner().epoch_log
         line = (
             f"epoch {log['epoch'] + 1:3d}/{self.n_epochs}  train loss "
             f"{log.get('train_loss', float('nan')):.4f}  valid loss "

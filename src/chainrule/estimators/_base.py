@@ -2,11 +2,14 @@
 
 ``__init__`` only stores the parameters; ``fit`` checks them against ``_parameter_constraints``
 (scikit-learn's ``InvalidParameterError`` and message), checks the data with scikit-learn's
-own helpers, builds the network on the first call and trains it (``_training.TrainingLoop``).
+own helpers, builds the network on the first call and trains it: on the ``chainrule.train``
+``Loop`` for the stochastic solvers (``_training``), with SciPy's L-BFGS-B for 'lbfgs'
+(``_lbfgs``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
@@ -16,11 +19,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .. import nn
 from .._random import Generator
 from .._tensor import Tensor, no_grad
-from . import _solver
-from ._lbfgs import LBFGSSolver
-from ._learner import EstimatorLearner, check_callbacks
+from ..optim import Optimizer
+from ..train import Loop
+from . import _lbfgs, _solver, _training
 from ._network import (
     HIDDEN_ACTIVATIONS,
     NetworkArrays,
@@ -28,7 +32,7 @@ from ._network import (
     glorot_init,
     linear_layers,
 )
-from ._training import TrainingLoop
+from ._objectives import Objective
 from ._validation import (
     clipped_batch_size,
     dense_rows,
@@ -41,8 +45,62 @@ from ._validation import (
 _PREDICT_CHUNK = 8192  # rows per forward pass at prediction time for sparse input
 
 
-class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
+class BaseMLP(NetworkArrays, BaseEstimator):
     """Base of the MLP estimators; use MLPClassifier or MLPRegressor."""
+
+    # the parameters (stored by __init__, checked at fit)
+    hidden_layer_sizes: Any
+    activation: str
+    solver: str
+    alpha: float
+    batch_size: int | str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    random_state: Any
+    tol: float
+    verbose: bool | int
+    warm_start: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: int | float
+    max_fun: int
+    dropout: float
+    progress_bar: bool
+    early_stopping_monitor: str
+    callbacks: list | None
+    dtype: Any
+    # what fit sets
+    model_: nn.MLP
+    learner_: Loop
+    n_iter_: int
+    t_: int
+    loss_: float
+    n_outputs_: int
+    n_layers_: int
+    out_activation_: str
+    loss_curve_: list[float]
+    validation_loss_curve_: list[float] | None
+    validation_scores_: list[float] | None
+    best_loss_: float | None
+    best_validation_score_: float | None
+    best_validation_loss_: float
+    _objective: Objective
+    _linear: list[nn.Linear]
+    _best_params: list[np.ndarray]
+    _optimizer: Optimizer | None
+    _no_improvement_count: int
+    _random_state: np.random.RandomState
+    # what the classifier and the regressor define
+    _score_name: str
+    _score_function: Callable[..., float]
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -86,7 +144,7 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> BaseMLP:
         """fit (``incremental=False``) and partial_fit, after the parameters were checked."""
         sizes = hidden_sizes(self.hidden_layer_sizes)
-        callbacks = check_callbacks(type(self).__name__, self.callbacks)
+        callbacks = _training.check_callbacks(type(self).__name__, self.callbacks)
         self._check_lbfgs_settings(callbacks)
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         dtype = model_dtype(X, self.dtype) if first_pass else self._dtype()
@@ -103,15 +161,12 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
             )
         if self.solver == "lbfgs":
             self._optimizer = None  # a later stochastic warm start begins a new one
-            self._fit_lbfgs(X, Y, w)
+            _lbfgs.fit_lbfgs(self, X, Y, w)
         else:
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
             self._prepare_optimizer(incremental)
-            if first_pass or not hasattr(self, "learner_"):
-                self.learner_ = EstimatorLearner(self)
-            self.learner_.attach(callbacks)
-            self._train(self._start_run(X, Y, w, incremental), incremental)
+            _training.train(self, X, Y, w, incremental, callbacks, fresh=first_pass)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
@@ -186,10 +241,36 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
         params = list(self.model_.parameters())
         if incremental and self._optimizer is not None:
             return
-        if self.warm_start and _solver.matches(self._optimizer, self, params):
+        if self.warm_start and self._optimizer and _solver.matches(self._optimizer, self, params):
             _solver.reset_hyper_parameters(self._optimizer, self)
         else:
             self._optimizer = _solver.make_optimizer(self, params)
+
+    # -- what MLPClassifier and MLPRegressor define --------------------------------------------
+    def _validate_input(
+        self, X: Any, y: Any, incremental: bool, reset: bool, dtype: Any, *, evaluate: bool = False
+    ) -> tuple[Any, np.ndarray, np.ndarray | None]:
+        """X, the targets as an array, and the class weights (or None)."""
+        raise NotImplementedError
+
+    def _out_activation(self) -> str:
+        raise NotImplementedError
+
+    def _make_objective(self) -> Objective:
+        raise NotImplementedError
+
+    def _stratify_validation(self) -> bool:
+        raise NotImplementedError
+
+    def _labels_from_targets(self, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict_from_output(self, out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _full_objective(self, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
+        """The training objective over all of X, its gradient into ``.grad`` (``_lbfgs``)."""
+        return _lbfgs.full_objective(self, X, targets, w)
 
     def _batch_size(self, n_samples: int) -> int:
         return clipped_batch_size(self.batch_size, n_samples)
@@ -262,8 +343,10 @@ class BaseMLP(NetworkArrays, TrainingLoop, LBFGSSolver, BaseEstimator):
             for p in params:
                 p.grad = None
             value = self._full_objective(X, self._objective.targets(Y, self._dtype()), w)
-            coef_grads = [m.weight.grad.data.copy() for m in self._linear]
-            intercept_grads = [m.bias.grad.data.copy() for m in self._linear]
+            coef_grads = [_lbfgs.gradient_of(m.weight).copy() for m in self._linear]
+            intercept_grads = [
+                _lbfgs.gradient_of(m.bias).copy() for m in self._linear if m.bias is not None
+            ]
         finally:
             for p, g in zip(params, saved):
                 p.grad = g

@@ -1,12 +1,15 @@
-"""Batches of the training loop gathered into reused buffers: exactly the rows that indexing
-gives, without a new array per batch."""
+"""The estimators' data as the ``Loop`` takes it: the training rows in index batches (gathered
+into reused buffers: exactly the rows that indexing gives, without a new array per batch) and
+the validation set as one batch."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from .._tensor import Tensor
 from ._validation import dense_rows
 
 
@@ -25,3 +28,83 @@ def take_rows(a: Any, index: np.ndarray, buffer: np.ndarray | None) -> np.ndarra
         return dense_rows(a, index)
     out = buffer[: len(index)]
     return np.take(a, index, axis=0, out=out, mode="clip")  # "clip": unbuffered; index is valid
+
+
+class IndexBatches:
+    """The training rows in batches as scikit-learn's ``_fit_stochastic`` takes them, as the
+    ``Loop`` takes a data loader (an iterable with a length).
+
+    Each pass over it with a ``random_state`` first shuffles the row order (scikit-learn's
+    ``utils.shuffle``, draw for draw, on the indices rather than the data; the order carries
+    over from pass to pass, as scikit-learn's shuffled copies do), then yields
+    ``(x, targets)`` for ``batch_size`` rows at a time: gathered into buffers reused from batch
+    to batch (copy to keep), or views of the data without shuffling. ``weights`` holds the
+    current batch's sample weights (None when unweighted).
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, n_outputs)
+        Targets as the objective takes them.
+    w : ndarray of shape (n_samples,) or None
+    batch_size : int
+    random_state : numpy.random.RandomState or None
+        Draws the order of each pass; None keeps the rows in order.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: np.ndarray,
+        w: np.ndarray | None,
+        batch_size: int,
+        random_state: np.random.RandomState | None,
+    ) -> None:
+        self.X, self.y, self.w, self.size = X, y, w, batch_size
+        self.random_state = random_state
+        self.order = np.arange(X.shape[0], dtype=int)
+        self.weights: np.ndarray | None = None
+        self.buffers: tuple[np.ndarray | None, ...] = (None, None, None)
+        if random_state is not None:
+            self.buffers = tuple(batch_buffer(a, batch_size) for a in (X, y, w))
+
+    def __len__(self) -> int:
+        return -(-self.X.shape[0] // self.size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = self.X.shape[0]
+        if self.random_state is not None:
+            perm = np.arange(n)
+            self.random_state.shuffle(perm)
+            self.order = self.order[perm]
+        for start in range(0, n, self.size):
+            yield self._rows(start, min(start + self.size, n))
+
+    def _rows(self, start: int, stop: int) -> tuple[Tensor, Tensor]:
+        """Rows ``start:stop`` of this pass's order; their weights into ``weights``."""
+        w = self.w
+        if self.random_state is not None:
+            index = self.order[start:stop]
+            bx, by, bw = self.buffers
+            x, y = take_rows(self.X, index, bx), take_rows(self.y, index, by)
+            self.weights = take_rows(w, index, bw) if w is not None else None
+        else:
+            x, y = dense_rows(self.X, slice(start, stop)), self.y[start:stop]
+            self.weights = w[start:stop] if w is not None else None
+        return Tensor._wrap(x), Tensor._wrap(y)
+
+
+class ValidationSet:
+    """The validation set of ``early_stopping`` as one batch ``(X, targets)``, with its labels
+    (or values) for the score and its sample weights in ``weights``. A sparse X stays sparse
+    (the network takes it in blocks of rows)."""
+
+    def __init__(self, X: Any, targets: np.ndarray, labels: Any, w: np.ndarray | None) -> None:
+        self.X, self.targets, self.labels, self.weights = X, targets, labels, w
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[tuple[Any, Tensor]]:
+        x = self.X if hasattr(self.X, "toarray") else Tensor._wrap(self.X)
+        yield x, Tensor._wrap(self.targets)

@@ -5,8 +5,10 @@ import textwrap
 SHARED_PARAMETERS = textwrap.dedent("""\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         Units in each hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'gelu'}, default='relu'
-        Activation of the hidden layers (leaky_relu: slope 0.01; gelu: exact, with erf).
+    activation : str, default='relu'
+        Activation of the hidden layers: 'identity', 'logistic', 'tanh', 'relu',
+        'leaky_relu' (slope 0.01), 'gelu' (exact, with erf) or 'elu'; ``chainrule.nn.MLP``'s
+        names, so 'sigmoid' is 'logistic' and 'leaky-relu' is 'leaky_relu'.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         'lbfgs': SciPy's L-BFGS-B on the packed weights with the full-batch objective and
         gradient from chainrule's engine, as scikit-learn's (good for small data sets; no
@@ -94,9 +96,11 @@ SHARED_ATTRIBUTES = textwrap.dedent("""\
         Loss on the validation set per epoch (with early stopping).
     n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_ : as
         scikit-learn's.
-    learner_ : EstimatorLearner
-        The training loop's state under ``chainrule.train.Learner``'s names (``model``,
-        ``optimizer``, ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...): the
-        ``learner`` of the callbacks, and what ``chainrule.train.diagnose`` takes. A new one
-        at each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
+    learner_ : chainrule.train.Loop
+        The training loop the ``Learner`` runs on, with this estimator's ``MLPStep`` as its
+        ``step``: its state under the Learner's names (``model``, ``optimizer``,
+        ``callbacks``, ``epoch``, ``iteration``, ``epoch_log``...) is what the callbacks
+        read as their ``learner`` and what ``chainrule.train.diagnose`` takes. ``xb``,
+        ``yb``, ``pred``, ``loss`` and the data are let go after each fit. A new loop at
+        each fresh fit; ``warm_start`` and ``partial_fit`` continue it.
 """)

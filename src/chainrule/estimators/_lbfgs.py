@@ -15,79 +15,89 @@ losses are already divided by the whole set's Σw, so their sum is the full obje
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils.optimize import _check_optimize_result
 
 from .._tensor import Tensor
-from ._objectives import sample_coefficients
+from ..nn import Parameter
+from ._objectives import L2Penalty, sample_coefficients
 from ._validation import dense_rows
+
+if TYPE_CHECKING:
+    from ._base import BaseMLP
 
 _BLOCK = 8192  # rows per forward/backward block for sparse input
 
 
-class LBFGSSolver:
-    """Mixin of the MLP estimators: the full-batch objective and ``solver='lbfgs'``."""
+def packed_parameters(est: BaseMLP) -> list[Parameter]:
+    """The parameters in scikit-learn's packing order: weights, then biases."""
+    return [m.weight for m in est._linear] + [m.bias for m in est._linear if m.bias is not None]
 
-    def _packed_parameters(self) -> list:
-        """The parameters in scikit-learn's packing order: weights, then biases."""
-        return [m.weight for m in self._linear] + [m.bias for m in self._linear]
 
-    def _full_objective(self, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
-        """The training objective over all of X (reported as scikit-learn reports it), with
-        its gradient accumulated into the parameters' ``.grad`` (which must be None)."""
-        n = X.shape[0]
-        total_weight = float(n if w is None else w.sum())
-        block = n if not hasattr(X, "toarray") else _BLOCK
-        value = 0.0
-        for start in range(0, n, block):
-            rows = slice(start, min(start + block, n))
-            y, wb = targets[rows], None if w is None else w[rows]
-            z = self.model_(Tensor._wrap(dense_rows(X, rows)))
-            c = sample_coefficients(wb, n, total_weight, z.dtype)
-            loss, terms = self._objective.loss(z, y, c)
-            value += self._objective.reported(terms, z.data, y, wb, total_weight)
-            loss.backward()
-        scratch = [np.empty_like(m.weight.data) for m in self._linear] if self.alpha else []
-        self._add_penalty_gradient(scratch, total_weight)
-        return value + self._penalty(total_weight)
+def full_objective(est: BaseMLP, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
+    """The training objective over all of X (reported as scikit-learn reports it), with its
+    gradient accumulated into the parameters' ``.grad`` (which must be None)."""
+    n = X.shape[0]
+    total_weight = float(n if w is None else w.sum())
+    block = n if not hasattr(X, "toarray") else _BLOCK
+    value = 0.0
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        y, wb = targets[rows], None if w is None else w[rows]
+        z = est.model_(Tensor._wrap(dense_rows(X, rows)))
+        c = sample_coefficients(wb, n, total_weight, z.dtype)
+        loss, terms = est._objective.loss(z, y, c)
+        value += est._objective.reported(terms, z.data, y, wb, total_weight)
+        loss.backward()
+    penalty = L2Penalty(est.alpha, est._linear)
+    penalty.add_gradient(total_weight)
+    return value + penalty.value(total_weight)
 
-    def _fit_lbfgs(self, X: Any, Y: np.ndarray, w: np.ndarray | None) -> None:
-        """Minimises the objective from the current weights; sets ``n_iter_`` and ``loss_``
-        and leaves SciPy's solution in the network, with scikit-learn's ConvergenceWarning
-        when L-BFGS-B stopped for any reason other than convergence."""
-        from scipy.optimize import minimize
 
-        params = self._packed_parameters()
-        targets = self._objective.targets(Y, self._dtype())
-        sizes = np.cumsum([0] + [p.data.size for p in params])
+def fit_lbfgs(est: BaseMLP, X: Any, Y: np.ndarray, w: np.ndarray | None) -> None:
+    """Minimises the objective from the current weights; sets ``n_iter_`` and ``loss_`` and
+    leaves SciPy's solution in the network, with scikit-learn's ConvergenceWarning when
+    L-BFGS-B stopped for any reason other than convergence."""
+    from scipy.optimize import minimize
 
-        def unpack(x: np.ndarray) -> None:
-            for p, start, stop in zip(params, sizes[:-1], sizes[1:]):
-                p.data[...] = x[start:stop].reshape(p.data.shape)
+    params = packed_parameters(est)
+    targets = est._objective.targets(Y, est._dtype())
+    sizes = np.cumsum([0] + [p.data.size for p in params])
 
-        def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-            unpack(x)
-            for p in params:
-                p.grad = None
-            value = self._full_objective(X, targets, w)
-            grad = np.concatenate([p.grad.data.ravel() for p in params])
-            return value, grad.astype(np.float64, copy=False)
+    def unpack(x: np.ndarray) -> None:
+        for p, start, stop in zip(params, sizes[:-1], sizes[1:]):
+            p.data[...] = x[start:stop].reshape(p.data.shape)
 
-        x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
-        self.model_.eval()  # no dropout (refused with lbfgs); nothing else depends on it
-        try:
-            result = minimize(
-                loss_and_grad,
-                x0,
-                method="L-BFGS-B",
-                jac=True,
-                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-            )
-        finally:
-            for p in params:
-                p.grad = None
-        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
-        self.loss_ = result.fun
-        unpack(result.x)
+    def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        unpack(x)
+        for p in params:
+            p.grad = None
+        value = est._full_objective(X, targets, w)
+        grad = np.concatenate([gradient_of(p).ravel() for p in params])
+        return value, grad.astype(np.float64, copy=False)
+
+    x0 = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
+    est.model_.eval()  # no dropout (refused with lbfgs); nothing else depends on it
+    try:
+        result = minimize(
+            loss_and_grad,
+            x0,
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+        )
+    finally:
+        for p in params:
+            p.grad = None
+    est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    est.loss_ = result.fun
+    unpack(result.x)
+
+
+def gradient_of(p: Parameter) -> np.ndarray:
+    """``p.grad``'s array; every parameter takes part in the objective, so it has one."""
+    if p.grad is None:
+        raise RuntimeError("a parameter of the network received no gradient from the objective")
+    return p.grad.data

@@ -16,19 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import nn
 from .._random import Generator
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "gelu")
-
-
-def _activation(name: str) -> nn.Module | None:
-    if name == "identity":
-        return None
-    return {
-        "logistic": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "relu": nn.ReLU,
-        "leaky_relu": nn.LeakyReLU,
-        "gelu": nn.GELU,
-    }[name]()
+HIDDEN_ACTIVATIONS = (*nn.ACTIVATIONS, *nn.ALIASES)  # the vocabulary of ``nn.MLP``
 
 
 def build_network(
@@ -37,44 +25,49 @@ def build_network(
     dtype: np.dtype,
     dropout: float = 0.0,
     masks: Generator | None = None,
-) -> nn.Sequential:
-    """Linear, activation (and Dropout drawing from ``masks``) per hidden layer, then the
-    output Linear.
+) -> nn.MLP:
+    """``nn.MLP`` of ``layer_units``: Linear, activation (and Dropout drawing from ``masks``)
+    per hidden layer, then the output Linear.
 
     The layers are built with a private generator so that building one does not advance the
     default generator that ``cr.manual_seed`` seeds; the caller then sets the weights.
     """
-    scratch = Generator(0)
-    layers: list[nn.Module] = []
-    n_linear = len(layer_units) - 1
-    for i in range(n_linear):
-        layers.append(nn.Linear(layer_units[i], layer_units[i + 1], dtype=dtype, generator=scratch))
-        if i < n_linear - 1:
-            act = _activation(activation)
-            if act is not None:
-                layers.append(act)
-            if dropout:
-                layers.append(nn.Dropout(dropout, generator=masks))
-    return nn.Sequential(*layers)
+    return nn.MLP(
+        layer_units[0],
+        layer_units[1:],
+        activation,
+        dropout,
+        dtype=dtype,
+        generator=Generator(0),
+        dropout_generator=masks,
+    )
 
 
 def linear_layers(model: nn.Module) -> list[nn.Linear]:
     """The network's dense layers, input to output."""
-    return [m for m in model if isinstance(m, nn.Linear)]
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def bias_of(layer: nn.Linear) -> nn.Parameter:
+    """A dense layer's bias: every layer of an estimator's network has one."""
+    if layer.bias is None:
+        raise RuntimeError(f"{layer!r} has no bias, but an estimator's layers always have one")
+    return layer.bias
 
 
 def glorot_init(
     layers: list[nn.Linear], activation: str, random_state: np.random.RandomState
 ) -> None:
     """scikit-learn's initialisation, draw for draw: weights then biases of each layer from
-    U(−b, b), b = √(6 / (fan_in + fan_out)) (√(2 / ...) for logistic units; Glorot and Bengio,
-    2010), so that the same ``random_state`` gives the same network as scikit-learn's."""
-    factor = 2.0 if activation == "logistic" else 6.0
+    U(−b, b), b = √(6 / (fan_in + fan_out)) (√(2 / ...) for logistic units, whatever their
+    spelling; Glorot and Bengio, 2010), so that the same ``random_state`` gives the same
+    network as scikit-learn's."""
+    factor = 2.0 if nn.activation_name(activation) == "sigmoid" else 6.0
     for layer in layers:
         fan_in, fan_out = layer.weight.shape
         bound = np.sqrt(factor / (fan_in + fan_out))
         layer.weight.data[...] = random_state.uniform(-bound, bound, (fan_in, fan_out))
-        layer.bias.data[...] = random_state.uniform(-bound, bound, fan_out)
+        bias_of(layer).data[...] = random_state.uniform(-bound, bound, fan_out)
 
 
 def set_arrays(owner: str, name: str, targets: list[np.ndarray], values: Any) -> None:
@@ -100,6 +93,8 @@ def set_arrays(owner: str, name: str, targets: list[np.ndarray], values: Any) ->
 class NetworkArrays:
     """``coefs_`` and ``intercepts_`` as the fitted ``model_``'s own arrays (a mixin)."""
 
+    model_: nn.Module  # set by the estimator's fit
+
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices, ``coefs_[i]`` of shape (units in layer i, units in layer i + 1):
@@ -117,7 +112,7 @@ class NetworkArrays:
         """Bias vectors, ``intercepts_[i]`` of shape (units in layer i + 1,): the network's
         own arrays, as ``coefs_``."""
         check_is_fitted(self, "model_")
-        return [layer.bias.data for layer in linear_layers(self.model_)]
+        return [bias_of(layer).data for layer in linear_layers(self.model_)]
 
     @intercepts_.setter
     def intercepts_(self, values: Any) -> None:

@@ -32,6 +32,7 @@ from scipy.special import expit, xlogy
 from .. import ops
 from .._numerics import softmax
 from .._tensor import Tensor
+from ..nn import Linear
 from ..nn import functional as F
 
 
@@ -179,3 +180,46 @@ def sample_coefficients(w: np.ndarray | None, n: int, total_weight: float, dtype
     if w is None:
         return 1.0 / n
     return (w / total_weight).astype(dtype, copy=False)[:, None]
+
+
+def batch_loss(
+    objective: Objective, z: Tensor, y: np.ndarray, w: np.ndarray | None, total_weight: float
+) -> tuple[Tensor, float]:
+    """The data loss of a batch as a graph node, and its value as scikit-learn reports it."""
+    c = sample_coefficients(w, z.shape[0], total_weight, z.dtype)
+    loss, terms = objective.loss(z, y, c)
+    return loss, objective.reported(terms, z.data, y, w, total_weight)
+
+
+class L2Penalty:
+    """scikit-learn's L2 term α/(2·Σw)·Σ‖W‖² (the weights only, Σw of the batch) and its
+    gradient α/Σw·W, added into ``W.grad`` through buffers allocated once.
+
+    Parameters
+    ----------
+    alpha : float
+    layers : list of nn.Linear
+        The network's dense layers, whose ``weight`` the term penalises.
+    """
+
+    def __init__(self, alpha: float, layers: list[Linear]) -> None:
+        self.alpha, self.layers = alpha, layers
+        self.buffers = [np.empty_like(m.weight.data) for m in layers] if alpha else []
+
+    def value(self, total_weight: float) -> float:
+        if not self.alpha:
+            return 0.0
+        weights = [m.weight.data.ravel() for m in self.layers]
+        squares = sum(float(np.dot(a, a)) for a in weights)
+        return 0.5 * self.alpha * squares / total_weight
+
+    def add_gradient(self, total_weight: float) -> None:
+        """W.grad += α/Σw · W (the weights' gradients must exist)."""
+        if not self.alpha:
+            return
+        c = self.alpha / float(total_weight)
+        for layer, buf in zip(self.layers, self.buffers):
+            np.multiply(layer.weight.data, c, out=buf)
+            grad = layer.weight.grad
+            if grad is not None:
+                grad.data += buf

@@ -31,7 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import nn, optim
 from .._tensor import Tensor, no_grad
-from ._network import NetworkArrays, build_network, linear_layers
+from ..train import progress_bar
+from ._network import NetworkArrays, bias_of, build_network, linear_layers
 from ._validation import hidden_sizes, model_dtype, validate_data
 
 SEPARATION = 0.1  # least gap between a class's mean output on its own samples and on the others'
@@ -133,10 +134,8 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
         self.model_ = self._build([X.shape[1], *sizes, targets.shape[1]], dtype)
         opt = optim.SGD(self.model_.parameters(), lr=self.eps, momentum=self.alpha)
         self.errors_ = []
-        sweeps = range(self.epochs)
+        sweeps: Any = range(self.epochs)  # a range, or tqdm's bar over it
         if self.verbose:
-            from ..train import progress_bar
-
             sweeps = progress_bar(
                 iterable=sweeps, only_on_terminal=False, desc=type(self).__name__, unit="sweep"
             )
@@ -207,12 +206,13 @@ class Rumelhart1986PerceptronClassifier(NetworkArrays, ClassifierMixin, BaseEsti
             layer.weight.data[...] = rs.uniform(
                 -self.init_range, self.init_range, layer.weight.shape
             )
-            layer.bias.data[...] = rs.uniform(-self.init_range, self.init_range, layer.bias.shape)
+            bias = bias_of(layer)
+            bias.data[...] = rs.uniform(-self.init_range, self.init_range, bias.shape)
         return model
 
     def _outputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        dtype = self.model_[0].weight.data.dtype
+        dtype = linear_layers(self.model_)[0].weight.data.dtype
         X = validate_data(self, X, dtype=dtype, reset=False)
         with no_grad():
             return self.model_(Tensor._wrap(X)).data

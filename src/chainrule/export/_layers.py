@@ -231,6 +231,7 @@ def _sequential(g, m, x, shape, path):
 
 RULES: dict[type, Rule] = {
     nn.Sequential: _sequential,
+    nn.MLP: _sequential,  # a Sequential with its own constructor only
     nn.Linear: _linear,
     nn.ReLU: _unary("Relu"),
     nn.Sigmoid: _unary("Sigmoid"),

@@ -27,12 +27,15 @@ from ._loss_modules import (
     MSELoss,
     NLLLoss,
 )
+from ._mlp import ACTIVATIONS, ALIASES, MLP, activation_name
 from ._module import Module
 from ._normalization import BatchNorm1d, LayerNorm
 from ._parameter import Parameter
 from ._state_dict import IncompatibleKeys
 
 __all__ = [
+    "ACTIVATIONS",
+    "ALIASES",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -49,6 +52,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "MLP",
     "MSELoss",
     "Module",
     "ModuleDict",
@@ -61,6 +65,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "activation_name",
     "functional",
     "init",
 ]

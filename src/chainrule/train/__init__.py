@@ -12,7 +12,14 @@ Importing this package needs NumPy only (matplotlib, tqdm and pandas load when u
 """
 
 from ._callback import Callback
-from ._checkpoint import CheckpointError, CheckpointFile, open_checkpoint, read_checkpoint
+from ._checkpoint import (
+    CheckpointError,
+    CheckpointFile,
+    non_finite,
+    open_checkpoint,
+    read_checkpoint,
+    unpack,
+)
 from ._diagnostics import Finding, diagnose
 from ._events import (
     EVENTS,
@@ -32,6 +39,7 @@ from ._events import (
     CancelValidateException,
 )
 from ._learner import Learner
+from ._loop import Loop, LossStep, TrainingStep
 from ._loss_history import TrainLossCallback
 from ._lr_finder import LRFinderCallback, LRSuggestion
 from ._metrics import (
@@ -86,6 +94,8 @@ __all__ = [
     "LRFinderCallback",
     "LRSuggestion",
     "Learner",
+    "Loop",
+    "LossStep",
     "MetricsCallback",
     "NonFiniteLossError",
     "ProgressCallback",
@@ -96,15 +106,18 @@ __all__ = [
     "TrainGradientsCallback",
     "TrainLossCallback",
     "TrainParametersCallback",
+    "TrainingStep",
     "accuracy",
     "diagnose",
     "outcome_findings",
     "f1_score",
     "mean_absolute_error",
     "mean_squared_error",
+    "non_finite",
     "progress_bar",
     "r2_score",
     "open_checkpoint",
     "read_checkpoint",
     "root_mean_squared_error",
+    "unpack",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._events import EVENTS
 
 if TYPE_CHECKING:
-    from ._learner import Learner
+    from ._loop import Loop
+
+LoopT = TypeVar("LoopT", bound="Loop")
 
 _EVENT_LIKE = re.compile(r"^(before|after)_[a-z0-9_]+$")
 _EVENT_SET = frozenset(EVENTS)
@@ -47,8 +49,8 @@ class Callback:
     ----------
     order : int
         Sort key among the learner's callbacks (class attribute; 0 by default).
-    learner : Learner or None
-        The learner this callback is attached to.
+    learner : Loop or None
+        The loop (a ``Learner``, or an estimator's ``learner_``) this callback is attached to.
 
     Notes
     -----
@@ -59,14 +61,14 @@ class Callback:
     """
 
     order: int = 0
-    learner: Learner | None = None  # also set here, for subclasses that skip __init__
+    learner: Loop | None = None  # also set here, for subclasses that skip __init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         check_event_names(cls)
 
     def __init__(self) -> None:
-        self.learner: Learner | None = None
+        self.learner: Loop | None = None
 
     @property
     def name(self) -> str:
@@ -90,11 +92,23 @@ class Callback:
     def teardown(self) -> None:
         """Called when a fit ends, normally or by an exception: remove hooks, close files."""
 
-    def _require_learner(self) -> Learner:
+    @overload
+    def require_learner(self) -> Loop: ...
+    @overload
+    def require_learner(self, kind: type[LoopT]) -> LoopT: ...
+    def require_learner(self, kind: type[Loop] | None = None) -> Loop:
+        """The loop this callback is attached to (a ``RuntimeError`` when none), checked to be
+        a ``kind`` when given: ``require_learner(Learner)`` for a callback that needs a
+        Learner's checkpoints or data loaders (a ``TypeError`` on an estimator's loop)."""
         if self.learner is None:
             raise RuntimeError(
                 f"{type(self).__name__} is not attached to a Learner; pass it in "
                 f"Learner(callbacks=[...]) or learner.add_callback(...)"
+            )
+        if kind is not None and not isinstance(self.learner, kind):
+            raise TypeError(
+                f"{type(self).__name__} needs a {kind.__name__} (its checkpoints and data "
+                f"loaders); it is attached to a {type(self.learner).__name__}, which has none"
             )
         return self.learner
 

@@ -51,6 +51,7 @@ from ._header import (
 
 if TYPE_CHECKING:
     from ._learner import Learner
+    from ._loop import Loop
 
 
 # -- packing: nested Python data with arrays <-> JSON plus an array table ------------------------
@@ -133,7 +134,7 @@ def generators(learner: Learner, with_loaders: bool = True) -> dict[str, Generat
     return out
 
 
-def non_finite(learner: Learner) -> list[str]:
+def non_finite(learner: Loop) -> list[str]:
     """What is not finite at the end of the current epoch (its training or validation loss,
     or a weight), in words; empty when it may be checkpointed."""
     log = learner.epoch_log

@@ -1,4 +1,5 @@
-"""``Learner``: the training loop, with events for callbacks (fastai's design, explicit state)."""
+"""``Learner``: a ``Loop`` over data loaders, with checkpoints, validation, prediction and the
+learning-rate finder (fastai's design, explicit state)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,18 @@ import numpy as np
 from .._checks import check_int
 from .._tensor import Tensor, no_grad
 from ._callback import Callback
-from ._dispatch import CallbackHost
-from ._events import (
-    CancelBackwardException,
-    CancelBatchException,
-    CancelEpochException,
-    CancelFitException,
-    CancelStepException,
-    CancelTrainException,
-    CancelValidateException,
-)
+from ._checkpoint import save_checkpoint
 from ._header import SUFFIX
+from ._loop import Loop, LossStep, split_batch
+from ._lr_finder import LRFinderCallback, find_learning_rate
+from ._metrics import MetricsCallback
+from ._progress import ProgressCallback
+from ._resume import apply_pending_generators, load_checkpoint
+from ._stopping import TerminateOnNaNCallback
 
 if TYPE_CHECKING:
     from ..nn import Module
     from ..optim import Optimizer
-    from ._lr_finder import LRFinderCallback
 
 
 def _check_loader(name: str, loader: Any) -> None:
@@ -44,8 +41,10 @@ def _check_loader(name: str, loader: Any) -> None:
         )
 
 
-class Learner(CallbackHost):
-    """Trains ``model`` with ``optimizer`` on ``loss_func``, emitting events to callbacks.
+class Learner(Loop):
+    """Trains ``model`` with ``optimizer`` on ``loss_func``, emitting events to callbacks: a
+    ``Loop`` over data loaders, with a ``LossStep``, checkpoints, validation, prediction and
+    the learning-rate finder.
 
     Parameters
     ----------
@@ -107,36 +106,11 @@ class Learner(CallbackHost):
         metrics: Sequence[Any] | None = None,
         show_progress: bool = True,
     ) -> None:
-        from ..nn import Module
-        from ..optim import Optimizer
-        from ._metrics import MetricsCallback
-        from ._progress import ProgressCallback
-        from ._stopping import TerminateOnNaNCallback
-
-        if not isinstance(model, Module):
-            raise TypeError(f"Learner: model must be an nn.Module, got {type(model).__name__}")
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"Learner: optimizer must be an optim.Optimizer, got {type(optimizer).__name__}"
-            )
-        if not callable(loss_func):
-            raise TypeError(f"Learner: loss_func must be callable, got {type(loss_func).__name__}")
-        self.model, self.optimizer, self.loss_func = model, optimizer, loss_func
+        self.step: LossStep
+        super().__init__(model, optimizer, LossStep(loss_func))
+        self.loss_func = loss_func  # checked
         self.save_dir = None if save_dir is None else Path(save_dir)
         self.show_progress = bool(show_progress)
-        self.callbacks: list[Callback] = []
-        self._handlers: dict[str, list[tuple[Callback, Callable[[], Any]]]] = {}
-        self.epoch = self.iteration = 0
-        self.training = self.in_fit = False
-        self.xb: tuple = ()
-        self.yb: tuple = ()
-        self.pred: Any = None
-        self.loss: Tensor | None = None
-        self.batch_index = self.n_batches = self.n_epochs = 0
-        self.epoch_log: dict[str, float] = {}
-        self.event: str | None = None
-        self.dataloader = self.dataloader_train = self.dataloader_valid = None
-        self._epoch_done = False
         self._pending_generators: dict[str, Any] = {}
         self.add_callback(TerminateOnNaNCallback())
         if self.show_progress:
@@ -145,6 +119,17 @@ class Learner(CallbackHost):
             self.add_callback(MetricsCallback(metrics))
         for cb in callbacks or ():
             self.add_callback(cb)
+
+    @property
+    def loss_func(self) -> Callable[..., Tensor]:
+        """The loss function the learner was built with (held by its ``LossStep``)."""
+        return self.step.loss_func
+
+    @loss_func.setter
+    def loss_func(self, value: Callable[..., Tensor]) -> None:
+        if not callable(value):
+            raise TypeError(f"Learner: loss_func must be callable, got {type(value).__name__}")
+        self.step.loss_func = value
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
@@ -211,109 +196,17 @@ class Learner(CallbackHost):
         if self.in_fit:
             raise RuntimeError("Learner.fit: already fitting (fit was called from a callback)")
         added: list[Callback] = []
-        self.dataloader_train, self.dataloader_valid = dataloader_train, dataloader_valid
-        self.n_epochs, self.in_fit, was_training = n_epochs, True, self.model.training
+        was_training = self.model.training
         try:
-            from ._resume import apply_pending_generators
-
             added += [self.add_callback(cb) for cb in callbacks or ()]
+            self.dataloader_train, self.dataloader_valid = dataloader_train, dataloader_valid
             apply_pending_generators(self)
-            self._with_events(self._do_fit, "fit", CancelFitException)
+            self.run(n_epochs, dataloader_train, dataloader_valid)
         finally:
-            self.in_fit, self.training, self.event = False, False, None
             self.model.train(was_training)
-            for cb in list(self.callbacks):
-                cb.teardown()
             for cb in added:
                 if cb in self.callbacks:
                     self.remove_callback(cb)
-
-    def _do_fit(self) -> None:
-        for _ in range(self.n_epochs):
-            self.epoch_log, self._epoch_done = {"epoch": self.epoch}, False
-            try:
-                self._with_events(self._do_epoch, "epoch", CancelEpochException, self._end_epoch)
-            finally:
-                if self._epoch_done:
-                    self.epoch, self._epoch_done = self.epoch + 1, False
-
-    def _end_epoch(self) -> None:
-        self._epoch_done = True
-        self.epoch_log["lr"] = float(self.optimizer.param_groups[0]["lr"])
-
-    def _do_epoch(self) -> None:
-        self._run_pass(self.dataloader_train, training=True)
-        if self.dataloader_valid is not None:
-            self._run_pass(self.dataloader_valid, training=False)
-
-    def _run_pass(self, dataloader: Any, training: bool) -> None:
-        """One pass over ``dataloader``: training (with backward and step) or validation."""
-        self.training, self.dataloader = training, dataloader
-        self.n_batches, self._loss_sum, self._loss_count = len(dataloader), 0.0, 0
-        self.model.train(training)
-        stage = "train" if training else "validate"
-        cancel = CancelTrainException if training else CancelValidateException
-
-        def finish() -> None:
-            mean = self._loss_sum / self._loss_count if self._loss_count else float("nan")
-            self.epoch_log["train_loss" if training else "valid_loss"] = mean
-
-        if training:
-            self._with_events(self._all_batches, stage, cancel, finish)
-        else:
-            with no_grad():
-                self._with_events(self._all_batches, stage, cancel, finish)
-
-    def _all_batches(self) -> None:
-        for i, batch in enumerate(self.dataloader):
-            self.batch_index = i
-            self.xb, self.yb = self._split(batch)
-            try:
-                self._with_events(self._one_batch, "batch", CancelBatchException)
-            finally:
-                if self.training:
-                    self.iteration += 1
-
-    @staticmethod
-    def _split(batch: Any) -> tuple[tuple, tuple]:
-        if isinstance(batch, (tuple, list)):
-            return (tuple(batch), ()) if len(batch) == 1 else (tuple(batch[:-1]), (batch[-1],))
-        return (batch,), ()
-
-    def _one_batch(self) -> None:
-        if self.training:
-            self.optimizer.zero_grad()
-        self.pred = self.model(*self.xb)
-        self._event("after_pred")
-        if not self.yb:
-            raise ValueError(
-                "Learner: a batch must be (inputs, targets) to compute a loss, got a single "
-                "tensor; give the DataLoader an ArrayDataset(X, y)"
-            )
-        self.loss = self.loss_func(self.pred, *self.yb)
-        self._event("after_loss")
-        n = len(self.pred) if getattr(self.pred, "ndim", 0) else 1
-        self._loss_sum += float(np.mean(self.loss.data)) * n
-        self._loss_count += n
-        if not self.training:
-            return
-        self._with_events(self.loss.backward, "backward", CancelBackwardException)
-        self._with_events(self._step, "step", CancelStepException)
-
-    def _step(self) -> None:
-        """``optimizer.step()``, or ``step(closure)`` for optimisers that re-evaluate the loss
-        (``LBFGS``), the closure recomputing this batch's loss and gradients."""
-        if not getattr(self.optimizer, "needs_closure", False):
-            self.optimizer.step()
-            return
-
-        def closure() -> Any:
-            self.optimizer.zero_grad()
-            loss = self.loss_func(self.model(*self.xb), *self.yb)
-            loss.backward()
-            return loss
-
-        self.optimizer.step(closure)
 
     # -- evaluation -----------------------------------------------------------------------------
     def validate(self, dataloader: Iterable[Any]) -> dict[str, float]:
@@ -348,7 +241,7 @@ class Learner(CallbackHost):
         try:
             with no_grad():
                 for batch in dataloader:
-                    xb, _ = self._split(batch)
+                    xb, _ = split_batch(batch)
                     out = self.model(*xb)
                     outputs.append(np.asarray(out.data if isinstance(out, Tensor) else out))
         finally:
@@ -379,8 +272,6 @@ class Learner(CallbackHost):
         lr_find_callback : LRFinderCallback, optional
             The finder's settings (default ``LRFinderCallback()``).
         """
-        from ._lr_finder import find_learning_rate
-
         _check_loader("dataloader", dataloader)
         return find_learning_rate(self, dataloader, n_epochs, lr_find_callback)
 
@@ -395,10 +286,10 @@ class Learner(CallbackHost):
                     "Learner.save: give a path, or a save_dir when building the Learner"
                 )
             path = self.save_dir / f"learner{SUFFIX}"
-        path = Path(path)
-        if self.save_dir is not None and not path.is_absolute() and path.parent == Path("."):
-            path = self.save_dir / path
-        return path if path.suffix else path.with_name(path.name + SUFFIX)
+        where = Path(path)
+        if self.save_dir is not None and not where.is_absolute() and where.parent == Path("."):
+            where = self.save_dir / where
+        return where if where.suffix else where.with_name(where.name + SUFFIX)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Writes a checkpoint (model, optimiser, callbacks' state, counters, generators) to one
@@ -408,8 +299,6 @@ class Learner(CallbackHost):
         resumes exactly: loading it into a freshly built learner and fitting the remaining
         epochs gives bit-identical parameters.
         """
-        from ._checkpoint import save_checkpoint
-
         return save_checkpoint(self, self.checkpoint_path(path))
 
     def load(self, path: str | Path, strict: bool = True) -> None:
@@ -434,8 +323,6 @@ class Learner(CallbackHost):
         The generator states of the data loaders saved with the checkpoint are applied at the
         start of the next ``fit`` to its loaders' generators.
         """
-        from ._resume import load_checkpoint
-
         load_checkpoint(self, self.checkpoint_path(path), strict=strict)
 
     def __repr__(self) -> str:

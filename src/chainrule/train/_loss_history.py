@@ -34,7 +34,7 @@ class TrainLossCallback(Callback):
         self._epochs: dict[str, list[float]] = {k: [] for k in _EPOCH_KEYS}
 
     def after_loss(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if learner.training and learner.loss is not None:
             values = (
                 learner.iteration,
@@ -46,7 +46,7 @@ class TrainLossCallback(Callback):
                 self._iters[key].append(value)
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         log = learner.epoch_log
         values = (
             learner.epoch,

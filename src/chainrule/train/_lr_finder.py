@@ -137,20 +137,20 @@ class LRFinderCallback(Callback):
         return self.min_lr * (self.max_lr / self.min_lr) ** (k / (self.num_iter - 1))
 
     def before_fit(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         self._saved = (learner.model.state_dict(), learner.optimizer.state_dict())
         self._lrs, self._losses, self._raw = [], [], []
         self._avg, self._best, self.stopped_by = 0.0, math.inf, ""
 
     def before_batch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if learner.training:
             lr = self.lr_at(len(self._lrs))
             for group in learner.optimizer.param_groups:
                 group["lr"] = lr
 
     def after_loss(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if not learner.training or learner.loss is None:
             return
         raw = float(np.mean(learner.loss.data))
@@ -170,7 +170,7 @@ class LRFinderCallback(Callback):
             raise CancelFitException()
 
     def after_batch(self) -> None:
-        if self._require_learner().training and len(self._lrs) >= self.num_iter:
+        if self.require_learner().training and len(self._lrs) >= self.num_iter:
             self.stopped_by = f"{self.num_iter} iterations"
             raise CancelFitException()
 

@@ -170,13 +170,13 @@ class MetricsCallback(Callback):
         self._preds, self._targets = [], []
 
     def after_loss(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if not learner.training:
             self._preds.append(np.array(learner.pred.data))
             self._targets.append(np.array(learner.yb[0].data))
 
     def after_validate(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if not self._preds:
             return
         pred, target = np.concatenate(self._preds), np.concatenate(self._targets)

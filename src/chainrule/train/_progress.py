@@ -64,21 +64,17 @@ class ProgressCallback(Callback):
         return progress_bar(self.file, **kwargs)
 
     def before_fit(self) -> None:
-        self._epochs = self._bar(total=self._require_learner().n_epochs, desc="epochs", unit="ep")
+        self._epochs = self._bar(total=self.require_learner().n_epochs, desc="epochs", unit="ep")
 
     def before_train(self) -> None:
-        self._batches = self._bar(
-            total=self._require_learner().n_batches, desc="train", leave=False
-        )
+        self._batches = self._bar(total=self.require_learner().n_batches, desc="train", leave=False)
 
     def before_validate(self) -> None:
         self._close_batches()
-        self._batches = self._bar(
-            total=self._require_learner().n_batches, desc="valid", leave=False
-        )
+        self._batches = self._bar(total=self.require_learner().n_batches, desc="valid", leave=False)
 
     def after_batch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if self._batches is None:
             return
         self._batches.update(1)
@@ -95,7 +91,7 @@ class ProgressCallback(Callback):
 
     def after_epoch(self) -> None:
         if self._epochs is not None:
-            log = self._require_learner().epoch_log
+            log = self.require_learner().epoch_log
             self._epochs.set_postfix({k: f"{v:.4g}" for k, v in log.items() if k != "epoch"})
             self._epochs.update(1)
 

@@ -13,6 +13,7 @@ import numpy as np
 from .._checks import check_int
 from ._callback import Callback
 from ._checkpoint import non_finite
+from ._learner import Learner
 from ._monitor import monitored_value, resolve_mode
 
 
@@ -73,7 +74,7 @@ class CheckpointCallback(Callback):
         self._start_epoch = 0
 
     def _dir(self) -> Path:
-        learner = self._require_learner()
+        learner = self.require_learner()
         directory = self.directory or learner.save_dir
         if directory is None:
             raise ValueError(
@@ -84,10 +85,10 @@ class CheckpointCallback(Callback):
 
     def before_fit(self) -> None:
         self._dir().mkdir(parents=True, exist_ok=True)
-        self._saved_epoch, self._start_epoch = None, self._require_learner().epoch
+        self._saved_epoch, self._start_epoch = None, self.require_learner().epoch
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner(Learner)
         done = learner.epoch + 1
         bad = non_finite(learner)
         if bad:
@@ -108,7 +109,7 @@ class CheckpointCallback(Callback):
     def after_cancel_fit(self) -> None:
         # a callback that runs before this one stopped the fit in after_epoch: the epoch
         # finished (the loop has counted it), so save it as after_epoch would have
-        done = self._require_learner().epoch
+        done = self.require_learner().epoch
         if (
             done > self._start_epoch
             and self._saved_epoch != done
@@ -117,7 +118,7 @@ class CheckpointCallback(Callback):
             self._save_periodic(done)
 
     def _save_periodic(self, done: int) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner(Learner)
         path = learner.save(self._dir() / f"epoch_{done:04d}.safetensors")
         self._saved_epoch, self.last_path = done, path
         if str(path) in self.saved:
@@ -155,7 +156,7 @@ class CSVLogger(Callback):
         self.columns: list[str] | None = None
 
     def _file(self) -> Path:
-        learner = self._require_learner()
+        learner = self.require_learner()
         if learner.save_dir is not None and self.path.parent == Path("."):
             return learner.save_dir / self.path
         return self.path
@@ -171,7 +172,7 @@ class CSVLogger(Callback):
         self.append = True  # later fits of this learner continue the file
 
     def after_epoch(self) -> None:
-        log = self._require_learner().epoch_log
+        log = self.require_learner().epoch_log
         path = self._file()
         new = self.columns is None
         columns = self.columns = list(log) if self.columns is None else self.columns

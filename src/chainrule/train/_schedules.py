@@ -37,7 +37,7 @@ class EveryBatchSchedulerCallback(Callback):
         self.scheduler = scheduler
 
     def before_fit(self) -> None:
-        if self.scheduler.optimizer is not self._require_learner().optimizer:
+        if self.scheduler.optimizer is not self.require_learner().optimizer:
             raise ValueError(
                 "EveryBatchSchedulerCallback: the scheduler was built on another optimizer than "
                 "the learner's; build it on learner.optimizer"
@@ -105,7 +105,7 @@ class ReduceLROnPlateauCallback(Callback):
     @property
     def scheduler(self) -> Any:
         """The ``ReduceLROnPlateau`` over the learner's optimiser (built on first use)."""
-        optimizer = self._require_learner().optimizer
+        optimizer = self.require_learner().optimizer
         if self._scheduler is None or self._scheduler.optimizer is not optimizer:
             self._scheduler = ReduceLROnPlateau(optimizer, **self.options)
         return self._scheduler
@@ -114,7 +114,7 @@ class ReduceLROnPlateauCallback(Callback):
         self.scheduler  # noqa: B018 - builds it, checking the options before training
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         self.scheduler.step(monitored_value("ReduceLROnPlateauCallback", learner, self.monitor))
 
     def state_dict(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -11,7 +12,6 @@ from .._checks import check_int
 from ._callback import Callback
 from ._events import CancelFitException
 from ._monitor import monitored_value, resolve_mode
-from ._saving import CheckpointCallback
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -25,19 +25,27 @@ def _finite(a: Any) -> bool:
     return bool(np.all(np.isfinite(a)))
 
 
+@runtime_checkable
+class WritesCheckpoints(Protocol):
+    """A callback that writes checkpoints (``CheckpointCallback``, the application's epoch
+    checkpoint): the path of its last one, ``None`` before the first."""
+
+    last_path: Path | None
+
+
 class TerminateOnNaNCallback(Callback):
     """Stops training with :class:`NonFiniteLossError` when a training loss is NaN or ±inf.
 
     It acts in ``after_loss``, before the backward pass and the step, so the parameters stay
     those that produced the bad loss, and no later checkpoint overwrites the last good one.
-    The error names the iteration, the epoch and the batch, and the last checkpoint written
-    by a ``CheckpointCallback``. A ``Learner`` attaches one by default.
+    The error names the iteration, the epoch and the batch, and the last checkpoint that a
+    callback wrote (a ``CheckpointCallback``, say). A ``Learner`` attaches one by default.
     """
 
     order = -50
 
     def after_loss(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         loss = learner.loss
         if not learner.training or loss is None or _finite(loss.data):
             return
@@ -46,10 +54,12 @@ class TerminateOnNaNCallback(Callback):
             f"iteration {learner.iteration} (epoch {learner.epoch}, batch "
             f"{learner.batch_index + 1} of {learner.n_batches})"
         )
-        saved = ""
-        ckpt = learner.get_callback(CheckpointCallback)
-        if isinstance(ckpt, CheckpointCallback) and ckpt.last_path is not None:
-            saved = f"; the last checkpoint, {ckpt.last_path}, is intact"
+        written = [
+            cb.last_path
+            for cb in learner.callbacks
+            if isinstance(cb, WritesCheckpoints) and cb.last_path is not None
+        ]
+        saved = f"; the last checkpoint, {written[0]}, is intact" if written else ""
         raise NonFiniteLossError(
             f"TerminateOnNaNCallback: the training loss is {value} at {where}; training "
             f"stopped before the backward pass{saved}. Lower the learning rate (try "
@@ -115,7 +125,7 @@ class EarlyStoppingCallback(Callback):
         self.stopped_epoch = None
 
     def after_epoch(self) -> None:
-        learner = self._require_learner()
+        learner = self.require_learner()
         value = monitored_value("EarlyStoppingCallback", learner, self.monitor)
         if not math.isnan(value) and self._improved(value):
             self.best, self.best_epoch, self.wait = value, learner.epoch, 0
@@ -129,7 +139,7 @@ class EarlyStoppingCallback(Callback):
 
     def after_fit(self) -> None:
         if self.stopped_epoch is not None and self.restore_best and self.best_weights is not None:
-            self._require_learner().model.load_state_dict(self.best_weights)
+            self.require_learner().model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -111,7 +111,7 @@ class TelemetryCallback(Callback):
         return self._chosen
 
     def _find_modules(self) -> list[tuple[str, Any]]:
-        model = self._require_learner().model
+        model = self.require_learner().model
         chosen = []
         for name, module in model.named_modules():
             depth = 0 if name == "" else name.count(".") + 1
@@ -131,7 +131,7 @@ class TelemetryCallback(Callback):
     def before_fit(self) -> None:
         self._matched_none = bool(self.name_patterns) and not self.modules()
         if self._matched_none:
-            names = [name or "model" for name, _ in self._require_learner().model.named_modules()]
+            names = [name or "model" for name, _ in self.require_learner().model.named_modules()]
             warnings.warn(
                 f"{type(self).__name__}: name_patterns {self._pattern_text()} match no module "
                 f"(by dotted name or class name) of the model, so nothing will be recorded; "
@@ -154,7 +154,7 @@ class TelemetryCallback(Callback):
         """A training step with ``iteration % every_n == 0``, unless its batch is the short
         last one of an epoch: its statistics come from fewer values, and its histogram would
         stand out as a stripe among the others."""
-        learner = self._require_learner()
+        learner = self.require_learner()
         if not learner.training or learner.iteration % self.every_n:
             return False
         size = getattr(learner.dataloader, "batch_size", None)
@@ -168,7 +168,7 @@ class TelemetryCallback(Callback):
             summary = self.records[key] = Summary(
                 kind, self.n_bins, self.hist_range, self.log_histogram, self.near_zero, track_units
             )
-        summary.record(self._require_learner().iteration, x)
+        summary.record(self.require_learner().iteration, x)
 
     def _remove_hooks(self) -> None:
         for handle in self._handles:
