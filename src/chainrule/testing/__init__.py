@@ -4,7 +4,8 @@
   rules, in float64, to second order; kinks reported as ``NotDifferentiableError``.
 * ``numerical_jacobian`` and ``assert_matches_torch`` for ops you write yourself.
 * ``cases``: sample calls of every registered primitive (with their PyTorch equivalents), read
-  by the test suite and by ``chainrule gradcheck``; ``run_gradcheck`` checks them all.
+  by the test suite and by ``chainrule gradcheck``; ``run_gradcheck`` checks them all, and
+  ``missing_cases`` names the registered ops that have none.
 """
 
 from ._check import (
@@ -14,6 +15,7 @@ from ._check import (
     check_grads,
     numerical_jacobian,
 )
+from ._coverage import missing_cases
 from ._gradcheck import GradcheckRow, run_gradcheck
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "NotDifferentiableError",
     "assert_matches_torch",
     "check_grads",
+    "missing_cases",
     "numerical_jacobian",
     "run_gradcheck",
 ]

@@ -4,13 +4,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from ..ops import PUBLIC, REGISTRY
 
 
 @dataclass(frozen=True)
@@ -69,21 +66,6 @@ CASES: list[Case] = []
 
 def add_case(op, args, ours, theirs, label="", **kw):
     CASES.append(Case(op, tuple(args), ours, theirs, label, **kw))
-
-
-def missing_cases() -> tuple[list[str], list[str]]:
-    """The coverage check that the test suite runs, read from the registry: the registered
-    ops and public functions composed of them without a sample case (a composition's cases
-    are filed under the op doing its work, with its name in the label), and the cases
-    naming no registered op; both sorted."""
-    # imported here: ``cases`` fills CASES and imports this module
-    from . import cases  # noqa: F401
-
-    ops = {c.op for c in CASES}
-    labelled = {word for c in CASES for word in re.split(r"[^\w]+", c.label)}
-    compositions = set(PUBLIC) - set(REGISTRY)
-    missing = (set(REGISTRY) - ops) | (compositions - labelled)
-    return sorted(missing), sorted(ops - set(REGISTRY))
 
 
 def _torch():

@@ -28,14 +28,13 @@ from ._case_table import (
     _shape_label,
     _torch,
     add_case,
-    missing_cases,
 )
 
 # loop variables that tables of different shapes share
 _ours: Callable[..., Any]
 _theirs: Callable[..., Any]
 
-__all__ = ["CASES", "Arg", "Case", "Const", "add_case", "missing_cases"]
+__all__ = ["CASES", "Arg", "Case", "Const", "add_case"]
 
 
 # --- unary elementwise ----------------------------------------------------------------------
