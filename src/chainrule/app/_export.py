@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from chainrule.export import to_onnx
+
 from ._files import RunError, write_atomic
 from ._model import check_output, load_model
 from ._options import ExportOptions
@@ -21,9 +23,7 @@ def export(
     classifier, ``output`` (values in the target's units) for a regression.
     """
     try:
-        import onnx  # noqa: F401  (the [onnx] extra)
-
-        from chainrule.export import to_onnx
+        import onnx  # noqa: F401  (the [onnx] extra, imported when a model is exported)
     except ImportError:
         raise RunError("chainrule export needs onnx: pip install 'chainrule[onnx]'") from None
     card, net, checkpoint = load_model(model)

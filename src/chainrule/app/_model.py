@@ -12,6 +12,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.nn import init
 from chainrule.optim import lr_scheduler
 from chainrule.train import CheckpointError, open_checkpoint
 
@@ -166,18 +167,15 @@ def build_mlp(sizes: list[int], activation: str, seed: int, dropout: float = 0.0
     signal keeps its scale with depth; biases zero. With ``dropout`` > 0, an ``nn.Dropout``
     follows each hidden activation (none at p = 0, so the parameter names stay those of the
     plain MLP)."""
-    import chainrule as cr
-    from chainrule import nn
-    from chainrule.nn import init
-
     gen = cr.Generator(seed)
 
-    def initialise(layer: Any) -> None:
+    def initialise(layer: nn.Linear) -> None:
         if activation in ("tanh", "sigmoid"):
             init.xavier_uniform_(layer.weight, init.calculate_gain(activation), generator=gen)
         else:
             init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=gen)
-        init.zeros_(layer.bias)
+        if layer.bias is not None:
+            init.zeros_(layer.bias)
 
     return nn.MLP(sizes[0], sizes[1:], activation, dropout, generator=gen, init=initialise)
 
