@@ -83,7 +83,7 @@ def test_bad_arguments_are_named():
 
 
 def test_the_cli_and_the_estimators_build_with_the_same_vocabulary(rng):
-    from chainrule.report._model import ACTIVATIONS, build_mlp
+    from chainrule.app._model import ACTIVATIONS, build_mlp
 
     for name in ACTIVATIONS:  # the command line's spellings
         assert nn.activation_name(name) in nn.ACTIVATIONS, name

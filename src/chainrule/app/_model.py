@@ -20,7 +20,8 @@ from .._numerics import class_probabilities
 from ._files import RunError, write_json
 from ._preprocess import Preprocessing
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky-relu", "elu")
+ACTIVATIONS = tuple(name.replace("_", "-") for name in nn.ACTIVATIONS if name != "identity")
+"""``--activation``'s choices: nn's vocabulary, spelled with the command line's hyphens."""
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("one-cycle", "cosine", "constant")
 LOSSES = {
