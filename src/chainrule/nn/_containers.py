@@ -7,15 +7,31 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
-from .. import ops
 from ._activation import ReLU, Sigmoid, Tanh
 from ._linear import Linear
-from ._module import _STRUCTURE, Module, _addindent, _has_hooks
+from ._module import Module, _addindent, _has_hooks
 
-# A Linear followed by one of these (exact types, neither with hooks) runs in Sequential as one
-# fused op, ``linear(x, W, b, activation=...)``: the same values and gradients, one node and
-# one array fewer per layer.
 _FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+
+
+def _fused_activation(modules: list[Any], i: int) -> str | None:
+    """The one place nn decides fusion: the name of the activation that the Linear at
+    ``modules[i]`` runs with as one op, ``ops.linear(x, W, b, activation=name)``; None to run
+    ``modules[i]`` alone.
+
+    The pair fuses when ``modules[i]`` is exactly an ``nn.Linear``, ``modules[i + 1]`` exactly a
+    ReLU, Sigmoid or Tanh (subclasses may change ``forward``), and neither has hooks (a hook
+    must see the separate output). The fused op gives the same values and gradients with one
+    node and one array fewer per layer; its node says which activation it carries
+    (``ops.fused.LinearCall``).
+    """
+    if type(modules[i]) is not Linear or i + 1 == len(modules):
+        return None
+    act = modules[i + 1]
+    name = _FUSABLE.get(type(act))
+    if name is None or _has_hooks(modules[i]) or _has_hooks(act):
+        return None
+    return name
 
 
 def _check_module(owner: str, module: Any) -> Module:
@@ -55,34 +71,17 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module("Sequential", module))
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - torch's name
-        for module, act, name in self._steps():
-            if act is None or _has_hooks(module) or _has_hooks(act):
-                input = module(input)
-                if act is not None:
-                    input = act(input)
-                continue
-            try:
-                input = ops.linear(input, module.weight, module.bias, activation=name)
-            except ValueError:
-                input = act(module(input))  # raises Linear's own message
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            act = _fused_activation(modules, i)
+            if act is None:
+                input = modules[i](input)
+                i += 1
+            else:  # Linear.forward raises Linear's own messages for the fused call too
+                input = modules[i].forward(input, activation=act)
+                i += 2
         return input
-
-    def _steps(self) -> list[tuple[Module, Module | None, str | None]]:
-        """The layers as ``(module, activation fused with it or None, its name)``, cached
-        until any module's structure changes."""
-        cache = self.__dict__.get("_cache_steps")
-        if cache is not None and cache[0] == _STRUCTURE[0]:
-            return cache[1]
-        steps: list[tuple[Any, Any, Any]] = []
-        for module in self._modules.values():
-            prev = steps[-1] if steps else None
-            name = _FUSABLE.get(type(module))
-            if name and prev and type(prev[0]) is Linear and prev[1] is None:
-                steps[-1] = (prev[0], module, name)
-            else:
-                steps.append((module, None, None))
-        self.__dict__["_cache_steps"] = (_STRUCTURE[0], steps)
-        return steps
 
     @overload
     def __getitem__(self, idx: slice) -> Sequential: ...
