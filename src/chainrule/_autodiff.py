@@ -85,9 +85,10 @@ def _run_hooks(t: Tensor, g: Any, graph: bool) -> Any:
 
 
 def _freed_error(t: Tensor) -> RuntimeError:
+    name = t._op.name if t._op is not None else "?"
     return RuntimeError(
         f"backward: trying to backward through the graph a second time: the values saved by "
-        f"op '{t._op.name}' were freed by an earlier backward. Pass retain_graph=True to the "
+        f"op '{name}' were freed by an earlier backward. Pass retain_graph=True to the "
         f"first backward() if you need to run backward twice through the same graph."
     )
 
@@ -205,18 +206,17 @@ def gradients(
         One gradient per input, each of its input's shape and dtype.
     """
     _check_output(output, "gradients")
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
-    for i, x in enumerate(inputs):
+    xs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i, x in enumerate(xs):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise ValueError(f"gradients: inputs[{i}] must be a Tensor that requires grad")
     seed = _seed(output, grad_output)
     retain = create_graph if retain_graph is None else retain_graph
-    capture = {id(x) for x in inputs if x._op is not None}
+    capture = {id(x) for x in xs if x._op is not None}
     leaf_grads, captured = _propagate(output, seed, retain, create_graph, capture)
     results: list[Tensor | None] = []
     seen: set[int] = {id(seed)}
-    for i, x in enumerate(inputs):
+    for i, x in enumerate(xs):
         entry = leaf_grads.get(id(x)) if x._op is None else captured.get(id(x))
         g = entry[1] if (x._op is None and entry is not None) else entry
         if g is None:
@@ -309,6 +309,7 @@ def _run(
     grads: dict[int, Any] = {id(root): seed}
     captured: dict[int, Any] = {}
     owned: set[int] = set()  # accumulators this pass allocated, safe to add into in place
+    out: Any  # the output as the rules see it: its array, or with ``graph`` the tensor
     ready = [root]
     pop, push, take, get = ready.pop, ready.append, grads.pop, grads.get  # bound once: hot loop
     while ready:
@@ -319,6 +320,8 @@ def _run(
         if capture and id(t) in capture:
             captured[id(t)] = g
         op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
+        if op is None or inputs is None or kw is None or parents is None:
+            raise _freed_error(t)  # by a backward run meanwhile (another thread)
         if graph:
             out, inputs = t, tuple(p if p is not None else x for p, x in zip(parents, inputs))
         rules = op.vjp

@@ -8,12 +8,15 @@ gradients are stored. Methods and operators are bound to ops in ``_tensor_method
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, bool_ = np.int32, np.int64, np.bool_
+
+if TYPE_CHECKING:
+    from .ops._registry import Op
 
 
 class _Mode:
@@ -129,6 +132,14 @@ class Tensor:
         "__weakref__",
     )
     __array_priority__ = 1000
+    data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    # the graph node, set by ops._registry._node; None once backward() has freed it
+    _op: Op | None  # None: a leaf
+    _parents: tuple[Tensor | None, ...] | None  # None where an input needs no gradient
+    _inputs: tuple[Any, ...] | None  # the raw arrays the op's rules see
+    _kw: dict[str, Any] | None  # the op's static settings
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = _to_array(data, None, copy=False)

@@ -126,6 +126,13 @@ def test_sequential_fused_layer_keeps_linear_error_message(monkeypatch):
     assert calls == [{"activation": "relu"}], "the layer ran once, fused; nothing re-ran"
 
 
+def test_sequential_with_a_module_set_to_none_says_which():
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    setattr(seq, "2", None)  # allowed, as in PyTorch; calling it is not
+    with pytest.raises(TypeError, match="Sequential: module 2 is None"):
+        seq(cr.tensor(np.ones((2, 3))))
+
+
 def test_linear_rejects_unknown_activation():
     with pytest.raises(ValueError, match="linear: activation must be one of"):
         cr.linear(np.ones((2, 3)), np.ones((3, 1)), activation="gelu")

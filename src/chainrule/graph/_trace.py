@@ -119,7 +119,7 @@ class Trace:
         if t._op is not None:
             args = tuple(
                 self._names[id(p)] if p is not None else self._constant(x)
-                for p, x in zip(t._parents, t._inputs)
+                for p, x in zip(t._parents or (), t._inputs or ())
                 if p is not None or x is not None
             )
             settings = fmt_settings(t._kw)
@@ -245,7 +245,7 @@ def trace(loss: Tensor, *, names: dict[str, Tensor] | None = None) -> Trace:
     by_name = resolve_names(names, "trace")
     order = walk(loss)
     for t in order:
-        if is_freed(t):
+        if t._op is not None and is_freed(t):
             raise RuntimeError(
                 f"trace: the graph was freed by an earlier backward() (op '{t._op.name}' no "
                 f"longer holds its saved values); trace before calling backward(), or pass "
@@ -281,12 +281,17 @@ def _capture(loss: Tensor, order: list[Tensor]) -> dict[int, np.ndarray]:
     return grads
 
 
-def _linear_call(t: Tensor) -> LinearCall | None:
-    """The public metadata of a node made by the fused ``linear`` op; None for other nodes."""
+_Parents = tuple[Tensor | None, Tensor | None, Tensor | None]
+
+
+def _linear_call(t: Tensor) -> tuple[LinearCall, _Parents] | None:
+    """For a node made by the fused ``linear`` op, its public metadata and the tensors it took
+    as x, W and b (None: a constant, or no bias); None for other nodes."""
     op = t._op
     if op is None or op.name != "linear":
         return None
-    return LinearCall(*t._inputs, **t._kw)
+    xp, wp, bp = ((t._parents or ()) + (None, None, None))[:3]
+    return LinearCall(*(t._inputs or ()), **(t._kw or {})), (xp, wp, bp)
 
 
 def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dict[int, str]:
@@ -295,17 +300,18 @@ def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dic
     uses = consumers(order)
     k = 0
     for t in order:
-        call = _linear_call(t)
-        if call is None:
+        found = _linear_call(t)
+        if found is None:
             continue
+        call, parents = found
         k += 1
         names.setdefault(id(t), f"a{k}" if call.activation else f"z{k}")
-        if k == 1 and t._parents[0] is None and "x" not in names.values():
+        if k == 1 and parents[0] is None and "x" not in names.values():
             names.setdefault(id(call.x), "x")  # a constant input: the data
         act = _activation_of(t, call, uses)
         if act is not None:
             names.setdefault(id(act), f"a{k}")
-        for p, prefix in zip(t._parents[1:], "Wb"):
+        for p, prefix in zip(parents[1:], "Wb"):
             if p is not None:
                 names.setdefault(id(p), f"{prefix}{k}")
     names.setdefault(id(root), "loss")
@@ -326,7 +332,7 @@ def _activation_of(z: Tensor, call: LinearCall, uses: dict[int, list[Tensor]]) -
     after = uses.get(id(z), [])
     if len(after) == 1:
         op = after[0]._op
-        if op is not None and op.name in ACTIVATIONS and len(after[0]._parents) == 1:
+        if op is not None and op.name in ACTIVATIONS and len(after[0]._parents or ()) == 1:
             return after[0]
     return None
 
@@ -339,11 +345,11 @@ def _find_layers(
     layers: list[LayerTrace] = []
     roles: dict[int, tuple[int, str]] = {}
     for z in order:
-        call = _linear_call(z)
-        if call is None:
+        found = _linear_call(z)
+        if found is None:
             continue
+        call, (xp, wp, bp) = found
         k = len(layers) + 1
-        xp, wp, bp = (tuple(z._parents) + (None,))[:3]
         act = _activation_of(z, call, uses)
         a = act if act is not None else z
         node_roles = ((xp, "x"), (wp, "W"), (bp, "b"), (z, "a" if call.activation else "z"))
@@ -355,22 +361,22 @@ def _find_layers(
             name = names.get(id(t) if t is not None else id(x))
             if name is not None:
                 layer_names[role] = name
-        layers.append(_layer(k, z, call, a, act, grads, layer_names))
+        layers.append(_layer(k, z, found, a, act, grads, layer_names))
     return layers, roles
 
 
 def _layer(
     k: int,
     z: Tensor,
-    call: LinearCall,
+    found: tuple[LinearCall, _Parents],
     a: Tensor,
     act: Tensor | None,
     grads: dict[int, np.ndarray],
     names: dict[str, str],
 ) -> LayerTrace:
-    """Layer ``k`` made by the linear node ``z``, its output ``a`` (``z`` itself when fused)."""
-    parents = (tuple(z._parents) + (None,))[:3]
-    wp, bp = parents[1], parents[2]
+    """Layer ``k`` made by the linear node ``z`` (``found``: its metadata and parents), with
+    its output ``a`` (``z`` itself when fused) and activation node ``act``."""
+    call, (_, wp, bp) = found
     g = grads.get(id(z))
     if call.activation:  # one node for z and a: z is recomputed, δ is ∂loss/∂a ⊙ act'(z)
         activation, z_value = call.activation, np.array(call.z)

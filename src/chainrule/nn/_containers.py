@@ -11,13 +11,13 @@ from ._activation import ReLU, Sigmoid, Tanh
 from ._linear import Linear
 from ._module import Module, _addindent, _has_hooks
 
-_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+_FUSABLE: dict[type[Module], str] = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
 
 
-def _fused_activation(modules: list[Any], i: int) -> str | None:
-    """The one place nn decides fusion: the name of the activation that the Linear at
-    ``modules[i]`` runs with as one op, ``ops.linear(x, W, b, activation=name)``; None to run
-    ``modules[i]`` alone.
+def _fused(modules: list[Module | None], i: int) -> tuple[Linear, str] | None:
+    """The one place nn decides fusion: ``(layer, name)`` when the Linear at ``modules[i]``
+    runs with the activation after it as one op, ``ops.linear(x, W, b, activation=name)``;
+    None to run ``modules[i]`` alone.
 
     The pair fuses when ``modules[i]`` is exactly an ``nn.Linear``, ``modules[i + 1]`` exactly a
     ReLU, Sigmoid or Tanh (subclasses may change ``forward``), and neither has hooks (a hook
@@ -25,13 +25,14 @@ def _fused_activation(modules: list[Any], i: int) -> str | None:
     node and one array fewer per layer; its node says which activation it carries
     (``ops.fused.LinearCall``).
     """
-    if type(modules[i]) is not Linear or i + 1 == len(modules):
+    layer = modules[i]
+    if type(layer) is not Linear or i + 1 == len(modules):
         return None
     act = modules[i + 1]
-    name = _FUSABLE.get(type(act))
-    if name is None or _has_hooks(modules[i]) or _has_hooks(act):
+    if act is None or _has_hooks(layer) or _has_hooks(act):
         return None
-    return name
+    name = _FUSABLE.get(type(act))
+    return None if name is None else (layer, name)
 
 
 def _check_module(owner: str, module: Any) -> Module:
@@ -74,12 +75,16 @@ class Sequential(Module):
         modules = list(self._modules.values())
         i = 0
         while i < len(modules):
-            act = _fused_activation(modules, i)
-            if act is None:
-                input = modules[i](input)
+            fused = _fused(modules, i)
+            if fused is None:
+                module = modules[i]
+                if module is None:
+                    raise TypeError(f"Sequential: module {i} is None; assign an nn.Module there")
+                input = module(input)
                 i += 1
             else:  # Linear.forward raises Linear's own messages for the fused call too
-                input = modules[i].forward(input, activation=act)
+                layer, name = fused
+                input = layer.forward(input, activation=name)
                 i += 2
         return input
 
