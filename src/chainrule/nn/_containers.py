@@ -29,10 +29,12 @@ def _fused(modules: list[Module | None], i: int) -> tuple[Linear, str] | None:
     if type(layer) is not Linear or i + 1 == len(modules):
         return None
     act = modules[i + 1]
-    if act is None or _has_hooks(layer) or _has_hooks(act):
+    if act is None:
         return None
     name = _FUSABLE.get(type(act))
-    return None if name is None else (layer, name)
+    if name is None or _has_hooks(layer) or _has_hooks(act):
+        return None
+    return layer, name
 
 
 def _check_module(owner: str, module: Any) -> Module:
