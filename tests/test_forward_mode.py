@@ -85,3 +85,12 @@ def test_every_op_has_a_forward_rule():
 
 def test_diff_positions_exist_for_every_case():
     assert all(any(isinstance(a, Arg) for a in c.args) for c in CASES), "a case with no input"
+
+
+def test_set_tangent_outside_forward_mode_is_refused():
+    from chainrule._forward import get_tangent, set_tangent
+
+    x = cr.tensor([1.0])
+    assert get_tangent(x) is None
+    with pytest.raises(RuntimeError, match="set_tangent: no forward-mode pass is running"):
+        set_tangent(x, np.ones(1))

@@ -710,3 +710,24 @@ def test_import_pulls_in_no_optional_dependency():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_trace_reads_a_fused_layer_from_the_ops_metadata():
+    """A linear node with an activation and no bias, called directly: the trace's z and δ are
+    the op's public metadata (LinearCall), i.e. x·W and ∂loss/∂a ⊙ tanh'(z)."""
+    from chainrule.ops.fused import LinearCall
+
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    W = cr.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    a = cr.linear(x, W, activation="tanh")
+    tr = graph.trace((a * a).sum())
+    (layer,) = tr.layers
+    assert layer.activation == "tanh" and layer.bias is None and layer.bias_grad is None
+    call = LinearCall(*a._inputs, **a._kw)
+    np.testing.assert_array_equal(layer.z, call.z)
+    np.testing.assert_allclose(layer.z, x.data @ W.data, rtol=1e-15)
+    g = 2 * a.data  # ∂loss/∂a
+    np.testing.assert_allclose(layer.delta, g * (1 - np.tanh(x.data @ W.data) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(layer.weight_grad, x.data.T @ layer.delta, rtol=1e-12)
+    assert layer.names == {"x": "x", "W": "W1", "z": "z1", "a": "a1"}

@@ -10,7 +10,7 @@ are released afterwards unless ``retain_graph=True``.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from ._counting import counting, record
 from ._hooks import RemovableHandle
 from ._tensor import Tensor, _Mode, _to_array, enable_grad
-from .ops._registry import _check_finite, add_watcher, remove_watcher, unbroadcast
+from .ops._registry import Op, _check_finite, add_watcher, remove_watcher, unbroadcast
 from .ops.elementwise import astype
 
 
@@ -85,9 +85,10 @@ def _run_hooks(t: Tensor, g: Any, graph: bool) -> Any:
 
 
 def _freed_error(t: Tensor) -> RuntimeError:
+    name = t._op.name if t._op is not None else "?"
     return RuntimeError(
         f"backward: trying to backward through the graph a second time: the values saved by "
-        f"op '{t._op.name}' were freed by an earlier backward. Pass retain_graph=True to the "
+        f"op '{name}' were freed by an earlier backward. Pass retain_graph=True to the "
         f"first backward() if you need to run backward twice through the same graph."
     )
 
@@ -104,22 +105,23 @@ def _dependencies(root: Tensor) -> tuple[dict[int, int], list[Tensor]]:
     consumers: dict[int, int] = {}
     leaves: list[Tensor] = []
     stack = [root]
+    pop, push, count = stack.pop, stack.append, consumers.get  # bound once: the loop is hot
     while stack:
-        t = stack.pop()
+        t = pop()
         parents = t._parents
         if parents is None:
             raise _freed_error(t)
         for p in parents:
             if p is not None:
                 k = id(p)
-                n = consumers.get(k)
+                n = count(k)
                 if n is None:
                     if p._op is None:
                         consumers[k] = _NEVER_READY
                         leaves.append(p)
                     else:
                         consumers[k] = 1
-                        stack.append(p)
+                        push(p)
                 else:
                     consumers[k] = n + 1
     return consumers, leaves
@@ -133,7 +135,7 @@ def _seed(t: Tensor, grad: Any) -> np.ndarray:
                 f"element, got shape {t.shape}. Reduce it first (t.sum().backward()) or pass "
                 f"the cotangent: t.backward(grad=cr.ones_like(t))"
             )
-        return np.ones_like(t.data)
+        return np.ones(t.data.shape, t.data.dtype)  # np.ones_like costs twice as much
     g = grad.data if isinstance(grad, Tensor) else _to_array(grad, t.data.dtype, copy=False)
     if g.shape != t.shape:
         raise ValueError(f"backward: grad has shape {g.shape} but the tensor has shape {t.shape}")
@@ -204,18 +206,17 @@ def gradients(
         One gradient per input, each of its input's shape and dtype.
     """
     _check_output(output, "gradients")
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
-    for i, x in enumerate(inputs):
+    xs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for i, x in enumerate(xs):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise ValueError(f"gradients: inputs[{i}] must be a Tensor that requires grad")
     seed = _seed(output, grad_output)
     retain = create_graph if retain_graph is None else retain_graph
-    capture = {id(x) for x in inputs if x._op is not None}
+    capture = {id(x) for x in xs if x._op is not None}
     leaf_grads, captured = _propagate(output, seed, retain, create_graph, capture)
     results: list[Tensor | None] = []
     seen: set[int] = {id(seed)}
-    for i, x in enumerate(inputs):
+    for i, x in enumerate(xs):
         entry = leaf_grads.get(id(x)) if x._op is None else captured.get(id(x))
         g = entry[1] if (x._op is None and entry is not None) else entry
         if g is None:
@@ -260,20 +261,23 @@ def _own(g: Any, dtype: np.dtype, seen: set[int], graph: bool) -> Any:
 
 
 def _propagate(
-    root: Tensor, seed: np.ndarray, retain_graph: bool, create_graph: bool, capture
+    root: Tensor, seed: np.ndarray, retain_graph: bool, create_graph: bool, capture: Collection[int]
 ) -> tuple[dict[int, tuple[Tensor, Any]], dict[int, Any]]:
     """Runs the reverse rules below ``root``; returns ``{id: (leaf, grad)}`` for the leaves
-    reached and the gradients of the non-leaf tensors whose ids are in ``capture``."""
-    if create_graph:
-        with enable_grad():
-            return _propagate_graph(root, seed, capture)
+    reached and the gradients of the non-leaf tensors whose ids are in ``capture``. With
+    ``create_graph`` the gradients are tensors and the rules are recorded (higher order)."""
+    g = Tensor._wrap(seed) if create_graph else seed
     if root._op is None:
         if _HOOKS and id(root) in _HOOKS:
-            seed = _run_hooks(root, seed, graph=False)
-        return {id(root): (root, seed)}, {}
+            g = _run_hooks(root, g, graph=create_graph)
+        return {id(root): (root, g)}, {}
     consumers, leaves = _dependencies(root)
-    grads, captured = _run(root, seed, consumers, retain_graph, capture)
-    return _leaf_grads(leaves, grads, graph=False), captured
+    if create_graph:  # the graph stays: the recorded gradients lead back through it
+        with enable_grad():
+            grads, captured = _run(root, g, consumers, capture, True, False)
+    else:
+        grads, captured = _run(root, g, consumers, capture, False, not retain_graph)
+    return _leaf_grads(leaves, grads, create_graph), captured
 
 
 def _leaf_grads(leaves: list[Tensor], grads: dict[int, Any], graph: bool) -> dict:
@@ -289,25 +293,37 @@ def _leaf_grads(leaves: list[Tensor], grads: dict[int, Any], graph: bool) -> dic
 
 
 def _run(
-    root: Tensor, seed: np.ndarray, consumers: dict[int, int], retain_graph: bool, capture
+    root: Tensor,
+    seed: Any,
+    consumers: dict[int, int],
+    capture: Collection[int],
+    graph: bool,
+    free: bool,
 ) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Applies the reverse rules from output to inputs on arrays; returns the leaves'
-    gradients by id and the captured non-leaf gradients."""
-    slow = _Mode.anomaly or counting()  # one flag for the checks the fast path skips
+    """The backward loop: applies the reverse rules from output to inputs, each once all the
+    consumers of its output have passed their gradient down. On arrays, or with ``graph`` on
+    tensors (rules see the recorded tensors, so running them records the backward pass).
+    Returns the leaves' gradients by id and the captured non-leaf gradients."""
+    checks = graph or _Mode.anomaly or counting()  # one flag for the work the fast path skips
     hooks = _HOOKS
     grads: dict[int, Any] = {id(root): seed}
     captured: dict[int, Any] = {}
     owned: set[int] = set()  # accumulators this pass allocated, safe to add into in place
+    out: Any  # the output as the rules see it: its array, or with ``graph`` the tensor
     ready = [root]
-    pop, push = ready.pop, ready.append
+    pop, push, take, get = ready.pop, ready.append, grads.pop, grads.get  # bound once: hot loop
     while ready:
         t = pop()
-        g = grads.pop(id(t))
+        g = take(id(t))
         if hooks and id(t) in hooks:
-            g = _run_hooks(t, g, graph=False)
+            g = _run_hooks(t, g, graph=graph)
         if capture and id(t) in capture:
             captured[id(t)] = g
         op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
+        if op is None or inputs is None or kw is None or parents is None:
+            raise _freed_error(t)  # by a backward run meanwhile (another thread)
+        if graph:
+            out, inputs = t, tuple(p if p is not None else x for p, x in zip(parents, inputs))
         rules = op.vjp
         joint = rules(g, out, parents, *inputs, **kw) if op.joint else None
         i = -1
@@ -323,13 +339,13 @@ def _run(
                 gi = rules[i](g, out, *inputs, **kw)
             else:
                 gi = rules[i](g, out, *inputs)
-            if slow:
-                _slow_checks(op, gi, inputs, out, kw)
+            if checks:
+                gi = _checked(op, gi, inputs, out, kw, graph)
             shape = inputs[i].shape
             if gi.shape != shape:
                 gi = unbroadcast(gi, shape)
             k = id(p)
-            prev = grads.get(k)
+            prev = get(k)
             if prev is None:
                 grads[k] = gi
             elif k in owned:
@@ -343,60 +359,18 @@ def _run(
             consumers[k] = n
             if not n:
                 push(p)
-        if not retain_graph:
+        if free:
             t._parents = t._inputs = t._kw = None
     return grads, captured
 
 
-def _slow_checks(op: Any, gi: Any, inputs: tuple, out: np.ndarray, kw: dict) -> None:
-    """Anomaly detection and operation counting, when either is on."""
+def _checked(op: Op, gi: Any, inputs: tuple, out: Any, kw: dict, graph: bool) -> Any:
+    """``gi`` as a tensor when the pass is recorded; anomaly detection and operation counting
+    when either is on."""
+    if graph and not isinstance(gi, Tensor):
+        gi = Tensor._wrap(np.asarray(gi))
     if _Mode.anomaly:
         _check_finite(op, "backward", gi)
-    if counting():
+    if not graph and counting():
         record("reverse", op, inputs, out, kw)
-
-
-def _propagate_graph(
-    root: Tensor, seed: np.ndarray, capture
-) -> tuple[dict[int, tuple[Tensor, Any]], dict[int, Any]]:
-    """The backward pass recorded as a graph: rules run on tensors (for higher order)."""
-    if root._op is None:
-        g = Tensor._wrap(seed)
-        if _HOOKS and id(root) in _HOOKS:
-            g = _run_hooks(root, g, graph=True)
-        return {id(root): (root, g)}, {}
-    anomaly = _Mode.anomaly
-    consumers, leaves = _dependencies(root)
-    grads: dict[int, Any] = {id(root): Tensor._wrap(seed)}
-    captured: dict[int, Any] = {}
-    ready = [root]
-    while ready:
-        t = ready.pop()
-        g = grads.pop(id(t))
-        if _HOOKS and id(t) in _HOOKS:
-            g = _run_hooks(t, g, graph=True)
-        if capture and id(t) in capture:
-            captured[id(t)] = g
-        op = t._op
-        args = [p if p is not None else x for p, x in zip(t._parents, t._inputs)]
-        joint = op.vjp(g, t, t._parents, *args, **t._kw) if op.joint else None
-        for i, p in enumerate(t._parents):
-            if p is None:
-                continue
-            if joint is not None:
-                gi = joint[i]
-            elif op.variadic:
-                gi = op.vjp(g, t, *args, argnum=i, **t._kw)
-            else:
-                gi = op.vjp[i](g, t, *args, **t._kw)
-            if not isinstance(gi, Tensor):
-                gi = Tensor._wrap(np.asarray(gi))
-            if anomaly:
-                _check_finite(op, "backward", gi)
-            gi = unbroadcast(gi, p.shape)
-            prev = grads.get(id(p))
-            grads[id(p)] = gi if prev is None else prev + gi
-            consumers[id(p)] -= 1
-            if not consumers[id(p)]:
-                ready.append(p)
-    return _leaf_grads(leaves, grads, graph=True), captured
+    return gi

@@ -28,12 +28,16 @@ def active() -> bool:
 
 def set_tangent(t: Tensor, tangent: np.ndarray) -> None:
     """Attaches ``tangent`` to ``t`` for the running forward-mode pass."""
-    _State.tangents[id(t)] = (t, tangent)
+    tangents = _State.tangents
+    if tangents is None:
+        raise RuntimeError("set_tangent: no forward-mode pass is running (use jvp or forward_mode)")
+    tangents[id(t)] = (t, tangent)
 
 
 def get_tangent(t: Any) -> np.ndarray | None:
-    """The tangent of ``t`` in the running pass, or ``None`` (a constant)."""
-    entry = _State.tangents.get(id(t)) if isinstance(t, Tensor) else None
+    """The tangent of ``t`` in the running pass, or ``None`` (a constant, or no pass)."""
+    tangents = _State.tangents
+    entry = tangents.get(id(t)) if tangents is not None and isinstance(t, Tensor) else None
     return None if entry is None else entry[1]
 
 

@@ -23,6 +23,9 @@ else:
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, bool_ = np.int32, np.int64, np.bool_
 
+if TYPE_CHECKING:
+    from .ops._registry import Op
+
 
 class _Mode:
     """Process-wide switches read by every op (grad recording and anomaly detection)."""
@@ -140,10 +143,11 @@ class Tensor(TensorMethods):
     data: np.ndarray
     grad: Tensor | None
     requires_grad: bool
-    _op: Op | None
-    _parents: tuple[Tensor | None, ...]
-    _inputs: tuple[Any, ...]
-    _kw: dict[str, Any]
+    # the graph node, set by ops._registry._node; None once backward() has freed it
+    _op: Op | None  # None: a leaf
+    _parents: tuple[Tensor | None, ...] | None  # None where an input needs no gradient
+    _inputs: tuple[Any, ...] | None  # the raw arrays the op's rules see
+    _kw: dict[str, Any] | None  # the op's static settings
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = _to_array(data, None, copy=False)

@@ -9,6 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.ops.fused import LinearCall
 
 from ._parity import DTYPE_IDS, DTYPES, check_parity, linear_params, torch_linear_like
 
@@ -39,6 +40,17 @@ def _unfused(seq, x):
     return x
 
 
+def _linear_calls(out):
+    """The metadata of the chain of linear nodes ending at ``out``, first layer first."""
+    calls = []
+    t = out
+    while t is not None and t._op is not None:  # down to the input (None: a constant)
+        assert t._op.name == "linear", t._op.name
+        calls.append(LinearCall(*t._inputs, **t._kw))
+        t = t._parents[0]
+    return calls[::-1]
+
+
 @pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh])
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_sequential_fuses_linear_and_activation_bit_for_bit(rng, act, dtype):
@@ -50,23 +62,43 @@ def test_sequential_fuses_linear_and_activation_bit_for_bit(rng, act, dtype):
         act(),
         nn.Linear(3, 2, dtype=dtype),
     )
-    assert [(type(m).__name__, name) for m, _, name in seq._steps()] == [
-        ("Linear", act.__name__.lower()),
-        ("Linear", act.__name__.lower()),
-        ("Linear", None),
-    ]
     x = cr.tensor(rng.standard_normal((5, 4)), dtype=dtype)
     fused = seq(x)
-    assert fused._op.name == "linear" and fused._parents[0]._kw["activation"]
+    name = act.__name__.lower()
+    calls = _linear_calls(fused)  # three linear nodes, the first two carrying the activation
+    assert [c.activation for c in calls] == [name, name, None]
     fused.sum().backward()
     fused_grads = [p.grad.data.copy() for p in seq.parameters()]
     seq.zero_grad()
     plain = _unfused(seq, x)
-    assert plain._parents[0]._op.name == act.__name__.lower()  # the general path: separate nodes
+    assert plain._parents[0]._op.name == name  # the general path: separate nodes
     plain.sum().backward()
     np.testing.assert_array_equal(fused.data, plain.data)
     for a, p in zip(fused_grads, seq.parameters()):
         np.testing.assert_array_equal(a, p.grad.data)
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh])
+def test_fused_node_metadata_gives_z_and_delta_of_the_separate_layers(rng, act):
+    """A fused node's LinearCall: z equals the separate Linear's output bit for bit, and
+    delta(∂loss/∂a, a) equals ∂loss/∂z of the separate layers."""
+    seq = nn.Sequential(nn.Linear(4, 3, dtype=cr.float64), act(), nn.Linear(3, 2, dtype=cr.float64))
+    x = cr.tensor(rng.standard_normal((5, 4)))
+    out = seq(x)
+    a = out._parents[0]
+    call = LinearCall(*a._inputs, **a._kw)
+    assert call.activation == act.__name__.lower()
+    assert call.x is x.data and call.weight is seq[0].weight.data and call.bias is seq[0].bias.data
+    z_sep = seq[0](x)
+    np.testing.assert_array_equal(call.z, z_sep.data)
+    a_sep = seq[1](z_sep)
+    np.testing.assert_array_equal(a.data, a_sep.data)
+    g = rng.standard_normal(a.shape)
+    (dz,) = cr.gradients(a_sep, z_sep, g)
+    np.testing.assert_array_equal(call.delta(g, a.data), dz.data)
+    plain = LinearCall(x.data, seq[0].weight.data)
+    assert plain.activation is None and plain.delta(g, None) is g
+    np.testing.assert_array_equal(plain.z, x.data @ seq[0].weight.data)
 
 
 def test_sequential_does_not_fuse_layers_with_hooks():
@@ -77,15 +109,28 @@ def test_sequential_does_not_fuse_layers_with_hooks():
     assert len(seen) == 1 and seen[0].shape == (2, 4)
     assert out._parents[0]._op.name == "relu"
     handle.remove()
-    assert seq(cr.tensor(np.ones((2, 3))))._parents[0]._kw["activation"] == "relu"
-    seq[1] = nn.LeakyReLU()  # a structure change rebuilds the plan
-    assert [name for _, _, name in seq._steps()] == [None, None, None]
+    assert [c.activation for c in _linear_calls(seq(cr.tensor(np.ones((2, 3)))))] == ["relu", None]
+    seq[1] = nn.LeakyReLU()  # the structure changed: no fusion
+    assert seq(cr.tensor(np.ones((2, 3))))._parents[0]._op.name == "leaky_relu"
+    seq[1] = nn.Tanh()
+    assert [c.activation for c in _linear_calls(seq(cr.tensor(np.ones((2, 3)))))] == ["tanh", None]
 
 
-def test_sequential_fused_layer_keeps_linear_error_message():
+def test_sequential_fused_layer_keeps_linear_error_message(monkeypatch):
     seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    calls = []
+    linear = cr.ops.linear
+    monkeypatch.setattr(cr.ops, "linear", lambda *a, **k: calls.append(k) or linear(*a, **k))
     with pytest.raises(ValueError, match="Linear: expected input with in_features=3"):
         seq(cr.tensor(np.ones((2, 5))))
+    assert calls == [{"activation": "relu"}], "the layer ran once, fused; nothing re-ran"
+
+
+def test_sequential_with_a_module_set_to_none_says_which():
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    setattr(seq, "2", None)  # allowed, as in PyTorch; calling it is not
+    with pytest.raises(TypeError, match="Sequential: module 2 is None"):
+        seq(cr.tensor(np.ones((2, 3))))
 
 
 def test_linear_rejects_unknown_activation():

@@ -9,13 +9,15 @@ the trace had never run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._autodiff import backward, register_hook
 from .._tensor import Tensor
-from ..ops.fused import _linear, _through_activation
+from ..ops.fused import LinearCall
 from ._trace_tables import layers_markdown, nodes_markdown
 from ._walk import consumers, fmt_array, fmt_number, fmt_settings, is_freed, resolve_names, walk
 
@@ -117,7 +119,7 @@ class Trace:
         if t._op is not None:
             args = tuple(
                 self._names[id(p)] if p is not None else self._constant(x)
-                for p, x in zip(t._parents, t._inputs)
+                for p, x in zip(t._parents or (), t._inputs or ())
                 if p is not None or x is not None
             )
             settings = fmt_settings(t._kw)
@@ -243,7 +245,7 @@ def trace(loss: Tensor, *, names: dict[str, Tensor] | None = None) -> Trace:
     by_name = resolve_names(names, "trace")
     order = walk(loss)
     for t in order:
-        if is_freed(t):
+        if t._op is not None and is_freed(t):
             raise RuntimeError(
                 f"trace: the graph was freed by an earlier backward() (op '{t._op.name}' no "
                 f"longer holds its saved values); trace before calling backward(), or pass "
@@ -256,8 +258,8 @@ def _capture(loss: Tensor, order: list[Tensor]) -> dict[int, np.ndarray]:
     """Every node's gradient, by hooks; leaves' ``.grad`` are restored afterwards."""
     grads: dict[int, np.ndarray] = {}
 
-    def hook_for(key: int):
-        def hook(g):
+    def hook_for(key: int) -> Callable[[Any], None]:
+        def hook(g: Any) -> None:
             grads[key] = np.array(getattr(g, "data", g), copy=True)
 
         return hook
@@ -267,10 +269,10 @@ def _capture(loss: Tensor, order: list[Tensor]) -> dict[int, np.ndarray]:
     handles = []
     try:
         for t in order:
-            handles.append(t.register_hook(hook_for(id(t))))
+            handles.append(register_hook(t, hook_for(id(t))))
         for leaf in leaves:
             leaf.grad = None  # else backward would add into the user's .grad in place
-        loss.backward(retain_graph=True)
+        backward(loss, retain_graph=True)
     finally:
         for h in handles:
             h.remove()
@@ -279,23 +281,37 @@ def _capture(loss: Tensor, order: list[Tensor]) -> dict[int, np.ndarray]:
     return grads
 
 
+_Parents = tuple[Tensor | None, Tensor | None, Tensor | None]
+
+
+def _linear_call(t: Tensor) -> tuple[LinearCall, _Parents] | None:
+    """For a node made by the fused ``linear`` op, its public metadata and the tensors it took
+    as x, W and b (None: a constant, or no bias); None for other nodes."""
+    op = t._op
+    if op is None or op.name != "linear":
+        return None
+    xp, wp, bp = ((t._parents or ()) + (None, None, None))[:3]
+    return LinearCall(*(t._inputs or ()), **(t._kw or {})), (xp, wp, bp)
+
+
 def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dict[int, str]:
     """Given names, then layer roles (W1, b1, z1, a1), ``loss``, ``x``, and ``v<step>``."""
     names = dict(given)
     uses = consumers(order)
     k = 0
     for t in order:
-        if t._op is None or t._op.name != "linear":
+        found = _linear_call(t)
+        if found is None:
             continue
+        call, parents = found
         k += 1
-        names.setdefault(id(t), f"a{k}" if t._kw.get("activation") else f"z{k}")
-        data = t._inputs[0]
-        if k == 1 and t._parents[0] is None and "x" not in names.values():
-            names.setdefault(id(data), "x")  # a constant input: the data
-        act = _activation_of(t, uses)
+        names.setdefault(id(t), f"a{k}" if call.activation else f"z{k}")
+        if k == 1 and parents[0] is None and "x" not in names.values():
+            names.setdefault(id(call.x), "x")  # a constant input: the data
+        act = _activation_of(t, call, uses)
         if act is not None:
             names.setdefault(id(act), f"a{k}")
-        for p, prefix in zip(t._parents[1:], "Wb"):
+        for p, prefix in zip(parents[1:], "Wb"):
             if p is not None:
                 names.setdefault(id(p), f"{prefix}{k}")
     names.setdefault(id(root), "loss")
@@ -308,14 +324,16 @@ def _auto_names(root: Tensor, order: list[Tensor], given: dict[int, str]) -> dic
     return names
 
 
-def _activation_of(z: Tensor, uses: dict[int, list[Tensor]]) -> Tensor | None:
+def _activation_of(z: Tensor, call: LinearCall, uses: dict[int, list[Tensor]]) -> Tensor | None:
     """The activation applied to a linear op's output, if that is its only consumer (None for
     a fused layer, ``linear(..., activation=...)``, whose output is already the activation)."""
-    if z._kw.get("activation"):
+    if call.activation:
         return None
     after = uses.get(id(z), [])
-    if len(after) == 1 and after[0]._op.name in ACTIVATIONS and len(after[0]._parents) == 1:
-        return after[0]
+    if len(after) == 1:
+        op = after[0]._op
+        if op is not None and op.name in ACTIVATIONS and len(after[0]._parents or ()) == 1:
+            return after[0]
     return None
 
 
@@ -324,47 +342,58 @@ def _find_layers(
 ) -> tuple[list[LayerTrace], dict[int, tuple[int, str]]]:
     """A ``LayerTrace`` per linear op, and each layer node's (layer, role)."""
     uses = consumers(order)
-    layers, roles = [], {}
+    layers: list[LayerTrace] = []
+    roles: dict[int, tuple[int, str]] = {}
     for z in order:
-        if z._op is None or z._op.name != "linear":
+        found = _linear_call(z)
+        if found is None:
             continue
+        call, (xp, wp, bp) = found
         k = len(layers) + 1
-        x_in, w_in, b_in = (tuple(z._inputs) + (None,))[:3]
-        xp, wp, bp = (tuple(z._parents) + (None,))[:3]
-        fused = z._kw.get("activation")
-        if fused:  # one node for z and a: z is recomputed, δ is ∂loss/∂a ⊙ act'(z)
-            act, a, activation = None, z, fused
-            z_value = np.array(_linear(x_in, w_in, b_in))
-            g = grads.get(id(z))
-            delta = None if g is None else _through_activation(g, z.data, fused)
-            z_name = f"z{k}"
-        else:
-            act = _activation_of(z, uses)
-            a = act if act is not None else z
-            activation = act._op.name if act is not None else "identity"
-            z_value, delta, z_name = np.array(z.data, copy=True), grads.get(id(z)), names[id(z)]
-        node_roles = ((xp, "x"), (wp, "W"), (bp, "b"), (z, "a" if fused else "z"), (act, "a"))
-        for t, role in node_roles:
+        act = _activation_of(z, call, uses)
+        a = act if act is not None else z
+        node_roles = ((xp, "x"), (wp, "W"), (bp, "b"), (z, "a" if call.activation else "z"))
+        for t, role in (*node_roles, (act, "a")):
             if t is not None and id(t) not in roles and not (role == "x" and t._op is not None):
                 roles[id(t)] = (k, role)
-        layer_names = {"z": z_name, "a": names[id(a)]}
-        for t, x, role in ((xp, x_in, "x"), (wp, w_in, "W"), (bp, b_in, "b")):
+        layer_names = {"z": f"z{k}" if call.activation else names[id(z)], "a": names[id(a)]}
+        for t, x, role in ((xp, call.x, "x"), (wp, call.weight, "W"), (bp, call.bias, "b")):
             name = names.get(id(t) if t is not None else id(x))
             if name is not None:
                 layer_names[role] = name
-        layers.append(
-            LayerTrace(
-                index=k,
-                activation=activation,
-                input=np.array(x_in, copy=True),
-                z=z_value,
-                output=np.array(a.data, copy=True),
-                delta=delta,
-                weight=np.array(w_in, copy=True),
-                weight_grad=grads.get(id(wp)) if wp is not None else None,
-                bias=None if b_in is None else np.array(b_in, copy=True),
-                bias_grad=grads.get(id(bp)) if bp is not None else None,
-                names=layer_names,
-            )
-        )
+        layers.append(_layer(k, z, found, a, act, grads, layer_names))
     return layers, roles
+
+
+def _layer(
+    k: int,
+    z: Tensor,
+    found: tuple[LinearCall, _Parents],
+    a: Tensor,
+    act: Tensor | None,
+    grads: dict[int, np.ndarray],
+    names: dict[str, str],
+) -> LayerTrace:
+    """Layer ``k`` made by the linear node ``z`` (``found``: its metadata and parents), with
+    its output ``a`` (``z`` itself when fused) and activation node ``act``."""
+    call, (_, wp, bp) = found
+    g = grads.get(id(z))
+    if call.activation:  # one node for z and a: z is recomputed, δ is ∂loss/∂a ⊙ act'(z)
+        activation, z_value = call.activation, np.array(call.z)
+        delta = None if g is None else call.delta(g, z.data)
+    else:
+        activation = act._op.name if act is not None and act._op is not None else "identity"
+        z_value, delta = np.array(z.data, copy=True), g
+    return LayerTrace(
+        index=k,
+        activation=activation,
+        input=np.array(call.x, copy=True),
+        z=z_value,
+        output=np.array(a.data, copy=True),
+        delta=delta,
+        weight=np.array(call.weight, copy=True),
+        weight_grad=grads.get(id(wp)) if wp is not None else None,
+        bias=None if call.bias is None else np.array(call.bias, copy=True),
+        bias_grad=grads.get(id(bp)) if bp is not None else None,
+        names=names,
+    )

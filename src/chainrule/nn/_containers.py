@@ -7,15 +7,34 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, overload
 
-from .. import ops
 from ._activation import ReLU, Sigmoid, Tanh
 from ._linear import Linear
-from ._module import _STRUCTURE, Module, _addindent, _has_hooks
+from ._module import Module, _addindent, _has_hooks
 
-# A Linear followed by one of these (exact types, neither with hooks) runs in Sequential as one
-# fused op, ``linear(x, W, b, activation=...)``: the same values and gradients, one node and
-# one array fewer per layer.
-_FUSABLE = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+_FUSABLE: dict[type[Module], str] = {ReLU: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
+
+
+def _fused(modules: list[Module | None], i: int) -> tuple[Linear, str] | None:
+    """The one place nn decides fusion: ``(layer, name)`` when the Linear at ``modules[i]``
+    runs with the activation after it as one op, ``ops.linear(x, W, b, activation=name)``;
+    None to run ``modules[i]`` alone.
+
+    The pair fuses when ``modules[i]`` is exactly an ``nn.Linear``, ``modules[i + 1]`` exactly a
+    ReLU, Sigmoid or Tanh (subclasses may change ``forward``), and neither has hooks (a hook
+    must see the separate output). The fused op gives the same values and gradients with one
+    node and one array fewer per layer; its node says which activation it carries
+    (``ops.fused.LinearCall``).
+    """
+    layer = modules[i]
+    if type(layer) is not Linear or i + 1 == len(modules):
+        return None
+    act = modules[i + 1]
+    if act is None:
+        return None
+    name = _FUSABLE.get(type(act))
+    if name is None or _has_hooks(layer) or _has_hooks(act):
+        return None
+    return layer, name
 
 
 def _check_module(owner: str, module: Any) -> Module:
@@ -55,34 +74,21 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module("Sequential", module))
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - torch's name
-        for module, act, name in self._steps():
-            if act is None or _has_hooks(module) or _has_hooks(act):
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            fused = _fused(modules, i)
+            if fused is None:
+                module = modules[i]
+                if module is None:
+                    raise TypeError(f"Sequential: module {i} is None; assign an nn.Module there")
                 input = module(input)
-                if act is not None:
-                    input = act(input)
-                continue
-            try:
-                input = ops.linear(input, module.weight, module.bias, activation=name)
-            except ValueError:
-                input = act(module(input))  # raises Linear's own message
+                i += 1
+            else:  # Linear.forward raises Linear's own messages for the fused call too
+                layer, name = fused
+                input = layer.forward(input, activation=name)
+                i += 2
         return input
-
-    def _steps(self) -> list[tuple[Module, Module | None, str | None]]:
-        """The layers as ``(module, activation fused with it or None, its name)``, cached
-        until any module's structure changes."""
-        cache = self.__dict__.get("_cache_steps")
-        if cache is not None and cache[0] == _STRUCTURE[0]:
-            return cache[1]
-        steps: list[tuple[Any, Any, Any]] = []
-        for module in self._modules.values():
-            prev = steps[-1] if steps else None
-            name = _FUSABLE.get(type(module))
-            if name and prev and type(prev[0]) is Linear and prev[1] is None:
-                steps[-1] = (prev[0], module, name)
-            else:
-                steps.append((module, None, None))
-        self.__dict__["_cache_steps"] = (_STRUCTURE[0], steps)
-        return steps
 
     @overload
     def __getitem__(self, idx: slice) -> Sequential: ...

@@ -93,9 +93,11 @@ class Linear(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
-    def forward(self, input: Any) -> Tensor:  # noqa: A002 - torch's name
+    def forward(self, input: Any, activation: str | None = None) -> Tensor:  # noqa: A002
+        """x @ W + b; ``activation`` (one of ``ops.fused.DENSE_ACTIVATIONS``) is applied in the
+        same op, as ``Sequential`` asks for when a ReLU, Sigmoid or Tanh follows."""
         try:
-            return ops.linear(input, self.weight, self.bias)
+            return ops.linear(input, self.weight, self.bias, activation=activation)
         except ValueError:
             shape = np.shape(input)
             if shape and shape[-1] != self.in_features:

@@ -97,7 +97,6 @@ class Module(HooksMixin):
         """The instance dict without the cache, whose version means nothing elsewhere."""
         state = self.__dict__.copy()
         state.pop("_cache", None)
-        state.pop("_cache_steps", None)
         return state
 
     # -- registration -------------------------------------------------------------------------

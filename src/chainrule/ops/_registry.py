@@ -234,6 +234,31 @@ def either(fn: OpFunction) -> Callable:
     return call
 
 
+def _node(
+    op: Op, out: Any, parents: tuple, inputs: tuple, kw: dict, args: tuple, record: bool
+) -> Tensor:
+    """The tensor holding an op's result ``out``: a node of the graph (its op, the parents that
+    require grad, the raw inputs and settings its rules will see) when ``record`` and grad
+    mode is on, a constant otherwise. Watchers see every result."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.grad = None
+    if record and _Mode.grad_enabled:
+        t.requires_grad = True
+        t._op = op
+        t._parents = parents
+        t._inputs = inputs
+        t._kw = kw
+    else:
+        t.requires_grad = False
+        t._op = None
+    if _Mode.watch:
+        _notify(op, t, args, inputs, kw)
+    return t
+
+
 def _make_unary(op: Op) -> Callable:
     forward = op.forward
 
@@ -247,23 +272,8 @@ def _make_unary(op: Op) -> Callable:
             out = forward(xd, **kw) if kw else forward(xd)
         except ValueError as e:
             raise _shape_error(op, (xd,), kw, e) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
-        if x.requires_grad and _Mode.grad_enabled:
-            t.requires_grad = True
-            t._op = op
-            t._parents = (x,)
-            t._inputs = (xd,)
-            t._kw = kw
-        else:
-            t.requires_grad = False
-            t._op = None
-        if _Mode.watch:
-            _notify(op, t, (x,), (xd,), kw)
-        return t
+        xs = (x,)
+        return _node(op, out, xs, (xd,), kw, xs, x.requires_grad)
 
     return apply
 
@@ -292,23 +302,7 @@ def _make_binary(op: Op) -> Callable:
             out = forward(ad, bd, **kw) if kw else forward(ad, bd)
         except ValueError as e:
             raise _shape_error(op, (ad, bd), kw, e) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
-        if (pa is not None or pb is not None) and _Mode.grad_enabled:
-            t.requires_grad = True
-            t._op = op
-            t._parents = (pa, pb)
-            t._inputs = (ad, bd)
-            t._kw = kw
-        else:
-            t.requires_grad = False
-            t._op = None
-        if _Mode.watch:
-            _notify(op, t, (a, b), (ad, bd), kw)
-        return t
+        return _node(op, out, (pa, pb), (ad, bd), kw, (a, b), pa is not None or pb is not None)
 
     return apply
 
@@ -337,23 +331,7 @@ def _make_nary(op: Op) -> Callable:
             out = forward(*inputs, **kw)
         except ValueError as e:
             raise _shape_error(op, inputs, kw, e) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        t = _new(Tensor)
-        t.data = out
-        t.grad = None
-        if record and _Mode.grad_enabled:
-            t.requires_grad = True
-            t._op = op
-            t._parents = tuple(parents)
-            t._inputs = tuple(inputs)
-            t._kw = kw
-        else:
-            t.requires_grad = False
-            t._op = None
-        if _Mode.watch:
-            _notify(op, t, args, tuple(inputs), kw)
-        return t
+        return _node(op, out, tuple(parents), tuple(inputs), kw, args, record)
 
     return apply
 

@@ -6,42 +6,102 @@ logits of ±1e4 give finite values and gradients.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
-from ._registry import REGISTRY, defop, either
+from ._registry import defop, either
 from .activations import _sigmoid
 from .reductions import _log_softmax, _logsumexp, _mean, _softmax, log_softmax, softmax
 
+
 # linear(x, W, b) = act(x @ W + b), W of shape (in_features, out_features) and act one of
-# ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
+# DENSE_ACTIVATIONS (None: the identity). With z = x·W + b and y = act(z), as on the blackboard:
 #   dZ = dY ⊙ act'(z)   (read from the output: relu [y > 0], sigmoid y(1 − y), tanh 1 − y²)
 #   dX = dZ·Wᵀ,   dW = Xᵀ·dZ,   db = Σ dZ   (sums over every leading axis of x)
 # One joint rule computes dZ once for all three. The activation runs in place on the product,
-# so the layer makes one array instead of two; nn.Sequential fuses Linear with the activation
-# after it this way.
-_IN_PLACE = {
-    "relu": lambda z: np.maximum(z, 0, out=z),
-    "sigmoid": lambda z: _sigmoid(z, out=z),
-    "tanh": lambda z: np.tanh(z, out=z),
+# so the layer makes one array instead of two (nn.Sequential fuses Linear with the activation
+# after it this way). z is not kept: readers recompute it with ``LinearCall``.
+@dataclass(frozen=True)
+class DenseActivation:
+    """An activation that ``linear`` applies in place on its product z = x·W + b.
+
+    ``apply(z)`` overwrites z with y = act(z) and returns it; ``vjp(g, y)`` is g ⊙ act'(z)
+    read from the output y alone (the fused op keeps y, not z). Each rule is the same
+    expression as the standalone op's, so fused and separate layers agree bit for bit.
+    """
+
+    name: str
+    apply: Callable[[np.ndarray], np.ndarray]
+    vjp: Callable[[Any, Any], Any]
+
+
+DENSE_ACTIVATIONS: dict[str, DenseActivation] = {
+    a.name: a
+    for a in (
+        DenseActivation("relu", lambda z: np.maximum(z, 0, out=z), lambda g, y: g * (y > 0)),
+        DenseActivation("sigmoid", lambda z: _sigmoid(z, out=z), lambda g, y: g * y * (1 - y)),
+        DenseActivation("tanh", lambda z: np.tanh(z, out=z), lambda g, y: g * (1 - y * y)),
+    )
 }
-"""The activations the dense layer applies in place: each op's rules read only its output."""
-ACTIVATIONS = (None, *_IN_PLACE)
+"""The activations ``linear(..., activation=name)`` accepts, by name."""
+ACTIVATIONS = (None, *DENSE_ACTIVATIONS)
 
 
-def _linear(x, w, b=None, *, activation=None):
+def _pre_activation(x, w, b):
     out = x @ w
     if b is not None:
         out += b
+    return out
+
+
+def _linear(x, w, b=None, *, activation=None):
+    z = _pre_activation(x, w, b)
     if activation is None:
-        return out
-    if activation not in _IN_PLACE:
+        return z
+    if activation not in DENSE_ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}")  # explained by _linear_explain
-    return _IN_PLACE[activation](out)
+    return DENSE_ACTIVATIONS[activation].apply(z)
 
 
 def _through_activation(g, y, activation):
-    """g ⊙ act'(z) from the output y = act(z): the activation op's own rule, given y."""
-    return g if activation is None else REGISTRY[activation].vjp[0](g, y, y)
+    """g ⊙ act'(z) from the output y = act(z)."""
+    return g if activation is None else DENSE_ACTIVATIONS[activation].vjp(g, y)
+
+
+@dataclass(frozen=True)
+class LinearCall:
+    """One call of the fused op ``linear``, read back from its inputs and settings: the public
+    metadata that graphs and traces use (never the op's private helpers).
+
+    Build it as the op was called, ``LinearCall(x, weight, bias, activation=name)``.
+
+    Attributes
+    ----------
+    x : ndarray, shape (*, in_features)
+    weight : ndarray, shape (in_features, out_features)
+    bias : ndarray of shape (out_features,), or None
+    activation : str or None
+        The activation the op applied in place (a key of ``DENSE_ACTIVATIONS``), None for the
+        identity.
+    """
+
+    x: Any
+    weight: Any
+    bias: Any = None
+    activation: str | None = field(default=None, kw_only=True)
+
+    @property
+    def z(self) -> np.ndarray:
+        """The pre-activation z = x·W + b, shape (*, out_features): recomputed, because the
+        op overwrote it with act(z); bit for bit what the op computed."""
+        return _pre_activation(self.x, self.weight, self.bias)
+
+    def delta(self, g: Any, y: Any) -> Any:
+        """∂loss/∂z = g ⊙ act'(z) from g = ∂loss/∂y and the op's output y (same shapes)."""
+        return _through_activation(g, y, self.activation)
 
 
 def _rows(a):
