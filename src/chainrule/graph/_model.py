@@ -124,12 +124,13 @@ class _Builder:
     def op(self, t: Tensor, op: Op) -> str:
         """The node of ``op``, the op that computed ``t``, with edges from its inputs."""
         name = op.name
-        if is_freed(t):
+        parents, inputs = t._parents, t._inputs
+        if is_freed(t) or parents is None or inputs is None:
             return self.add("freed", [name, "freed by backward()", "(use retain_graph=True)"])
         # constants first, so that the node list stays in topological order
         srcs = [
             (i, self.node_of[id(p)] if p is not None else self.constant(x))
-            for i, (p, x) in enumerate(zip(t._parents, t._inputs))
+            for i, (p, x) in enumerate(zip(parents, inputs))
             if p is not None or x is not None  # None: an absent optional argument (bias)
         ]
         settings = fmt_settings(t._kw)

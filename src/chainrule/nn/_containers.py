@@ -43,6 +43,19 @@ def _check_module(owner: str, module: Any) -> Module:
     return module
 
 
+def _entries(container: Module) -> list[Module]:
+    """A container's modules in order. An entry set to None (``add_module(name, None)``, which
+    PyTorch allows) is an error here: a container's positions and keys hold modules."""
+    out = []
+    for key, module in container._modules.items():
+        if module is None:
+            raise TypeError(
+                f"{container._get_name()}: entry {key!r} is None; assign an nn.Module there"
+            )
+        out.append(module)
+    return out
+
+
 def _index(owner: str, idx: Any, n: int) -> int:
     """``idx`` as a non-negative position in a container of ``n`` modules."""
     i = operator.index(idx)
@@ -122,7 +135,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_entries(self))
 
     def append(self, module: Module) -> Sequential:
         """Adds ``module`` at the end; returns self."""
@@ -163,7 +176,7 @@ class ModuleList(Module):
             self.extend(modules)
 
     def __getitem__(self, idx: Any) -> Any:
-        mods = list(self._modules.values())
+        mods = _entries(self)
         if isinstance(idx, slice):
             return ModuleList(mods[idx])
         return mods[_index("ModuleList", idx, len(mods))]
@@ -173,7 +186,7 @@ class ModuleList(Module):
         setattr(self, str(i), _check_module("ModuleList", module))
 
     def __delitem__(self, idx: int | slice) -> None:
-        mods = list(self._modules.values())
+        mods = _entries(self)
         if isinstance(idx, slice):
             del mods[idx]
         else:
@@ -190,7 +203,7 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_entries(self))
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
@@ -209,7 +222,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
+        mods = _entries(self)
         mods.insert(operator.index(index), _check_module("ModuleList.insert", module))
         self._reset(mods)
 
@@ -245,7 +258,10 @@ class ModuleDict(Module):
             self.update(modules)
 
     def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+        module = self._modules[key]
+        if module is None:
+            raise TypeError(f"ModuleDict: entry {key!r} is None; assign an nn.Module there")
+        return module
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, _check_module("ModuleDict", module))
@@ -268,10 +284,10 @@ class ModuleDict(Module):
         return self._modules.keys()
 
     def items(self) -> Iterable[tuple[str, Module]]:
-        return self._modules.items()
+        return list(zip(self._modules, _entries(self)))
 
     def values(self) -> Iterable[Module]:
-        return self._modules.values()
+        return _entries(self)
 
     def pop(self, key: str) -> Module:
         module = self[key]
