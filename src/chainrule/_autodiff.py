@@ -320,7 +320,7 @@ def _run(
         if capture and id(t) in capture:
             captured[id(t)] = g
         op, out, inputs, kw, parents = t._op, t.data, t._inputs, t._kw, t._parents
-        if op is None or inputs is None or kw is None or parents is None:
+        if parents is None or op is None:
             raise _freed_error(t)  # by a backward run meanwhile (another thread)
         if graph:
             out, inputs = t, tuple(p if p is not None else x for p, x in zip(parents, inputs))
@@ -360,7 +360,7 @@ def _run(
             if not n:
                 push(p)
         if free:
-            t._parents = t._inputs = t._kw = None
+            t._parents, t._inputs = None, ()  # the saved arrays go; is_freed reads _parents
     return grads, captured
 
 

@@ -143,11 +143,11 @@ class Tensor(TensorMethods):
     data: np.ndarray
     grad: Tensor | None
     requires_grad: bool
-    # the graph node, set by ops._registry._node; None once backward() has freed it
+    # the graph node, set by ops._registry._node; backward() frees it (parents None, inputs ())
     _op: Op | None  # None: a leaf
-    _parents: tuple[Tensor | None, ...] | None  # None where an input needs no gradient
-    _inputs: tuple[Any, ...] | None  # the raw arrays the op's rules see
-    _kw: dict[str, Any] | None  # the op's static settings
+    _parents: tuple[Tensor | None, ...] | None  # an entry is None where no gradient is needed
+    _inputs: tuple[Any, ...]  # the raw arrays the op's rules see
+    _kw: dict[str, Any]  # the op's static settings
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data = _to_array(data, None, copy=False)

@@ -235,17 +235,27 @@ def either(fn: OpFunction) -> Callable:
 
 
 def _node(
-    op: Op, out: Any, parents: tuple, inputs: tuple, kw: dict, args: tuple, record: bool
+    op: Op,
+    out: Any,
+    parents: tuple,
+    inputs: tuple,
+    kw: dict,
+    args: tuple,
+    record: bool,
+    # every op's result passes here: the globals it reads are bound once, as locals
+    _ndarray: type = np.ndarray,
+    _tensor: type[Tensor] = Tensor,
+    _mode: type[_Mode] = _Mode,
 ) -> Tensor:
     """The tensor holding an op's result ``out``: a node of the graph (its op, the parents that
     require grad, the raw inputs and settings its rules will see) when ``record`` and grad
     mode is on, a constant otherwise. Watchers see every result."""
-    if type(out) is not np.ndarray:
+    if type(out) is not _ndarray:
         out = np.asarray(out)
-    t = _new(Tensor)
+    t = _new(_tensor)
     t.data = out
     t.grad = None
-    if record and _Mode.grad_enabled:
+    if record and _mode.grad_enabled:
         t.requires_grad = True
         t._op = op
         t._parents = parents
@@ -254,7 +264,7 @@ def _node(
     else:
         t.requires_grad = False
         t._op = None
-    if _Mode.watch:
+    if _mode.watch:
         _notify(op, t, args, inputs, kw)
     return t
 
