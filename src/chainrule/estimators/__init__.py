@@ -16,7 +16,7 @@ scikit-learn is imported here (the estimators subclass its ``BaseEstimator``); P
 matplotlib are not.
 """
 
-from ._mlp import MLPClassifier, MLPRegressor
+from ._mlp_estimators import MLPClassifier, MLPRegressor
 from ._rumelhart import Rumelhart1986PerceptronClassifier
 
 __all__ = ["MLPClassifier", "MLPRegressor", "Rumelhart1986PerceptronClassifier"]

@@ -4,7 +4,7 @@
 (scikit-learn's ``InvalidParameterError`` and message), checks the data with scikit-learn's
 own helpers, builds the network on the first call and trains it: on the ``chainrule.train``
 ``Loop`` for the stochastic solvers (``_training``), with SciPy's L-BFGS-B for 'lbfgs'
-(``_lbfgs``).
+(``_scipy_lbfgs``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .._random import Generator
 from .._tensor import Tensor, no_grad
 from ..optim import Optimizer
 from ..train import Loop
-from . import _lbfgs, _solver, _training
+from . import _scipy_lbfgs, _solver, _training
 from ._network import (
     HIDDEN_ACTIVATIONS,
     NetworkArrays,
@@ -161,7 +161,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             )
         if self.solver == "lbfgs":
             self._optimizer = None  # a later stochastic warm start begins a new one
-            _lbfgs.fit_lbfgs(self, X, Y, w)
+            _scipy_lbfgs.fit_lbfgs(self, X, Y, w)
         else:
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
@@ -269,8 +269,8 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         raise NotImplementedError
 
     def _full_objective(self, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
-        """The training objective over all of X, its gradient into ``.grad`` (``_lbfgs``)."""
-        return _lbfgs.full_objective(self, X, targets, w)
+        """The training objective over all of X, its gradient into ``.grad`` (``_scipy_lbfgs``)."""
+        return _scipy_lbfgs.full_objective(self, X, targets, w)
 
     def _batch_size(self, n_samples: int) -> int:
         return clipped_batch_size(self.batch_size, n_samples)
@@ -343,9 +343,9 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             for p in params:
                 p.grad = None
             value = self._full_objective(X, self._objective.targets(Y, self._dtype()), w)
-            coef_grads = [_lbfgs.gradient_of(m.weight).copy() for m in self._linear]
+            coef_grads = [_scipy_lbfgs.gradient_of(m.weight).copy() for m in self._linear]
             intercept_grads = [
-                _lbfgs.gradient_of(m.bias).copy() for m in self._linear if m.bias is not None
+                _scipy_lbfgs.gradient_of(m.bias).copy() for m in self._linear if m.bias is not None
             ]
         finally:
             for p, g in zip(params, saved):

@@ -11,7 +11,7 @@ shuffling draws, batches, loss bookkeeping, early stopping and learning-rate sch
 - scikit-learn's Adam (ε before the bias correction) or SGD (``_solver``);
 - at the end of each epoch scikit-learn's records (``n_iter_``, ``loss_``, ``t_``,
   ``loss_curve_``, the validation scores), the 'invscaling' and 'adaptive' schedules and the
-  no-improvement rule (``_stopping``), which ends the fit without a cancel event.
+  no-improvement rule (``_no_improvement``), which ends the fit without a cancel event.
 
 What a cancelled stage leaves:
 
@@ -24,7 +24,7 @@ What a cancelled stage leaves:
   progress is not recorded, the weights stay as they are (the best validation weights with
   ``early_stopping``), and ``fit`` returns normally.
 
-``solver='lbfgs'`` has no batches and no events (``_lbfgs``).
+``solver='lbfgs'`` has no batches and no events (``_scipy_lbfgs``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sklearn.model_selection import train_test_split
 
 from .._tensor import Tensor
 from ..train import Callback, Loop, NonFiniteLossError, TrainingStep, progress_bar
-from . import _solver, _stopping
+from . import _no_improvement, _solver
 from ._batches import IndexBatches, ValidationSet
 from ._objectives import L2Penalty, batch_loss
 
@@ -112,9 +112,9 @@ class MLPStep(TrainingStep):
                 losses.append(log.get("valid_loss", np.nan))
                 scores.append(log.get(est._score_name, np.nan))
                 _say(est, f"Validation score: {scores[-1]:f}")
-            _stopping.update_no_improvement_count(est)
+            _no_improvement.update_no_improvement_count(est)
             _solver.end_of_epoch(loop.optimizer, est, est.t_)
-            stop, message = _stopping.on_plateau(est)
+            stop, message = _no_improvement.on_plateau(est)
             if message:
                 _say(est, message)
         if self.bar is not None and est.n_iter_:
@@ -123,7 +123,7 @@ class MLPStep(TrainingStep):
 
     def end_fit(self, loop: Loop) -> None:
         if self.est.early_stopping:
-            _stopping.restore_best(self.est)
+            _no_improvement.restore_best(self.est)
 
     def _show_progress(self) -> None:
         """One more epoch on the bar, with the loss (and the validation score and loss)."""
@@ -197,7 +197,7 @@ def train(
         raise ValueError("partial_fit does not support early_stopping=True")
     if est._optimizer is None:
         raise RuntimeError(f"{type(est).__name__}: no optimiser was made before training")
-    _stopping.check_records(est)
+    _no_improvement.check_records(est)
     batches, validation = split_data(est, X, Y, w)
     est.n_iter_ = 0
     step = MLPStep(est, _progress_bar(est, incremental))
@@ -211,7 +211,7 @@ def train(
         completed = loop.run(1 if incremental else est.max_iter, batches, validation)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", stacklevel=4)
-        _stopping.restore_best(est)
+        _no_improvement.restore_best(est)
     except NonFiniteLossError as err:
         raise ValueError(  # scikit-learn's error and message, then what happened
             "Solver produced non-finite parameter weights. The input data may contain large "

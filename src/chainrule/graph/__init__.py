@@ -22,7 +22,7 @@ Nothing here imports Graphviz, pandas or matplotlib at import time.
 """
 
 from ._chain import MatrixChain, matrix_chain_order
-from ._model import Edge, Node
+from ._drawing import Edge, Node
 from ._trace import LayerTrace, Trace, TraceRow, trace
 from ._view import Graph, draw, to_dot, to_svg
 from ._walk import walk

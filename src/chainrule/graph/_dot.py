@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._model import Edge, Node
+from ._drawing import Edge, Node
 
 # kind: (shape, fill, border, dashed, bold); shared with the built-in SVG renderer
 STYLES = {

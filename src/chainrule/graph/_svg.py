@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ._dot import STYLES
-from ._model import Edge, Node
+from ._drawing import Edge, Node
 
 CHAR_W, LINE_H, PAD_X, PAD_Y = 7.4, 15.0, 10.0, 6.0  # 12 px monospace text
 NODE_GAP, DUMMY_GAP, LAYER_GAP, MARGIN = 22.0, 8.0, 42.0, 16.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -19,10 +19,8 @@ from .._autodiff import backward, register_hook
 from .._tensor import Tensor
 from ..ops.fused import LinearCall
 from ._trace_tables import layers_markdown, nodes_markdown
+from ._view import Graph
 from ._walk import consumers, fmt_array, fmt_number, fmt_settings, is_freed, resolve_names, walk
-
-if TYPE_CHECKING:
-    from ._view import Graph
 
 ACTIVATIONS = frozenset(
     {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax", "log_softmax"}
@@ -162,8 +160,6 @@ class Trace:
 
     def draw(self, **options: Any) -> Graph:
         """The ``Graph`` of the traced loss with every node's gradient and the trace's names."""
-        from ._view import Graph
-
         options.setdefault("names", self.names)
         return Graph(self.root, grads=self, **options)
 

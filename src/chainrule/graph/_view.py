@@ -15,7 +15,7 @@ import numpy as np
 from .._io import write_atomic
 from .._tensor import Tensor
 from ._dot import RANKDIRS, to_dot_text
-from ._model import Edge, Node, Options, build
+from ._drawing import Edge, Node, Options, build
 from ._svg import render
 from ._walk import resolve_names
 

@@ -16,7 +16,7 @@ from . import (
     scans,
     shape,
 )
-from ._export import METHODS, NUMPY, PUBLIC, export
+from ._public import METHODS, NUMPY, PUBLIC, export
 from ._registry import (
     LINEAR,
     MULTILINEAR,

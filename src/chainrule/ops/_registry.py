@@ -8,7 +8,7 @@ Rules are written with NumPy functions and methods only, so that the same rule r
 (first order) and on tensors (``Tensor`` implements NumPy's dispatch protocols), which is how
 gradients of gradients come for free. Broadcasting is undone here, in ``unbroadcast``.
 
-Each op is also exported (``_export.py``): its public name, NumPy functions and Tensor methods
+Each op is also exported (``_public.py``): its public name, NumPy functions and Tensor methods
 are given to ``defop`` with the rules.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 
 from .._tensor import Tensor, _Mode, _new, _to_array
-from ._export import METHODS, NUMPY, PUBLIC, export
+from ._public import METHODS, NUMPY, PUBLIC, export
 
 LINEAR = "linear"
 """Forward-rule marker for ops linear in their differentiable inputs jointly (add, reshape,

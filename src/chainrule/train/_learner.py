@@ -14,11 +14,11 @@ from .._tensor import Tensor, no_grad
 from ._callback import Callback
 from ._checkpoint import save_checkpoint
 from ._header import SUFFIX
+from ._loading import apply_pending_generators, load_checkpoint
 from ._loop import Loop, LossStep, split_batch
 from ._lr_finder import LRFinderCallback, find_learning_rate
 from ._metrics import MetricsCallback
 from ._progress import ProgressCallback
-from ._resume import apply_pending_generators, load_checkpoint
 from ._stopping import TerminateOnNaNCallback
 
 if TYPE_CHECKING:
