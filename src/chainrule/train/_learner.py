@@ -325,10 +325,5 @@ class Learner(Loop):
         """
         load_checkpoint(self, self.checkpoint_path(path), strict=strict)
 
-    def __repr__(self) -> str:
-        names = ", ".join(type(cb).__name__ for cb in self.callbacks)
-        return (
-            f"Learner(model={type(self.model).__name__}, optimizer={type(self.optimizer).__name__}"
-            f", loss_func={type(self.loss_func).__name__}, epoch={self.epoch}, "
-            f"iteration={self.iteration}, callbacks=[{names}])"
-        )
+    def _repr_step(self) -> str:
+        return f"loss_func={type(self.loss_func).__name__}"

@@ -368,6 +368,10 @@ class Loop:
         names = ", ".join(type(cb).__name__ for cb in self.callbacks)
         return (
             f"{type(self).__name__}(model={type(self.model).__name__}, "
-            f"optimizer={type(self.optimizer).__name__}, step={type(self.step).__name__}, "
+            f"optimizer={type(self.optimizer).__name__}, {self._repr_step()}, "
             f"epoch={self.epoch}, iteration={self.iteration}, callbacks=[{names}])"
         )
+
+    def _repr_step(self) -> str:
+        """What ``repr`` says of the step: a front end names what its users set."""
+        return f"step={type(self.step).__name__}"
