@@ -23,9 +23,6 @@ else:
 float16, float32, float64 = np.float16, np.float32, np.float64
 int32, int64, bool_ = np.int32, np.int64, np.bool_
 
-if TYPE_CHECKING:
-    from .ops._registry import Op
-
 
 class _Mode:
     """Process-wide switches read by every op (grad recording and anomaly detection)."""
