@@ -52,7 +52,7 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../examples", "tutorials"],
     "gallery_dirs": ["auto_examples", "auto_tutorials"],
     "filename_pattern": r"/\d\d_",  # every numbered script runs
-    "ignore_pattern": r"__init__\.py|/_",
+    "ignore_pattern": r"__init__\.py|(^|[/\\])_\w*\.py$",  # helpers: _name.py
     "within_subsection_order": "FileNameSortKey",
     "reset_argv": "gallery_files.reset_argv",
     "image_scrapers": ("gallery_files.scrape_outputs",),
