@@ -15,12 +15,6 @@ import inspect
 import re
 from types import ModuleType
 
-from docutils import nodes
-from docutils.parsers.rst import directives
-from docutils.statemachine import StringList
-from sphinx.util.docutils import SphinxDirective
-from sphinx.util.nodes import nested_parse_with_titles
-
 
 def is_registered_op(obj: object) -> bool:
     """Whether ``obj`` is the function of an op in ``chainrule.ops.REGISTRY``."""
@@ -104,23 +98,29 @@ def _skip_member(app, what, name, obj, skip, options) -> bool | None:
     return None
 
 
-class ChainruleAPI(SphinxDirective):
-    """Renders :func:`api_rst` for the module named as the argument."""
-
-    required_arguments = 1
-    option_spec = {"submodules": directives.unchanged}
-
-    def run(self) -> list[nodes.Node]:
-        submodules = tuple(self.options.get("submodules", "").split())
-        content = StringList(
-            api_rst(self.arguments[0], submodules), source=self.get_source_info()[0]
-        )
-        node = nodes.section() if submodules else nodes.container()
-        nested_parse_with_titles(self.state, content, node)
-        return node.children
-
-
 def setup(app):
+    """Registers ``chainrule-api`` and the docstring hooks (Sphinx is imported here, so that the
+    functions above can be tested without it)."""
+    from docutils import nodes
+    from docutils.parsers.rst import directives
+    from docutils.statemachine import StringList
+    from sphinx.util.docutils import SphinxDirective
+    from sphinx.util.nodes import nested_parse_with_titles
+
+    class ChainruleAPI(SphinxDirective):
+        """Renders :func:`api_rst` for the module named as the argument."""
+
+        required_arguments = 1
+        option_spec = {"submodules": directives.unchanged}
+
+        def run(self) -> list[nodes.Node]:
+            submodules = tuple(self.options.get("submodules", "").split())
+            lines = api_rst(self.arguments[0], submodules)
+            content = StringList(lines, source=self.get_source_info()[0])
+            node = nodes.section() if submodules else nodes.container()
+            nested_parse_with_titles(self.state, content, node)
+            return node.children
+
     app.add_directive("chainrule-api", ChainruleAPI)
     app.connect("autodoc-process-docstring", _process_docstring)
     app.connect("autodoc-skip-member", _skip_member)

@@ -14,11 +14,6 @@ import textwrap
 from collections.abc import Callable
 from types import CodeType
 
-from docutils import nodes
-from docutils.statemachine import StringList
-from sphinx.util.docutils import SphinxDirective
-from sphinx.util.nodes import nested_parse_with_titles
-
 
 def _same_code(a: CodeType, b: CodeType) -> bool:
     """Whether two code objects compute the same thing: the same names, in the same order, and
@@ -155,16 +150,22 @@ def op_table_rst() -> list[str]:
     return lines
 
 
-class OpTable(SphinxDirective):
-    """Renders :func:`op_table_rst`."""
-
-    def run(self) -> list[nodes.Node]:
-        content = StringList(op_table_rst(), source=self.get_source_info()[0])
-        node = nodes.section()
-        nested_parse_with_titles(self.state, content, node)
-        return node.children
-
-
 def setup(app):
+    """Registers ``chainrule-op-table`` (Sphinx is imported here, so that the functions above
+    can be tested without it)."""
+    from docutils import nodes
+    from docutils.statemachine import StringList
+    from sphinx.util.docutils import SphinxDirective
+    from sphinx.util.nodes import nested_parse_with_titles
+
+    class OpTable(SphinxDirective):
+        """Renders :func:`op_table_rst`."""
+
+        def run(self) -> list[nodes.Node]:
+            content = StringList(op_table_rst(), source=self.get_source_info()[0])
+            node = nodes.section()
+            nested_parse_with_titles(self.state, content, node)
+            return node.children
+
     app.add_directive("chainrule-op-table", OpTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
