@@ -113,12 +113,11 @@ def op_rows() -> list[dict[str, object]]:
     return rows
 
 
-def _cell(rules: list[str]) -> list[str]:
-    """A table cell holding each rule as a Python code block."""
+def _cell(rules: list[str], label: str) -> list[str]:
+    """Lines of a table cell holding each rule as a Python code block, under ``label``."""
     lines: list[str] = []
     for i, text in enumerate(rules):
-        if len(rules) > 1:
-            lines += [f"input {i}:", ""]
+        lines += [f"*{label}*" + (f", input {i}:" if len(rules) > 1 else ":"), ""]
         lines += [".. code-block:: python", ""]
         lines += ["   " + line for line in text.splitlines()] + [""]
     return lines
@@ -137,15 +136,14 @@ def op_table_rst() -> list[str]:
     for family in families:
         title = f"``ops/{family}.py``"
         lines += [title, "-" * len(title), ""]
-        lines += [".. list-table::", "   :header-rows: 1", "   :widths: 12 18 35 35", ""]
-        lines += ["   * - op", "     - forward", "     - reverse rule", "     - forward rule"]
+        lines += [".. list-table::", "   :header-rows: 1", "   :widths: 20 80", ""]
+        lines += ["   * - op, forward", "     - reverse rule, forward rule"]
         for row in (r for r in rows if r["family"] == family):
             kind = f" ({row['kind']})" if row["kind"] else ""
-            lines += [f"   * - .. _op-{row['name']}:", "", f"       ``{row['name']}``{kind}"]
-            lines += [f"     - ``{row['forward']}``"]
-            for key in ("vjp", "jvp"):
-                cell = _cell(row[key])  # type: ignore[arg-type]
-                lines += ["     - " + cell[0]] + [("       " + c) if c else "" for c in cell[1:]]
+            lines += [f"   * - .. _op-{row['name']}:", "", f"       **{row['name']}**{kind}", ""]
+            lines += [f"       ``{row['forward']}``"]
+            cell = _cell(row["vjp"], "reverse") + _cell(row["jvp"], "forward")  # type: ignore[arg-type]
+            lines += ["     - " + cell[0]] + [("       " + c) if c else "" for c in cell[1:]]
         lines.append("")
     return lines
 
