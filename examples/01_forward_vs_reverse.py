@@ -1,6 +1,8 @@
 """The chain rule from the inputs or from the output: forward and reverse mode side by side.
+=========================================================================================
 
 The seed exercise, done with chainrule:
+
 1. F(x, y) = log x + x²y + y² at (2, 3): reverse mode gets both partial derivatives from one
    backward pass; forward mode needs one pass per input direction. Both give 12.5 and 10.
 2. What each mode costs, counted: for f: Rⁿ → R reverse mode's work stays flat in n while

@@ -1,6 +1,8 @@
 """Layers with their backward passes written out, checked against the engine, then trained.
+========================================================================================
 
 The seed exercise, done with chainrule:
+
 1. a single sigmoid neuron with squared error: the chain rule written out by hand, and the
    same gradients from ``backward()``;
 2. a dense layer Y = X W + b: dX = dY·Wᵀ, dW = Xᵀ·dY, db = Σ dY by hand, and from the engine;

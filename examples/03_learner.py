@@ -1,4 +1,5 @@
 """The Learner seed's flow, done with chainrule: watch a small network learn, from the inside.
+===========================================================================================
 
 1. two Gaussian blobs (``make_blobs``), split into training, validation and test sets;
 2. a 2-10-1 sigmoid network, SGD with momentum and binary cross-entropy on logits;

@@ -1,7 +1,9 @@
 """One network's forward and backward pass, number by number: by hand, chainrule, scikit-learn.
+============================================================================================
 
 The seed exercise, done with chainrule: x = 1, target y = 1, one hidden layer of two ReLU units,
 W1 = [[1, 2]], W2 = [[1], [1]], zero biases, and scikit-learn's squared error ½(ŷ − y)².
+
 1. The forward and backward pass worked out by hand (hidden outputs [1, 2], output 3, loss 2,
    ∂L/∂W2 = [[2], [4]], ∂L/∂W1 = [[2, 2]], bias gradients [2] and [2, 2]).
 2. The same numbers from chainrule's engine (``backward()``), from the backprop trace table

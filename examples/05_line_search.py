@@ -1,11 +1,15 @@
 """Steepest descent with exact line search zig-zags across a narrow valley; Armijo for contrast.
+=============================================================================================
 
 The seed exercise, done with chainrule: f(x, y) = ½(x² + b·y²) from (x₀, y₀) = (b, 1), b > 0.
+
 1. ``optim.GradientDescent(params, line_search="exact")`` with a closure: every step goes to the
    minimum of f along −∇f, so consecutive steps are orthogonal and the path zig-zags. The
-   iterates have a closed form (Boyd and Vandenberghe, *Convex Optimization*, §9.3.2):
+   iterates have a closed form (Boyd and Vandenberghe, *Convex Optimization*, §9.3.2)::
+
        x_k = b·((b − 1)/(b + 1))^k,   y_k = ((1 − b)/(1 + b))^k,
        f_k = ((b − 1)/(b + 1))^(2k) · f₀,
+
    printed next to what the optimiser did. The larger the condition number b, the closer the
    ratio (b − 1)/(b + 1) is to 1 and the slower the descent.
 2. The same problem with Armijo backtracking (``line_search="armijo"``, trial step 1, halved

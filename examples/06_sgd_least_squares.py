@@ -1,7 +1,9 @@
 """Gradient descent, mini-batch SGD and SGD with momentum on one-dimensional least squares.
+========================================================================================
 
 The seed exercise, done with chainrule: fit y = a·x + b to noisy points (a = 2, b = −1), with
 the mean squared error L(a, b) = (1/n) Σ (a·xᵢ + b − yᵢ)² as the loss.
+
 1. The closed-form least-squares solution: the normal equations [Σx² Σx; Σx n]·(a, b) =
    (Σxy, Σy), solved directly, and the smallest loss L*.
 2. Three optimisers from the same start (a, b) = (0, 0) for the same number of epochs:

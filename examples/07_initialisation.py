@@ -1,16 +1,20 @@
 """How the weight variance at initialisation decides whether signals survive a deep ReLU network.
+==============================================================================================
 
 The seed exercise, done with chainrule: a 30-layer ReLU network of width 100 (the first layer
 takes 25 inputs), biases 0, weights drawn by ``chainrule.nn.init.kaiming_normal_`` from
 N(0, gain²/fan_in). chainrule stores a Linear weight as (in_features, out_features), so
 fan_in = shape[0]; the drawn variance times fan_in is printed as a check.
+
 1. The activation length of layer l, M_l = ‖h_l‖²/n_l (mean squared activation), averaged over
    a batch of standard normal inputs, layer by layer, for
-     - variance 1/fan_in (gain 1, ``nonlinearity="linear"``): ReLU zeroes half of each
-       pre-activation's mass, so E[M_l] = M₀/2^l and the signal fades by 2^-30 ≈ 1e-9;
-     - variance 2/fan_in (gain √2, ``nonlinearity="relu"``, He et al. 2015): E[M_l] = M₀ at
-       every depth, the condition Hanin and Rolnick (2018, "How to start training: the effect
-       of initialization and architecture") prove keeps the mean length constant.
+
+   - variance 1/fan_in (gain 1, ``nonlinearity="linear"``): ReLU zeroes half of each
+     pre-activation's mass, so E[M_l] = M₀/2^l and the signal fades by 2^-30 ≈ 1e-9;
+   - variance 2/fan_in (gain √2, ``nonlinearity="relu"``, He et al. 2015): E[M_l] = M₀ at
+     every depth, the condition Hanin and Rolnick (2018, "How to start training: the effect
+     of initialization and architecture") prove keeps the mean length constant.
+
    printed as a table next to those expectations, over several random networks.
    With zero biases a ReLU network is positively homogeneous, and the two settings use the same
    random draws, so each 1/fan_in network is its 2/fan_in twin scaled by 2^(-l/2) at layer l.

@@ -1,12 +1,17 @@
 """The bare training loop with every gradient written by hand in NumPy, checked against the engine.
+================================================================================================
 
 The seed exercise ("backward from scratch"), done with chainrule: a 10-50-1 network on the
-diabetes data (scikit-learn's, target standardised), forward
+diabetes data (scikit-learn's, target standardised), forward::
+
     l1 = x·W1 + b1,   l2 = relu(l1),   out = l2·W2 + b2,   loss = mse(out, y) = mean (out − y)²
-and the backward pass as three small functions, applied in the reverse order:
+
+and the backward pass as three small functions, applied in the reverse order::
+
     mse_grad(out, y)      = 2 (out − y) / n                         ∂loss/∂out
     relu_grad(l1, g)      = g ⊙ [l1 > 0]                            ∂loss/∂l1 from ∂loss/∂l2
     lin_grad(x, W, g)     = (g·Wᵀ, xᵀ·g, Σ g)                       ∂loss/∂x, ∂loss/∂W, ∂loss/∂b
+
 1. One forward and backward pass by hand and the same pass with the engine (``cr.linear``,
    ``cr.relu``, ``nn.functional.mse_loss``, ``backward()``) on the same float64 weights:
    every gradient compared number by number (largest absolute difference).

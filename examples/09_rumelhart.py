@@ -1,10 +1,12 @@
 """The Rumelhart classifier flow: the 1986 network learning XOR and mirror symmetry.
+=================================================================================
 
 The seed exercise, done with ``chainrule.estimators.Rumelhart1986PerceptronClassifier``
 (Rumelhart, Hinton and Williams, "Learning representations by back-propagating errors",
 Nature 323, 1986): logistic units, the error E = ½ Σ_cases Σ_outputs (y − d)², one weight change
 per sweep through the training set by the generalised delta rule
 Δw(t) = −ε ∂E/∂w + α Δw(t − 1), weights drawn from U(−0.3, 0.3). ``errors_`` holds E per sweep.
+
 1. XOR (4 cases) with two hidden units, ε = 0.5, α = 0.9, from several random starts: most
    runs drive E towards 0 and classify all four cases; some settle on the plateau E = 0.5,
    where the output is ½ for every case, and do not leave it in 1000 sweeps (the paper notes

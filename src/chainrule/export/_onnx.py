@@ -44,7 +44,7 @@ def to_onnx(
         An ``nn`` model built from the layers in ``chainrule.export.EXPORTABLE_LAYERS``
         (``Sequential`` nested to any depth); an estimator; or a ``Pipeline`` of fitted
         ``StandardScaler`` steps ending in an estimator (the scalers go into the graph).
-    example_input : array-like or Tensor, shape (batch, *features), optional
+    example_input : array-like or Tensor, shape ``(batch, *features)``, optional
         A batch the model takes; only its shape is used. Give this or ``input_shape`` for an
         ``nn`` model; an estimator knows its ``n_features_in_``.
     input_shape : tuple, optional

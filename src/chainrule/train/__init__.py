@@ -6,7 +6,7 @@
 >>> for finding in diagnose(learner): print(finding)
 
 The loop emits fastai's events (``EVENTS``) to callbacks, which steer it by raising
-``Cancel*Exception``s. Telemetry callbacks keep bounded summaries, never whole tensors.
+``Cancel*Exception`` exceptions. Telemetry callbacks keep bounded summaries, never whole tensors.
 Checkpoints are one safetensors file with a JSON header (no pickle) and resume a run exactly.
 Importing this package needs NumPy only (matplotlib, tqdm and pandas load when used).
 """
