@@ -218,3 +218,39 @@ def test_lbfgs_is_refused_with_a_reason():
     data = DataLoader(ArrayDataset(np.zeros((4, 2)), np.zeros((4, 1))), batch_size=2)
     with pytest.raises(TypeError, match="DataParallel: LBFGS needs a closure"):
         learner.fit(data, 1)
+
+
+def _train_command(n: int, out: Path) -> tuple[subprocess.CompletedProcess, dict]:
+    command = [sys.executable, "-m", "chainrule", "train", "--epochs", "2", "--out", str(out)]
+    if n > 1:
+        command = [MPIEXEC, "-n", str(n), *command]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=out.parent
+    )
+    _ok(proc)
+    return proc, json.loads((out / "metrics.json").read_text())
+
+
+def test_the_train_command_under_mpiexec_equals_the_single_process_run(tmp_path):
+    _, alone = _train_command(1, tmp_path / "alone")
+    proc, parallel = _train_command(2, tmp_path / "parallel")
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(
+        "chainrule train (data-parallel over 2 MPI ranks: each batch of 32 rows cut 16/16)"
+    ), lines[0]
+    assert sum(line.startswith("report: ") for line in lines) == 1  # rank 0 alone speaks
+    assert sorted(p.name for p in (tmp_path / "parallel").iterdir() if p.name[0] != ".") == [
+        "checkpoint.safetensors",
+        "metrics.json",
+        "model.json",
+        "report.html",
+    ]
+    assert alone["data_parallel"] is None
+    summary = parallel["data_parallel"]
+    assert summary["world_size"] == 2 and summary["shard_sizes"] == [16, 16]
+    assert summary["n_steps"] == 2 * 40 and summary["allreduce_seconds"] > 0
+    assert "data-parallel over 2 MPI ranks" in (tmp_path / "parallel" / "report.html").read_text()
+    ours, theirs = alone["test"]["chainrule"], parallel["test"]["chainrule"]
+    # the network is float32: the reduced gradients are rounded to float32 as one process's are
+    assert theirs["accuracy"] == ours["accuracy"] and theirs["f1_macro"] == ours["f1_macro"]
+    assert theirs["loss"] == pytest.approx(ours["loss"], rel=1e-6)

@@ -64,7 +64,8 @@ class DataParallel(Callback):
 
     - broadcasts rank 0's learner state (weights, optimiser and callbacks' state, counters,
       random generators) as the bytes of a checkpoint file (safetensors + JSON, never pickle);
-    - hands each rank its shard of every global batch (training and validation);
+    - hands each rank its shard of every global batch (training and validation; outside a
+      fit, ``Learner.validate`` and ``predict`` run whole on each rank);
     - sums ``n_r``-weighted gradients and the sample count in one float64 allreduce per step
       and divides by the global count;
     - reduces each step's loss before the NaN guard, so a non-finite loss on any rank stops
@@ -85,6 +86,9 @@ class DataParallel(Callback):
     ----------
     split_threads : bool
         Limit BLAS threads per rank to ``max(1, cpu_count // ranks_on_this_machine)``.
+    primary_only : tuple of Callback classes
+        Callbacks that run on rank 0 only, besides checkpoints, CSV logs and progress bars
+        (printing callbacks, say).
 
     Attributes
     ----------
@@ -107,9 +111,12 @@ class DataParallel(Callback):
 
     order = -100  # before the NaN guard (-50) and the metrics (-10)
 
-    def __init__(self, split_threads: bool = True) -> None:
+    def __init__(
+        self, split_threads: bool = True, primary_only: tuple[type[Callback], ...] = ()
+    ) -> None:
         super().__init__()
         self.split_threads = bool(split_threads)
+        self.primary_only = (*_WRITERS, WritesCheckpoints, *primary_only)
         self.rank, self.world_size = 0, 1
         self.shard_sizes: list[int] = []
         self.allreduce_seconds = self.compute_seconds = 0.0
@@ -119,6 +126,7 @@ class DataParallel(Callback):
         self._vote: _StopVote | None = None
         self._loss = np.zeros(2)
         self._batch_start = 0.0
+        self._active = False  # in a fit: Learner.validate and predict outside one stay local
 
     def _setup(self) -> Learner:
         learner = self.require_learner(Learner)
@@ -141,13 +149,12 @@ class DataParallel(Callback):
             self._limits = threadpool_limits(max(1, (_cpu_count()) // local_size()))
         self._broadcast_state(learner)
         if self.rank != 0:
-            self._detached = [
-                cb for cb in learner.callbacks if isinstance(cb, (*_WRITERS, WritesCheckpoints))
-            ]
+            self._detached = [cb for cb in learner.callbacks if isinstance(cb, self.primary_only)]
             for cb in self._detached:
                 learner.remove_callback(cb)
         self._vote = _StopVote()
         learner.add_callback(self._vote)
+        self._active = True
 
     def _broadcast_state(self, learner: Learner) -> None:
         """Every rank takes rank 0's state, sent as a checkpoint file's bytes."""
@@ -172,7 +179,7 @@ class DataParallel(Callback):
                 learner.remove_callback(self._vote)
             for cb in self._detached:
                 learner.add_callback(cb)
-        self._vote, self._detached = None, []
+        self._vote, self._detached, self._active = None, [], False
         if self._limits is not None:
             self._limits.restore_original_limits()
             self._limits = None
@@ -186,7 +193,7 @@ class DataParallel(Callback):
     # -- batches --------------------------------------------------------------------------------
     def before_batch(self) -> None:
         learner = self.learner
-        if learner is None:
+        if learner is None or not self._active:
             return
         if learner.training:
             self._batch_start = time.perf_counter()
@@ -209,7 +216,7 @@ class DataParallel(Callback):
 
     def after_loss(self) -> None:
         learner = self.learner
-        if learner is None or learner.loss is None:
+        if learner is None or learner.loss is None or not self._active:
             return
         n = _rows(learner.pred)
         local_mean = float(np.mean(learner.loss.data))
@@ -238,7 +245,7 @@ class DataParallel(Callback):
     def after_backward(self) -> None:
         """Gradients ← (Σ_r n_r · ḡ_r) / Σ_r n_r, in one float64 allreduce."""
         learner = self.learner
-        if learner is None or self.world_size == 1:
+        if learner is None or self.world_size == 1 or not self._active:
             return
         params = [p for g in learner.optimizer.param_groups for p in g["params"]]
         n = float(_rows(learner.pred))
@@ -275,7 +282,7 @@ class DataParallel(Callback):
     def after_train(self) -> None:
         """The epoch's training loss over all ranks' rows (each rank's own is partial)."""
         learner = self.learner
-        if learner is not None and self.world_size > 1 and self._loss[1]:
+        if learner is not None and self._active and self.world_size > 1 and self._loss[1]:
             learner.epoch_log["train_loss"] = float(self._loss[0] / self._loss[1])
 
     def after_cancel_fit(self) -> None:
