@@ -254,3 +254,23 @@ def test_the_train_command_under_mpiexec_equals_the_single_process_run(tmp_path)
     # the network is float32: the reduced gradients are rounded to float32 as one process's are
     assert theirs["accuracy"] == ours["accuracy"] and theirs["f1_macro"] == ours["f1_macro"]
     assert theirs["loss"] == pytest.approx(ours["loss"], rel=1e-6)
+
+
+def test_an_error_on_rank_0_alone_ends_the_train_command(tmp_path):
+    """Rank 0 alone sees the output folder: its refusal must not leave rank 1 waiting."""
+    out = tmp_path / "full"
+    out.mkdir()
+    (out / "notes.txt").write_text("someone else's file")
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", "train", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0
+    assert time.perf_counter() - start < 20
+    assert "rank 0: the output folder" in proc.stderr and "notes.txt" in proc.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["notes.txt"]

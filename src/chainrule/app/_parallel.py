@@ -12,8 +12,12 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from chainrule import distributed
 from chainrule.train import Callback, Learner
@@ -32,6 +36,27 @@ def world() -> int:
 def is_primary() -> bool:
     """Whether this process prints and writes the run's files: rank 0, or a process alone."""
     return world() == 1 or distributed.rank() == 0
+
+
+@contextmanager
+def whole_job() -> Iterator[None]:
+    """Under ``mpiexec -n N`` (N > 1), an error on any rank ends every rank: a rank that
+    stopped alone (rank 0 refusing a full output folder, say) would leave the others waiting
+    in their first collective forever. The error is one line naming the rank; status 2."""
+    try:
+        yield
+    except Exception as err:
+        if world() > 1:
+            distributed.abort(err, code=2, brief=True)
+        raise
+
+
+def agree(flag: bool) -> bool:
+    """Whether ``flag`` holds on any rank: a decision every rank must take alike (rank 0 alone
+    sees the run's folder)."""
+    if world() == 1:
+        return flag
+    return bool(distributed.allreduce_(np.array([1.0 if flag else 0.0]))[0] > 0)
 
 
 def data_parallel(primary_only: tuple[type[Callback], ...]) -> list[Callback]:

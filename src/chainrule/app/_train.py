@@ -14,7 +14,7 @@ from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
 from ._model import CARD_NAME, CHECKPOINT_NAME, scores
-from ._parallel import announce, describe, is_primary, parallel_summary
+from ._parallel import agree, announce, describe, is_primary, parallel_summary, whole_job
 from ._run import Interrupted, Options, Run, Say, fit, prepare
 
 
@@ -23,13 +23,18 @@ def train(options: Options, say: Say = print) -> Run:
     checkpoint with its model card into the run's folder. Returns the run.
 
     Under ``mpiexec -n N`` every rank trains its shards of each batch; rank 0 alone prints
-    and writes the folder."""
+    and writes the folder; an error on any rank ends the job."""
+    with whole_job():
+        return _train(options, say)
+
+
+def _train(options: Options, say: Say) -> Run:
     start = time.perf_counter()
     if not is_primary():
         say = _silent
     run = prepare(options)
     try:
-        if run.finished:
+        if agree(run.finished):
             say(
                 f"the run in {run.out} has finished already, its training and its report "
                 f"(see {run.out / 'report.html'}); nothing was changed"

@@ -151,11 +151,16 @@ def shard_sizes(n: int, world: int) -> list[int]:
     return [n // world + (1 if r < n % world else 0) for r in range(world)]
 
 
-def abort(error: BaseException | None = None, code: int = 1) -> None:
-    """Prints ``error``'s traceback, naming this rank, and ends every process of the job
-    (``MPI.COMM_WORLD.Abort``). Alone, it raises ``SystemExit(code)`` instead."""
+def abort(error: BaseException | None = None, code: int = 1, brief: bool = False) -> None:
+    """Prints ``error`` naming this rank (its traceback, or one line when ``brief``) and ends
+    every process of the job (``MPI.COMM_WORLD.Abort(code)``). Alone, it raises
+    ``SystemExit(code)`` instead."""
     if error is not None and not _World.aborting:
-        _print_error(type(error), error, error.__traceback__)
+        if brief:
+            sys.stderr.write(f"chainrule.distributed: rank {_World.rank}: {error}\n")
+            sys.stderr.flush()
+        else:
+            _print_error(type(error), error, error.__traceback__)
     _World.aborting = True
     if _World.comm is None or _World.size == 1:
         raise SystemExit(code)
