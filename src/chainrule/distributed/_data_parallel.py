@@ -106,7 +106,11 @@ class DataParallel(Callback):
     The loss must be a mean over the batch (PyTorch's default ``reduction="mean"``). Each
     global batch needs at least one row per rank. Optimisers that need a closure
     (``optim.LBFGS``) are refused. Cancel exceptions raised by a callback on one rank only,
-    other than at the end of an epoch, are not made collective.
+    other than at the end of an epoch, are not made collective. What callbacks read of a
+    training batch before the step is this rank's shard: the per-batch loss that
+    ``TrainLossCallback`` records and the activations of telemetry (the epoch's
+    ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
+    draws its masks per rank, so a model with dropout does not repeat the single-process run.
     """
 
     order = -100  # before the NaN guard (-50) and the metrics (-10)
