@@ -5,7 +5,8 @@ and writes ``FOLDER/rank<r>.json``. The cases: ``sgd`` (momentum; with checkpoin
 log), ``adam``, ``onecycle`` (SGD with momentum and ``OneCycleLR``), ``nan`` (rank 1's shard
 holds a NaN at iteration 4), ``early`` (early stopping on a validation loss that stops
 improving), ``stop`` (rank 1 alone raises ``CancelFitException`` after epoch 0), ``raise``
-(rank 1 raises at iteration 2), ``lbfgs`` (refused: it needs a closure).
+(rank 1 raises at iteration 2), ``lbfgs`` (``optim.LBFGS`` with a strong-Wolfe line search,
+whose closure re-evaluates the batch).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def main() -> None:
     if args.case == "adam":
         opt: optim.Optimizer = optim.Adam(model.parameters(), lr=0.01)
     elif args.case == "lbfgs":
-        opt = optim.LBFGS(model.parameters(), lr=0.5)
+        opt = optim.LBFGS(model.parameters(), lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
     else:
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     if args.case == "onecycle":
@@ -106,6 +107,10 @@ def main() -> None:
     train = DataLoader(ArrayDataset(x[:N_TRAIN], y[:N_TRAIN]), batch_size=BATCH, shuffle=True)
     valid = DataLoader(ArrayDataset(x[N_TRAIN:], y[N_TRAIN:]), batch_size=BATCH)
     history = []
+    # LBFGS's curvature pairs amplify the rounding of a sum taken in another order about 50x
+    # per epoch here (valid loss apart by 1e-15, 9e-14, 6e-12 after epochs 1-3): two epochs
+    # stay within the tests' 1e-12.
+    epochs = 2 if args.case == "lbfgs" else EPOCHS
 
     class _Record(Callback):
         order = 50_000
@@ -120,7 +125,7 @@ def main() -> None:
         "initial": [p.data.tolist() for p in model.parameters()],
     }
     try:
-        learner.fit(train, EPOCHS, valid)
+        learner.fit(train, epochs, valid)
     except NonFiniteLossError as err:
         result["nan_iteration"] = learner.iteration
         result["error"] = str(err)

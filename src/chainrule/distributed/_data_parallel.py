@@ -32,6 +32,7 @@ from ..train import (
     CSVLogger,
     Learner,
     Loop,
+    LossStep,
     NonFiniteLossError,
     ProgressCallback,
 )
@@ -105,8 +106,9 @@ class DataParallel(Callback):
     -----
     The loss must be a mean over the batch (PyTorch's default ``reduction="mean"``). Each
     global batch needs at least one row per rank. Optimisers that need a closure
-    (``optim.LBFGS``) are refused. Cancel exceptions raised by a callback on one rank only,
-    other than at the end of an epoch, are not made collective. What callbacks read of a
+    (``optim.LBFGS``) get the whole batch's loss and gradients from it. Cancel exceptions
+    raised by a callback on one rank only, other than at the end of an epoch, are not made
+    collective. What callbacks read of a
     training batch before the step is this rank's shard: the per-batch loss that
     ``TrainLossCallback`` records and the activations of telemetry (the epoch's
     ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
@@ -131,6 +133,7 @@ class DataParallel(Callback):
         self._loss = np.zeros(2)
         self._batch_start = 0.0
         self._active = False  # in a fit: Learner.validate and predict outside one stay local
+        self._own_step: LossStep | None = None
 
     def _setup(self) -> Learner:
         learner = self.require_learner(Learner)
@@ -141,12 +144,10 @@ class DataParallel(Callback):
     # -- fit ------------------------------------------------------------------------------------
     def before_fit(self) -> None:
         learner = self._setup()
-        if getattr(learner.optimizer, "needs_closure", False):
-            raise TypeError(
-                f"DataParallel: {type(learner.optimizer).__name__} needs a closure, which "
-                f"recomputes the loss without the callbacks, so its gradients would not be "
-                f"reduced over ranks; use a first-order optimiser (SGD, Adam)"
-            )
+        if self.world_size > 1 and type(learner.step) is LossStep:
+            # optimisers that need a closure (LBFGS) re-evaluate the batch without events
+            self._own_step = learner.step
+            learner.step = _ReducedLossStep(learner.step.loss_func, self)
         if self.split_threads and self.world_size > 1:
             from threadpoolctl import threadpool_limits  # optional: only under mpiexec
 
@@ -183,7 +184,9 @@ class DataParallel(Callback):
                 learner.remove_callback(self._vote)
             for cb in self._detached:
                 learner.add_callback(cb)
-        self._vote, self._detached, self._active = None, [], False
+        if learner is not None and self._own_step is not None:
+            learner.step = self._own_step
+        self._vote, self._detached, self._active, self._own_step = None, [], False, None
         if self._limits is not None:
             self._limits.restore_original_limits()
             self._limits = None
@@ -251,9 +254,15 @@ class DataParallel(Callback):
         learner = self.learner
         if learner is None or self.world_size == 1 or not self._active:
             return
+        self.reduce(learner, float(_rows(learner.pred)))
+        self.n_steps += 1
+
+    def reduce(self, learner: Loop, n: float, loss: float = 0.0) -> float:
+        """Replaces each parameter's gradient, this rank's mean over its ``n`` rows, by the
+        mean over all ranks' rows, and returns the global mean of ``loss`` (a mean over the
+        same rows): one allreduce of ``[n·grads..., n·loss, n]``."""
         params = [p for g in learner.optimizer.param_groups for p in g["params"]]
-        n = float(_rows(learner.pred))
-        buf = np.empty(sum(p.data.size for p in params) + 1, dtype=np.float64)
+        buf = np.empty(sum(p.data.size for p in params) + 2, dtype=np.float64)
         offset = 0
         for p in params:
             seg = buf[offset : offset + p.data.size]
@@ -262,7 +271,7 @@ class DataParallel(Callback):
             else:
                 np.multiply(p.grad.data.reshape(-1), n, out=seg)
             offset += p.data.size
-        buf[-1] = n
+        buf[-2:] = loss * n, n
         start = time.perf_counter()
         allreduce_(buf)
         self.allreduce_seconds += time.perf_counter() - start
@@ -272,7 +281,7 @@ class DataParallel(Callback):
             size = p.data.size
             p.grad = Tensor(buf[offset : offset + size].reshape(p.data.shape).astype(p.data.dtype))
             offset += size
-        self.n_steps += 1
+        return float(buf[-2])
 
     def after_batch(self) -> None:
         learner = self.learner
@@ -303,6 +312,25 @@ class DataParallel(Callback):
             "allreduce_seconds": self.allreduce_seconds,
             "compute_seconds": self.compute_seconds - self.allreduce_seconds,
         }
+
+
+class _ReducedLossStep(LossStep):
+    """The Learner's step whose closure (``optim.LBFGS``) returns the loss and gradients of
+    the whole global batch, so every rank's line search takes the same decisions."""
+
+    def __init__(self, loss_func: Any, reducer: DataParallel) -> None:
+        super().__init__(loss_func)
+        self.reducer = reducer
+
+    def closure(self, loop: Loop) -> Any:
+        local = super().closure(loop)
+
+        def closure() -> Tensor:
+            loss = local()
+            n = float(_rows(loop.xb[0]))
+            return Tensor(np.asarray(self.reducer.reduce(loop, n, float(np.mean(loss.data)))))
+
+        return closure
 
 
 class _StopVote(Callback):
