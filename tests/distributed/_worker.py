@@ -2,7 +2,8 @@
 
 ``python _worker.py CASE --out FOLDER``; each rank seeds its generators with ``1000 * rank``
 and writes ``FOLDER/rank<r>.json``. The cases: ``sgd`` (momentum; with checkpoints and a CSV
-log), ``adam``, ``onecycle`` (SGD with momentum and ``OneCycleLR``), ``nan`` (rank 1's shard
+log), ``adam``, ``onecycle`` (SGD with momentum and ``OneCycleLR``), ``dropout`` (SGD with momentum
+and a dropout layer), ``nan`` (rank 1's shard
 holds a NaN at iteration 4), ``early`` (early stopping on a validation loss that stops
 improving), ``stop`` (rank 1 alone raises ``CancelFitException`` after epoch 0), ``raise``
 (rank 1 raises at iteration 2), ``lbfgs`` (``optim.LBFGS`` with a strong-Wolfe line search,
@@ -72,8 +73,12 @@ def main() -> None:
     y = (x @ rng.normal(size=(5, 3))).argmax(axis=1)
     # Each rank starts from its own weights and generators: rank 0's are broadcast.
     cr.manual_seed(1000 * distributed.rank())
+    dropout = [nn.Dropout(0.3)] if args.case == "dropout" else []
     model = nn.Sequential(
-        nn.Linear(5, 16, dtype=np.float64), nn.Tanh(), nn.Linear(16, 3, dtype=np.float64)
+        nn.Linear(5, 16, dtype=np.float64),
+        nn.Tanh(),
+        *dropout,
+        nn.Linear(16, 3, dtype=np.float64),
     )
     callbacks: list[Callback] = [distributed.DataParallel()]
     if args.case == "adam":

@@ -81,7 +81,7 @@ def _ok(proc: subprocess.CompletedProcess) -> None:
 def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """The single-process runs, by case."""
     runs = {}
-    for case in ("sgd", "adam", "onecycle", "lbfgs", "nan", "early"):
+    for case in ("sgd", "adam", "onecycle", "lbfgs", "dropout", "nan", "early"):
         proc, results = _run(case, 1, tmp_path_factory.mktemp(case))
         _ok(proc)
         runs[case] = results[0]
@@ -89,7 +89,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("n", [2, 3])
-@pytest.mark.parametrize("case", ["sgd", "adam", "onecycle", "lbfgs"])
+@pytest.mark.parametrize("case", ["sgd", "adam", "onecycle", "lbfgs", "dropout"])
 def test_training_equals_the_single_process_run(case, n, single, tmp_path):
     proc, ranks = _run(case, n, tmp_path)
     _ok(proc)
@@ -258,3 +258,18 @@ def test_an_error_on_rank_0_alone_ends_the_train_command(tmp_path):
     assert time.perf_counter() - start < 20
     assert "rank 0: the output folder" in proc.stderr and "notes.txt" in proc.stderr
     assert sorted(p.name for p in out.iterdir() if p.name[0] != ".") == ["notes.txt"]
+
+
+def test_a_shards_random_rows_are_those_of_the_global_batch():
+    from chainrule import Generator
+    from chainrule._random import random_rows, set_shard_rows
+
+    whole = random_rows(Generator(7), (8, 4))
+    try:
+        set_shard_rows((3, 5, 8))
+        np.testing.assert_array_equal(random_rows(Generator(7), (2, 4)), whole[3:5])
+        # an array whose first axis is not the shard's is drawn as it is
+        assert random_rows(Generator(7), (3, 4)).shape == (3, 4)
+    finally:
+        set_shard_rows(None)
+    np.testing.assert_array_equal(random_rows(Generator(7), (8, 4)), whole)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._random import set_shard_rows
 from .._tensor import Tensor
 from ..train import (
     Callback,
@@ -112,7 +113,8 @@ class DataParallel(Callback):
     training batch before the step is this rank's shard: the per-batch loss that
     ``TrainLossCallback`` records and the activations of telemetry (the epoch's
     ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
-    draws its masks per rank, so a model with dropout does not repeat the single-process run.
+    masks are keyed by the row's index in the global batch: each rank draws the global batch's
+    mask from the (broadcast) generator and keeps its rows, as one process would draw them.
     """
 
     order = -100  # before the NaN guard (-50) and the metrics (-10)
@@ -187,6 +189,7 @@ class DataParallel(Callback):
         if learner is not None and self._own_step is not None:
             learner.step = self._own_step
         self._vote, self._detached, self._active, self._own_step = None, [], False, None
+        set_shard_rows(None)
         if self._limits is not None:
             self._limits.restore_original_limits()
             self._limits = None
@@ -216,6 +219,8 @@ class DataParallel(Callback):
             )
         start = sum(sizes[: self.rank])
         stop = start + sizes[self.rank]
+        if learner.training:  # dropout masks: those of the global batch's rows
+            set_shard_rows((start, stop, n))
         learner.xb = tuple(_rows_of(t, start, stop) for t in learner.xb)
         learner.yb = tuple(_rows_of(t, start, stop) for t in learner.yb)
         if learner.training and learner.batch_index == 0:
@@ -284,6 +289,7 @@ class DataParallel(Callback):
         return float(buf[-2])
 
     def after_batch(self) -> None:
+        set_shard_rows(None)
         learner = self.learner
         if learner is not None and learner.training and self._batch_start:
             self.compute_seconds += time.perf_counter() - self._batch_start
