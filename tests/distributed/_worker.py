@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 import chainrule as cr
 from chainrule import distributed, nn, optim
@@ -111,6 +112,11 @@ def main() -> None:
     )
     train = DataLoader(ArrayDataset(x[:N_TRAIN], y[:N_TRAIN]), batch_size=BATCH, shuffle=True)
     valid = DataLoader(ArrayDataset(x[N_TRAIN:], y[N_TRAIN:]), batch_size=BATCH)
+    result: dict = {
+        "rank": distributed.rank(),
+        "world_size": distributed.world_size(),
+        "initial": [p.data.tolist() for p in model.parameters()],
+    }
     history = []
     # LBFGS's curvature pairs amplify the rounding of a sum taken in another order about 50x
     # per epoch here (valid loss apart by 1e-15, 9e-14, 6e-12 after epochs 1-3): two epochs
@@ -122,13 +128,10 @@ def main() -> None:
 
         def after_epoch(self) -> None:
             history.append(dict(self.require_learner().epoch_log))
+            blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+            result["blas_threads"] = max(blas, default=None)
 
     learner.add_callback(_Record())
-    result: dict = {
-        "rank": distributed.rank(),
-        "world_size": distributed.world_size(),
-        "initial": [p.data.tolist() for p in model.parameters()],
-    }
     try:
         learner.fit(train, epochs, valid)
     except NonFiniteLossError as err:

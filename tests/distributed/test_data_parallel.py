@@ -119,6 +119,9 @@ def test_only_rank_0_writes_checkpoints_and_logs(single, tmp_path):
 def test_broadcast_makes_ranks_seeded_differently_identical(tmp_path):
     proc, ranks = _run("sgd", 3, tmp_path)
     _ok(proc)
+    # BLAS threads split among the ranks on this machine while they train
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert [r["blas_threads"] for r in ranks] == [max(1, (cpus or 1) // 3)] * 3
     initial = [np.array(r["initial"][0]) for r in ranks]
     assert not np.array_equal(initial[0], initial[1]), "the ranks should start apart"
     for r in ranks[1:]:
