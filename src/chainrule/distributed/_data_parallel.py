@@ -98,8 +98,8 @@ class DataParallel(Callback):
     shard_sizes : list of int
         The shard sizes of the first training batch of the last epoch, rank by rank.
     allreduce_seconds, compute_seconds : float
-        Wall time of the training steps' allreduces, and of the rest of the training
-        batches, summed over the fits.
+        Wall time of this rank's gradient allreduces, and of its whole training batches
+        (allreduces included), summed over the fits; :meth:`report` gives the difference.
     n_steps : int
         Training steps reduced.
 
