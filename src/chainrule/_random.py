@@ -63,3 +63,29 @@ def get_generator(generator: Generator | None) -> np.random.Generator:
             f"generator must be a chainrule.Generator or None, got {type(generator).__name__}"
         )
     return generator.numpy
+
+
+class _Shard:
+    """Where this process's batch sits in a global batch (``chainrule.distributed``): rows
+    ``start:stop`` of ``total``, or None when the batch is the whole one."""
+
+    rows: tuple[int, int, int] | None = None
+
+
+def set_shard_rows(rows: tuple[int, int, int] | None) -> None:
+    """Declares the current batch to be rows ``start:stop`` of a global batch of ``total``
+    rows (``None``: the whole batch), so that per-row random draws (dropout masks) are those
+    of the global batch: keyed by the row's index in it, whichever process computes the row."""
+    _Shard.rows = rows
+
+
+def random_rows(generator: Generator | None, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniform numbers in [0, 1) of ``shape`` (rows along axis 0) from ``generator``; for a
+    shard of a global batch (:func:`set_shard_rows`), the shard's rows of the global batch's
+    draw, so every process's rows get the numbers one process would give them."""
+    gen = get_generator(generator)
+    rows = _Shard.rows
+    if rows is None or not shape or shape[0] != rows[1] - rows[0]:
+        return gen.random(shape)
+    start, stop, total = rows
+    return gen.random((total, *shape[1:]))[start:stop]

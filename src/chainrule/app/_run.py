@@ -45,6 +45,7 @@ from ._model import (
     targets_for,
 )
 from ._options import DEFAULT_LR, Options
+from ._parallel import data_parallel, is_primary, scratch_folder
 from ._resume import EpochCheckpoint, check_resume, held_epochs
 
 TELEMETRY_RECORDS = 60  # about this many recorded iterations per telemetry callback
@@ -130,6 +131,8 @@ def _open_folder(options: Options) -> RunFolder:
     """The locked output folder: ``--out``, the resumed checkpoint's own folder, or a new one
     under ``chainrule-runs``. A folder holding files is refused unless it is the resumed run's
     own or ``--overwrite`` is given (then the files of the run it held are removed)."""
+    if not is_primary():  # under mpiexec, rank 0 alone writes the run's folder
+        return scratch_folder()
     own = Path(options.resume).parent if options.resume is not None else None
     if options.out is not None:
         path = Path(options.out)
@@ -211,6 +214,7 @@ def _learner(
     callbacks: list[Callback] = [kept.losses, *telemetry.values(), lines, kept.saver]
     if options.patience is not None:
         callbacks.append(EarlyStop(patience=options.patience))
+    callbacks += data_parallel(primary_only=(EpochLines,))
     learner = Learner(
         model, optimizer, make_loss(card.loss), callbacks=callbacks, save_dir=out, metrics=[metric]
     )

@@ -14,16 +14,27 @@ from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
 from ._model import CARD_NAME, CHECKPOINT_NAME, scores
+from ._parallel import agree, announce, describe, is_primary, parallel_summary, whole_job
 from ._run import Interrupted, Options, Run, Say, fit, prepare
 
 
 def train(options: Options, say: Say = print) -> Run:
     """Trains, compares with scikit-learn, and writes the report, the metrics and the
-    checkpoint with its model card into the run's folder. Returns the run."""
+    checkpoint with its model card into the run's folder. Returns the run.
+
+    Under ``mpiexec -n N`` every rank trains its shards of each batch; rank 0 alone prints
+    and writes the folder; an error on any rank ends the job."""
+    with whole_job():
+        return _train(options, say)
+
+
+def _train(options: Options, say: Say) -> Run:
     start = time.perf_counter()
+    if not is_primary():
+        say = _silent
     run = prepare(options)
     try:
-        if run.finished:
+        if agree(run.finished):
             say(
                 f"the run in {run.out} has finished already, its training and its report "
                 f"(see {run.out / 'report.html'}); nothing was changed"
@@ -31,6 +42,8 @@ def train(options: Options, say: Say = print) -> Run:
             return run
         _introduce(run, say)
         fit(run, say)
+        if not is_primary():
+            return run
         try:
             _finish(run, say)
         except KeyboardInterrupt:
@@ -43,6 +56,10 @@ def train(options: Options, say: Say = print) -> Run:
         run.close()
     say(f"done in {time.perf_counter() - start:.1f} s")
     return run
+
+
+def _silent(line: str) -> None:
+    """The lines of ranks other than 0: rank 0 says them."""
 
 
 def _finish(run: Run, say: Say) -> None:
@@ -73,7 +90,8 @@ def _introduce(run: Run, say: Say) -> None:
     t, card, o, parts = run.table, run.card, run.options, run.parts
     kind = f"{len(t.classes)} classes" if t.task == "classification" else f"target {t.target}"
     say(
-        f"chainrule train: {o.data} ({t.task}, {kind}), {len(parts.train[1])} train / "
+        f"chainrule train{announce(o.batch_size)}: {o.data} ({t.task}, {kind}), "
+        f"{len(parts.train[1])} train / "
         f"{len(parts.valid[1])} validation / {len(parts.test[1])} test rows, "
         f"{len(card.features)} feature columns, {card.n_features} network inputs"
     )
@@ -152,6 +170,7 @@ def record(run: Run) -> RunRecord:
         resumed_from=o.resume,
         resumed_at=run.resumed_at,
         boundary=_boundary(run),
+        data_parallel=describe(summary) if (summary := parallel_summary(run.learner)) else None,
     )
 
 
@@ -236,5 +255,6 @@ def metrics(run: Run, files: dict[str, str]) -> dict[str, Any]:
             {"name": f.name, "severity": f.severity, "evidence": f.evidence, "advice": f.advice}
             for f in run.results["findings"]
         ],
+        "data_parallel": parallel_summary(run.learner),
         "files": files,
     }

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from .._random import Generator, get_generator
+from .._random import Generator, random_rows
 from .._tensor import Tensor, as_tensor
 from ._loss_functions import (
     binary_cross_entropy,
@@ -148,7 +148,7 @@ def dropout(
         return x
     if p == 1.0:
         return x * np.zeros(x.shape, dtype=x.dtype)
-    keep = get_generator(generator).random(x.shape) >= p
+    keep = random_rows(generator, x.shape) >= p  # a shard's rows: the global batch's masks
     return x * (keep * np.asarray(1.0 / (1.0 - p), dtype=x.dtype))
 
 

@@ -152,6 +152,8 @@ def settings(run: RunRecord) -> str:
     ]
     if run.resumed_at is not None:
         rows.append(("resumed", f"from {run.resumed_from} after epoch {run.resumed_at}"))
+    if run.data_parallel is not None:
+        rows.append(("data parallel", run.data_parallel))
     rows.append(("command", " ".join(["chainrule", *run.command])))
     return pairs(rows)
 

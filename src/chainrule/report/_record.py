@@ -74,3 +74,5 @@ class RunRecord:
     resumed_from: Path | None = None
     resumed_at: int | None = None  # the epochs the resumed checkpoint held
     boundary: Boundary | None = None  # for the decision-boundary figure
+    # under mpiexec: the ranks, the shard sizes and the time in communication, in words
+    data_parallel: str | None = None

@@ -158,6 +158,15 @@ def model_entries(learner: Learner) -> list[dict[str, Any]]:
 # -- saving --------------------------------------------------------------------------------------
 def save_checkpoint(learner: Learner, path: Path) -> Path:
     """Writes ``learner``'s state to ``path`` atomically; returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, checkpoint_bytes(learner))
+    return path
+
+
+def checkpoint_bytes(learner: Learner) -> bytes:
+    """``learner``'s state as the bytes of a checkpoint file (what :func:`save_checkpoint`
+    writes; ``chainrule.distributed`` broadcasts them)."""
     from safetensors.numpy import save
 
     arrays: dict[str, np.ndarray] = {f"model/{k}": v for k, v in learner.model.state_dict().items()}
@@ -195,10 +204,7 @@ def save_checkpoint(learner: Learner, path: Path) -> Path:
         for k, a in tensors.items()
     }
     text = json.dumps(header, allow_nan=True)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, save(tensors, metadata={METADATA_KEY: text}))
-    return path
+    return bytes(save(tensors, metadata={METADATA_KEY: text}))
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -101,6 +101,11 @@ class LossStep(TrainingStep):
         if not getattr(loop.optimizer, "needs_closure", False):
             loop.optimizer.step()
             return
+        loop.optimizer.step(self.closure(loop))
+
+    def closure(self, loop: Loop) -> Callable[[], Tensor]:
+        """What an optimiser that ``needs_closure`` calls to re-evaluate the batch: clears the
+        gradients, recomputes the loss and its gradients, returns the loss."""
 
         def closure() -> Tensor:
             loop.optimizer.zero_grad()
@@ -108,7 +113,7 @@ class LossStep(TrainingStep):
             loss.backward()
             return loss
 
-        loop.optimizer.step(closure)
+        return closure
 
 
 def split_batch(batch: Any) -> tuple[tuple, tuple]:

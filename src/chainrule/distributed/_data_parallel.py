@@ -1,0 +1,381 @@
+"""``DataParallel``: a ``Learner`` callback that trains over MPI ranks exactly as one process.
+
+Every rank builds the same learner and the same data loaders and runs the same script. Each
+global batch the loader yields is cut into one shard per rank (``shard_sizes``: uneven shards
+are fine). With a loss that is a mean over the batch, the single-process gradient is
+
+    g = (1/N) Σ_i ∇ℓ_i = (1/N) Σ_r n_r · ḡ_r,       N = Σ_r n_r,
+
+where ḡ_r is rank r's mean gradient over its n_r rows. So each rank multiplies its gradients
+by n_r, one allreduce sums them together with n_r in a single float64 buffer, and every rank
+divides by N: the average is exact for uneven shards (averaging the ḡ_r would not be).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._random import set_shard_rows
+from .._tensor import Tensor
+from ..train import (
+    Callback,
+    CancelFitException,
+    CheckpointCallback,
+    CSVLogger,
+    Learner,
+    Loop,
+    LossStep,
+    NonFiniteLossError,
+    ProgressCallback,
+)
+from ..train._checkpoint import checkpoint_bytes
+from ..train._loading import apply_pending_generators
+from ..train._stopping import WritesCheckpoints
+from ._comm import (
+    abort,
+    allgather_rows,
+    allreduce_,
+    broadcast_bytes,
+    init,
+    local_size,
+    rank,
+    shard_sizes,
+    world_size,
+)
+
+_WRITERS = (CheckpointCallback, CSVLogger, ProgressCallback)
+
+
+class _CollectiveError(NonFiniteLossError):
+    """A NaN guard's error raised on every rank at the same step (no abort needed)."""
+
+
+class DataParallel(Callback):
+    """Data-parallel training over the ranks of ``mpiexec``, equal to the single-process run.
+
+    On each fit it
+
+    - broadcasts rank 0's learner state (weights, optimiser and callbacks' state, counters,
+      random generators) as the bytes of a checkpoint file (safetensors + JSON, never pickle);
+    - hands each rank its shard of every global batch (training and validation; outside a
+      fit, ``Learner.validate`` and ``predict`` run whole on each rank);
+    - sums ``n_r``-weighted gradients and the sample count in one float64 allreduce per step
+      and divides by the global count;
+    - reduces each step's loss before the NaN guard, so a non-finite loss on any rank stops
+      every rank at the same step (``NonFiniteLossError`` on each);
+    - gathers validation predictions and targets, so the validation loss and metrics, and the
+      decisions made from them (early stopping, plateau schedules, best checkpoints), are the
+      same on every rank; a ``CancelFitException`` raised at the end of an epoch on any rank
+      ends the fit on all;
+    - detaches checkpoint, CSV and progress callbacks on ranks other than 0 (only rank 0
+      writes);
+    - aborts the whole job (``MPI.COMM_WORLD.Abort``) when a rank raises any other exception,
+      after printing that rank's traceback, so no rank hangs;
+    - limits BLAS threads to the machine's cores divided among its ranks (threadpoolctl).
+
+    Alone (no ``mpiexec``) it changes nothing: one shard, no communication.
+
+    Parameters
+    ----------
+    split_threads : bool
+        Limit BLAS threads per rank to ``max(1, cpu_count // ranks_on_this_machine)``.
+    primary_only : tuple of Callback classes
+        Callbacks that run on rank 0 only, besides checkpoints, CSV logs and progress bars
+        (printing callbacks, say).
+
+    Attributes
+    ----------
+    rank, world_size : int
+    shard_sizes : list of int
+        The shard sizes of the first training batch of the last epoch, rank by rank.
+    allreduce_seconds, compute_seconds : float
+        Wall time of this rank's gradient allreduces, and of its whole training batches
+        (allreduces included), summed over the fits; :meth:`report` gives the difference.
+    n_steps : int
+        Training steps reduced.
+
+    Notes
+    -----
+    The loss must be a mean over the batch (PyTorch's default ``reduction="mean"``). Each
+    global batch needs at least one row per rank. Optimisers that need a closure
+    (``optim.LBFGS``) get the whole batch's loss and gradients from it. Cancel exceptions
+    raised by a callback on one rank only, other than at the end of an epoch, are not made
+    collective. What callbacks read of a
+    training batch before the step is this rank's shard: the per-batch loss that
+    ``TrainLossCallback`` records and the activations of telemetry (the epoch's
+    ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
+    masks are keyed by the row's index in the global batch: each rank draws the global batch's
+    mask from the (broadcast) generator and keeps its rows, as one process would draw them.
+    """
+
+    order = -100  # before the NaN guard (-50) and the metrics (-10)
+
+    def __init__(
+        self, split_threads: bool = True, primary_only: tuple[type[Callback], ...] = ()
+    ) -> None:
+        super().__init__()
+        self.split_threads = bool(split_threads)
+        self.primary_only = (*_WRITERS, WritesCheckpoints, *primary_only)
+        self.rank, self.world_size = 0, 1
+        self.shard_sizes: list[int] = []
+        self.allreduce_seconds = self.compute_seconds = 0.0
+        self.n_steps = 0
+        self._limits: Any = None
+        self._detached: list[Callback] = []
+        self._vote: _StopVote | None = None
+        self._loss = np.zeros(2)
+        self._batch_start = 0.0
+        self._active = False  # in a fit: Learner.validate and predict outside one stay local
+        self._own_step: LossStep | None = None
+
+    def _setup(self) -> Learner:
+        learner = self.require_learner(Learner)
+        init()
+        self.rank, self.world_size = rank(), world_size()
+        return learner
+
+    # -- fit ------------------------------------------------------------------------------------
+    def before_fit(self) -> None:
+        learner = self._setup()
+        if self.world_size > 1 and type(learner.step) is LossStep:
+            # optimisers that need a closure (LBFGS) re-evaluate the batch without events
+            self._own_step = learner.step
+            learner.step = _ReducedLossStep(learner.step.loss_func, self)
+        if self.split_threads and self.world_size > 1:
+            from threadpoolctl import threadpool_limits  # optional: only under mpiexec
+
+            self._limits = threadpool_limits(max(1, (_cpu_count()) // local_size()))
+        self._broadcast_state(learner)
+        if self.rank != 0:
+            self._detached = [cb for cb in learner.callbacks if isinstance(cb, self.primary_only)]
+            for cb in self._detached:
+                learner.remove_callback(cb)
+        self._vote = _StopVote()
+        learner.add_callback(self._vote)
+        self._active = True
+
+    def _broadcast_state(self, learner: Learner) -> None:
+        """Every rank takes rank 0's state, sent as a checkpoint file's bytes."""
+        if self.world_size == 1:
+            return
+        data = broadcast_bytes(checkpoint_bytes(learner) if self.rank == 0 else None)
+        if self.rank == 0:
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "rank0.safetensors"
+            path.write_bytes(data)
+            with warnings.catch_warnings():  # "saved during before_fit": the fit is starting
+                warnings.simplefilter("ignore", UserWarning)
+                learner.load(path)
+        apply_pending_generators(learner)
+
+    def teardown(self) -> None:
+        error = sys.exc_info()[1]  # the exception ending the fit, if any
+        learner = self.learner
+        if learner is not None:
+            if self._vote is not None and self._vote in learner.callbacks:
+                learner.remove_callback(self._vote)
+            for cb in self._detached:
+                learner.add_callback(cb)
+        if learner is not None and self._own_step is not None:
+            learner.step = self._own_step
+        self._vote, self._detached, self._active, self._own_step = None, [], False, None
+        set_shard_rows(None)
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+            self._limits = None
+        if (
+            error is not None
+            and self.world_size > 1
+            and not isinstance(error, (_CollectiveError, CancelFitException))
+        ):
+            abort(error)  # the other ranks would wait for this one forever
+
+    # -- batches --------------------------------------------------------------------------------
+    def before_batch(self) -> None:
+        learner = self.learner
+        if learner is None or not self._active:
+            return
+        if learner.training:
+            self._batch_start = time.perf_counter()
+        if self.world_size == 1:
+            return
+        n = _rows(learner.xb[0])
+        sizes = shard_sizes(n, self.world_size)
+        if sizes[-1] == 0:
+            raise ValueError(
+                f"DataParallel: a batch of {n} rows cannot give each of {self.world_size} "
+                f"ranks a row; use a batch_size of at least {self.world_size} and drop_last=True "
+                f"if the last batch is smaller"
+            )
+        start = sum(sizes[: self.rank])
+        stop = start + sizes[self.rank]
+        if learner.training:  # dropout masks: those of the global batch's rows
+            set_shard_rows((start, stop, n))
+        learner.xb = tuple(_rows_of(t, start, stop) for t in learner.xb)
+        learner.yb = tuple(_rows_of(t, start, stop) for t in learner.yb)
+        if learner.training and learner.batch_index == 0:
+            self.shard_sizes = sizes
+
+    def after_loss(self) -> None:
+        learner = self.learner
+        if learner is None or learner.loss is None or not self._active:
+            return
+        n = _rows(learner.pred)
+        local_mean = float(np.mean(learner.loss.data))
+        if learner.training:
+            buf = allreduce_(np.array([local_mean * n, n], dtype=np.float64))
+            self._loss += buf
+            if not math.isfinite(buf[0]):
+                raise _CollectiveError(
+                    f"DataParallel: the training loss is {buf[0] / buf[1]} at iteration "
+                    f"{learner.iteration} (epoch {learner.epoch}, batch "
+                    f"{learner.batch_index + 1} of {learner.n_batches}) on at least one of "
+                    f"{self.world_size} ranks; every rank stopped at this step"
+                )
+        elif self.world_size > 1:
+            self._gather_validation(learner, local_mean, n)
+
+    def _gather_validation(self, learner: Loop, local_mean: float, n: int) -> None:
+        """The whole batch's predictions, targets and mean loss on every rank, so that the
+        loop's loss sum and the metrics see the global batch."""
+        buf = allreduce_(np.array([local_mean * n, n], dtype=np.float64))
+        counts = shard_sizes(int(buf[1]), self.world_size)
+        learner.pred = Tensor(allgather_rows(_array(learner.pred), counts))
+        learner.yb = tuple(Tensor(allgather_rows(_array(t), counts)) for t in learner.yb)
+        learner.loss = Tensor(np.asarray(buf[0] / buf[1]))
+
+    def after_backward(self) -> None:
+        """Gradients ← (Σ_r n_r · ḡ_r) / Σ_r n_r, in one float64 allreduce."""
+        learner = self.learner
+        if learner is None or self.world_size == 1 or not self._active:
+            return
+        self.reduce(learner, float(_rows(learner.pred)))
+        self.n_steps += 1
+
+    def reduce(self, learner: Loop, n: float, loss: float = 0.0) -> float:
+        """Replaces each parameter's gradient, this rank's mean over its ``n`` rows, by the
+        mean over all ranks' rows, and returns the global mean of ``loss`` (a mean over the
+        same rows): one allreduce of ``[n·grads..., n·loss, n]``."""
+        params = [p for g in learner.optimizer.param_groups for p in g["params"]]
+        buf = np.empty(sum(p.data.size for p in params) + 2, dtype=np.float64)
+        offset = 0
+        for p in params:
+            seg = buf[offset : offset + p.data.size]
+            if p.grad is None:
+                seg[:] = 0.0
+            else:
+                np.multiply(p.grad.data.reshape(-1), n, out=seg)
+            offset += p.data.size
+        buf[-2:] = loss * n, n
+        start = time.perf_counter()
+        allreduce_(buf)
+        self.allreduce_seconds += time.perf_counter() - start
+        buf[:-1] /= buf[-1]
+        offset = 0
+        for p in params:
+            size = p.data.size
+            p.grad = Tensor(buf[offset : offset + size].reshape(p.data.shape).astype(p.data.dtype))
+            offset += size
+        return float(buf[-2])
+
+    def after_batch(self) -> None:
+        set_shard_rows(None)
+        learner = self.learner
+        if learner is not None and learner.training and self._batch_start:
+            self.compute_seconds += time.perf_counter() - self._batch_start
+            self._batch_start = 0.0
+
+    def before_train(self) -> None:
+        self._loss = np.zeros(2)
+
+    def after_train(self) -> None:
+        """The epoch's training loss over all ranks' rows (each rank's own is partial)."""
+        learner = self.learner
+        if learner is not None and self._active and self.world_size > 1 and self._loss[1]:
+            learner.epoch_log["train_loss"] = float(self._loss[0] / self._loss[1])
+
+    def after_cancel_fit(self) -> None:
+        if self._vote is not None:
+            self._vote.vote(stop=True)
+
+    def report(self) -> dict[str, Any]:
+        """What a run report says of the parallel training: ranks, shard sizes, time in
+        communication and in the rest of the training steps (this rank's)."""
+        return {
+            "world_size": self.world_size,
+            "shard_sizes": list(self.shard_sizes),
+            "n_steps": self.n_steps,
+            "allreduce_seconds": self.allreduce_seconds,
+            "compute_seconds": self.compute_seconds - self.allreduce_seconds,
+        }
+
+
+class _ReducedLossStep(LossStep):
+    """The Learner's step whose closure (``optim.LBFGS``) returns the loss and gradients of
+    the whole global batch, so every rank's line search takes the same decisions."""
+
+    def __init__(self, loss_func: Any, reducer: DataParallel) -> None:
+        super().__init__(loss_func)
+        self.reducer = reducer
+
+    def closure(self, loop: Loop) -> Any:
+        local = super().closure(loop)
+
+        def closure() -> Tensor:
+            loss = local()
+            n = float(_rows(loop.xb[0]))
+            return Tensor(np.asarray(self.reducer.reduce(loop, n, float(np.mean(loss.data)))))
+
+        return closure
+
+
+class _StopVote(Callback):
+    """The end-of-epoch vote: runs after every other callback's ``after_epoch``; a rank whose
+    callback ended the fit there votes from ``after_cancel_fit`` instead. One small allreduce
+    per epoch on every rank either way."""
+
+    order = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._voted = False
+
+    def before_epoch(self) -> None:
+        self._voted = False
+
+    def vote(self, stop: bool) -> bool:
+        """Whether any rank stops; each rank votes once per epoch."""
+        if self._voted:
+            return stop
+        self._voted = True
+        return bool(allreduce_(np.array([1.0 if stop else 0.0]))[0] > 0)
+
+    def after_epoch(self) -> None:
+        if self.vote(stop=False):
+            raise CancelFitException()
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _array(x: Any) -> np.ndarray:
+    return np.asarray(x.data if isinstance(x, Tensor) else x)
+
+
+def _rows(x: Any) -> int:
+    return len(x) if getattr(x, "ndim", 0) else 1
+
+
+def _rows_of(x: Any, start: int, stop: int) -> Any:
+    return Tensor(_array(x)[start:stop]) if isinstance(x, Tensor) else x[start:stop]
