@@ -33,6 +33,7 @@ from ._network import (
     linear_layers,
 )
 from ._objectives import Objective
+from ._sharding import Shard
 from ._validation import (
     clipped_batch_size,
     dense_rows,
@@ -77,6 +78,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
     early_stopping_monitor: str
     callbacks: list | None
     dtype: Any
+    distributed: bool
     # what fit sets
     model_: nn.MLP
     learner_: Loop
@@ -138,6 +140,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             StrOptions({"float32", "float64"}),
             None,
         ],
+        "distributed": ["boolean"],
     }
 
     # -- fitting ------------------------------------------------------------------------------
@@ -151,6 +154,8 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         X, Y, w = self._checked_data(X, y, sample_weight, incremental, first_pass, dtype)
         layer_units = [X.shape[1], *sizes, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
+        shard = Shard.of_job() if self.distributed else Shard()
+        shard.broadcast_random_state(self._random_state)  # the same weights, batches, split
         if first_pass:
             self._initialize(Y, layer_units, dtype)
         elif self._layer_units() != layer_units:
@@ -166,7 +171,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
             self._prepare_optimizer(incremental)
-            _training.train(self, X, Y, w, incremental, callbacks, fresh=first_pass)
+            _training.train(self, X, Y, w, incremental, callbacks, first_pass, shard)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
@@ -179,6 +184,13 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         if self.solver != "lbfgs":
             return
         name = type(self).__name__
+        if self.distributed:
+            raise ValueError(
+                f"{name}: distributed=True trains the stochastic solvers ('adam', 'sgd') "
+                f"data-parallel over the ranks of mpiexec; solver='lbfgs' (SciPy's L-BFGS-B on "
+                f"the whole data set) has no batches to share out. Use solver='adam' or 'sgd' "
+                f"with distributed=True, or distributed=False (each rank fits alone)"
+            )
         if self.dropout:
             raise ValueError(
                 f"{name}: solver='lbfgs' needs a deterministic objective, got "

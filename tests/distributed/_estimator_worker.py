@@ -1,0 +1,112 @@
+"""Small float64 estimator fits with ``distributed=True``, with or without ``mpiexec``.
+
+``python _estimator_worker.py --out FOLDER`` fits every case below and writes
+``FOLDER/rank<r>.json``: per case the fitted weights, ``loss_curve_``, ``n_iter_``, the
+validation records and the predictions. Alone (no ``mpiexec``) it also fits each case with
+``distributed=False`` (key ``"<case>/plain"``). 100 training rows, global batch 32: batches of
+32, 32, 32 and 4 (at ``-n 3`` shards 11/11/10 and 2/1/1).
+
+Cases: ``adam`` (classifier, 3 classes, sample weights, L2), ``sgd`` (regressor, 2 outputs,
+Nesterov momentum, 'invscaling', dropout), ``early`` (classifier, early stopping with a
+validation score that stops improving before ``max_iter``), ``tiny`` (regressor, batch 10 on
+11 rows: the last batch of one row leaves ranks with empty shards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+import numpy as np
+
+from chainrule import distributed
+from chainrule.estimators import MLPClassifier, MLPRegressor
+
+
+def _cases() -> dict:
+    rng = np.random.default_rng(0)  # the data: the same on every rank
+    X = rng.normal(size=(100, 5))
+    labels = (X @ rng.normal(size=(5, 3))).argmax(axis=1)
+    targets = X @ rng.normal(size=(5, 2)) + 0.1 * rng.normal(size=(100, 2))
+    weights = rng.uniform(0.5, 2.0, size=100)
+    common = dict(hidden_layer_sizes=(16,), batch_size=32, random_state=3, alpha=1e-3)
+    return {
+        "adam": (
+            MLPClassifier(solver="adam", max_iter=4, learning_rate_init=0.01, **common),
+            X,
+            labels,
+            weights,
+        ),
+        "sgd": (
+            MLPRegressor(
+                solver="sgd",
+                learning_rate="invscaling",
+                learning_rate_init=0.05,
+                dropout=0.2,
+                max_iter=4,
+                activation="tanh",
+                **common,
+            ),
+            X,
+            targets,
+            None,
+        ),
+        "early": (
+            MLPClassifier(
+                solver="adam",
+                early_stopping=True,
+                n_iter_no_change=2,
+                max_iter=40,
+                learning_rate_init=0.5,
+                validation_fraction=0.2,
+                verbose=True,
+                **common,
+            ),
+            np.vstack([X, X[:25]]),
+            np.concatenate([labels, labels[:25]]),
+            None,
+        ),
+        "tiny": (
+            MLPRegressor(
+                solver="sgd", max_iter=3, hidden_layer_sizes=(4,), batch_size=10, random_state=0
+            ),
+            X[:11],
+            targets[:11, 0],
+            None,
+        ),
+    }
+
+
+def _record(est, X) -> dict:
+    return {
+        "coefs": [c.tolist() for c in est.coefs_],
+        "intercepts": [b.tolist() for b in est.intercepts_],
+        "loss_curve": est.loss_curve_,
+        "n_iter": est.n_iter_,
+        "t": est.t_,
+        "validation_scores": est.validation_scores_,
+        "validation_loss_curve": est.validation_loss_curve_,
+        "predictions": np.asarray(est.predict(X), dtype=float).tolist(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True, help="folder for rank<r>.json")
+    args = parser.parse_args()
+    distributed.init()
+    result: dict = {"rank": distributed.rank(), "world_size": distributed.world_size()}
+    warnings.simplefilter("ignore")  # max_iter reached: ConvergenceWarning
+    for name, (est, X, y, w) in _cases().items():
+        result[name] = _record(est.set_params(distributed=True).fit(X, y, sample_weight=w), X)
+        if distributed.world_size() == 1:
+            plain = est.set_params(distributed=False).fit(X, y, sample_weight=w)
+            result[f"{name}/plain"] = _record(plain, X)
+    with open(f"{args.out}/rank{distributed.rank()}.json", "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

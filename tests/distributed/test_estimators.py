@@ -1,0 +1,111 @@
+"""``MLPClassifier``/``MLPRegressor(distributed=True)`` under ``mpiexec -n 2`` and ``-n 3`` equal
+the single-process fit with the same global batch.
+
+One run of ``_estimator_worker.py`` alone and one under each ``mpiexec`` (module fixtures)
+fit every case; the tests compare the ranks' JSON files. Skipped without MPI as
+``test_data_parallel`` is (its module-level skip applies here through the import).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.utils._param_validation import InvalidParameterError
+
+from chainrule.estimators import MLPClassifier, MLPRegressor
+
+from .test_data_parallel import MPIEXEC, TIMEOUT, _env, _ok
+
+WORKER = Path(__file__).with_name("_estimator_worker.py")
+CASES = ("adam", "sgd", "early", "tiny")
+
+
+def _run(n: int, out: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(WORKER), "--out", str(out)]
+    if n > 1:
+        command = [MPIEXEC, "-n", str(n), *command]
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=out
+    )
+    _ok(proc)
+    return proc, [json.loads(p.read_text()) for p in sorted(out.glob("rank*.json"))]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple]:
+    """By world size: the finished process and each rank's results."""
+    return {n: _run(n, tmp_path_factory.mktemp(f"n{n}")) for n in (1, 2, 3)}
+
+
+def _max_difference(a: dict, b: dict) -> float:
+    """The largest difference between two fits' records; counts must be equal."""
+    assert (a["n_iter"], a["t"]) == (b["n_iter"], b["t"])
+    worst = 0.0
+    for key in ("coefs", "intercepts", "loss_curve", "validation_scores", "predictions"):
+        if a[key] is None or b[key] is None:
+            assert a[key] is None and b[key] is None, key
+            continue
+        pairs = zip(a[key], b[key]) if key in ("coefs", "intercepts") else [(a[key], b[key])]
+        for x, y in pairs:
+            x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+            assert x.shape == y.shape, key
+            worst = max(worst, float(np.max(np.abs(x - y), initial=0.0)))
+    return worst
+
+
+def test_alone_distributed_is_the_ordinary_fit(runs):
+    (_, (alone,)) = runs[1]
+    assert (alone["rank"], alone["world_size"]) == (0, 1)
+    for case in CASES:
+        assert _max_difference(alone[case], alone[f"{case}/plain"]) == 0.0, case
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("case", CASES)
+def test_parallel_fit_equals_the_single_process_fit(case, n, runs):
+    alone = runs[1][1][0][case]
+    ranks = runs[n][1]
+    assert [r["world_size"] for r in ranks] == [n] * n
+    for r in ranks:
+        difference = _max_difference(alone, r[case])
+        assert difference <= 1e-12, f"{case}, -n {n}, rank {r['rank']}: {difference}"
+    for r in ranks[1:]:  # and the ranks hold the same bits
+        assert _max_difference(ranks[0][case], r[case]) == 0.0
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_early_stopping_stops_every_rank_at_the_same_epoch(n, runs):
+    alone = runs[1][1][0]["early"]
+    assert 2 < alone["n_iter"] < 40  # the no-improvement rule, not max_iter, ended it
+    ranks = runs[n][1]
+    assert [r["early"]["n_iter"] for r in ranks] == [alone["n_iter"]] * n
+    assert all(
+        r["early"]["validation_scores"] == ranks[0]["early"]["validation_scores"] for r in ranks
+    )
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_only_rank_0_prints(n, runs):
+    proc = runs[n][0]
+    lines = proc.stdout.splitlines()
+    n_iter = runs[1][1][0]["early"]["n_iter"]
+    assert sum(line.startswith("Iteration ") for line in lines) == n_iter, proc.stdout
+    assert sum(line.endswith("Stopping.") for line in lines) == 1
+
+
+def test_lbfgs_with_distributed_is_an_error():
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"distributed=True.*solver='lbfgs'"):
+        MLPClassifier(solver="lbfgs", distributed=True).fit(X, y)
+
+
+def test_distributed_must_be_a_bool():
+    X, y = np.eye(4), np.arange(4.0)
+    with pytest.raises(InvalidParameterError, match="'distributed' parameter"):
+        MLPRegressor(distributed="yes").fit(X, y)
