@@ -8,8 +8,10 @@ validation records and the predictions. Alone (no ``mpiexec``) it also fits each
 
 Cases: ``adam`` (classifier, 3 classes, sample weights, L2), ``sgd`` (regressor, 2 outputs,
 Nesterov momentum, 'invscaling', dropout), ``early`` (classifier, early stopping with a
-validation score that stops improving before ``max_iter``), ``tiny`` (regressor, batch 10 on
-11 rows: the last batch of one row leaves ranks with empty shards).
+validation score that stops improving before ``max_iter``), ``lbfgs`` (classifier, sample
+weights, 25 L-BFGS-B iterations), ``tiny`` (regressor, batch 10 on
+11 rows: the last batch of one row leaves ranks with empty shards). Last, ``mismatch``: each
+rank fits X of another length, which must be a ValueError on every rank (its message, or None).
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ def _cases() -> dict:
             np.concatenate([labels, labels[:25]]),
             None,
         ),
+        "lbfgs": (
+            MLPClassifier(solver="lbfgs", max_iter=25, **common),
+            X,
+            labels,
+            weights,
+        ),
         "tiny": (
             MLPRegressor(
                 solver="sgd", max_iter=3, hidden_layer_sizes=(4,), batch_size=10, random_state=0
@@ -83,11 +91,10 @@ def _record(est, X) -> dict:
     return {
         "coefs": [c.tolist() for c in est.coefs_],
         "intercepts": [b.tolist() for b in est.intercepts_],
-        "loss_curve": est.loss_curve_,
+        "loss_curve": getattr(est, "loss_curve_", [est.loss_]),  # lbfgs: the final loss
         "n_iter": est.n_iter_,
         "t": est.t_,
-        "validation_scores": est.validation_scores_,
-        "validation_loss_curve": est.validation_loss_curve_,
+        "validation_scores": getattr(est, "validation_scores_", None),
         "predictions": np.asarray(est.predict(X), dtype=float).tolist(),
     }
 
@@ -104,6 +111,14 @@ def main() -> None:
         if distributed.world_size() == 1:
             plain = est.set_params(distributed=False).fit(X, y, sample_weight=w)
             result[f"{name}/plain"] = _record(plain, X)
+    est, X, y, _ = _cases()["tiny"]
+    try:  # each rank's X one row longer than the last rank's: an error on every rank
+        est.set_params(distributed=True).fit(
+            X[: 8 + distributed.rank()], y[: 8 + distributed.rank()]
+        )
+        result["mismatch"] = None
+    except ValueError as err:
+        result["mismatch"] = str(err)
     with open(f"{args.out}/rank{distributed.rank()}.json", "w") as f:
         json.dump(result, f)
 

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
-from chainrule.estimators import MLPClassifier, MLPRegressor
+from chainrule.estimators import MLPRegressor
 
 from .test_data_parallel import MPIEXEC, TIMEOUT, _env, _ok
 
 WORKER = Path(__file__).with_name("_estimator_worker.py")
-CASES = ("adam", "sgd", "early", "tiny")
+CASES = ("adam", "sgd", "early", "lbfgs", "tiny")
 
 
 def _run(n: int, out: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
@@ -99,13 +99,15 @@ def test_only_rank_0_prints(n, runs):
     assert sum(line.endswith("Stopping.") for line in lines) == 1
 
 
-def test_lbfgs_with_distributed_is_an_error():
-    X, y = np.eye(4), np.array([0, 1, 0, 1])
-    with pytest.raises(ValueError, match=r"distributed=True.*solver='lbfgs'"):
-        MLPClassifier(solver="lbfgs", distributed=True).fit(X, y)
-
-
 def test_distributed_must_be_a_bool():
     X, y = np.eye(4), np.arange(4.0)
     with pytest.raises(InvalidParameterError, match="'distributed' parameter"):
         MLPRegressor(distributed="yes").fit(X, y)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ranks_with_different_data_all_refuse_it(n, runs):
+    assert runs[1][1][0]["mismatch"] is None  # alone there is nothing to compare
+    messages = [r["mismatch"] for r in runs[n][1]]
+    assert all(m and "distributed=True needs the same data on every rank" in m for m in messages)
+    assert f"the {n} ranks' X have different shapes (rank 1's is (9, 5))" in messages[1]

@@ -155,6 +155,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         layer_units = [X.shape[1], *sizes, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         shard = Shard.of_job() if self.distributed else Shard()
+        shard.check_same_shape(type(self).__name__, X.shape)
         shard.broadcast_random_state(self._random_state)  # the same weights, batches, split
         if first_pass:
             self._initialize(Y, layer_units, dtype)
@@ -166,7 +167,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             )
         if self.solver == "lbfgs":
             self._optimizer = None  # a later stochastic warm start begins a new one
-            _scipy_lbfgs.fit_lbfgs(self, X, Y, w)
+            _scipy_lbfgs.fit_lbfgs(self, X, Y, w, shard)
         else:
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
@@ -184,13 +185,6 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         if self.solver != "lbfgs":
             return
         name = type(self).__name__
-        if self.distributed:
-            raise ValueError(
-                f"{name}: distributed=True trains the stochastic solvers ('adam', 'sgd') "
-                f"data-parallel over the ranks of mpiexec; solver='lbfgs' (SciPy's L-BFGS-B on "
-                f"the whole data set) has no batches to share out. Use solver='adam' or 'sgd' "
-                f"with distributed=True, or distributed=False (each rank fits alone)"
-            )
         if self.dropout:
             raise ValueError(
                 f"{name}: solver='lbfgs' needs a deterministic objective, got "
@@ -280,9 +274,12 @@ class BaseMLP(NetworkArrays, BaseEstimator):
     def _predict_from_output(self, out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _full_objective(self, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
-        """The training objective over all of X, its gradient into ``.grad`` (``_scipy_lbfgs``)."""
-        return _scipy_lbfgs.full_objective(self, X, targets, w)
+    def _full_objective(
+        self, X: Any, targets: np.ndarray, w: np.ndarray | None, shard: Shard | None = None
+    ) -> float:
+        """The training objective over all of X, its gradient into ``.grad`` (``_scipy_lbfgs``);
+        summed over the ranks' shards of X with a parallel ``shard``."""
+        return _scipy_lbfgs.full_objective(self, X, targets, w, shard)
 
     def _batch_size(self, n_samples: int) -> int:
         return clipped_batch_size(self.batch_size, n_samples)

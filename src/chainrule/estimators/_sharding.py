@@ -14,7 +14,8 @@ rank adds α/Σw·W, as one process does after its backward pass. The batch's lo
 reported value) is summed in one two-number allreduce before ``after_loss``, so a NaN guard
 decides alike everywhere. The validation set of ``early_stopping`` is evaluated whole on every
 rank; rank 0's loss and score are what every rank records, so the stopping rule and the best
-weights are the same on all.
+weights are the same on all. ``solver='lbfgs'`` sums the shards' objective and gradient over
+the whole data set in the same way (``_scipy_lbfgs``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ class Shard:
             return values
         own = np.array(values if self.primary else [0.0] * len(values), dtype=np.float64)
         return allreduce_(own).tolist()
+
+    def check_same_shape(self, owner: str, shape: tuple[int, ...]) -> None:
+        """Raises on every rank, alike, unless every rank's data has this ``shape``:
+        ``(Σn)² = ranks·Σn²`` holds exactly when the ranks' n are equal."""
+        if not self.parallel:
+            return
+        n = np.array(shape, dtype=np.float64)
+        total = self.sum([*n, *(n * n)])
+        k = len(n)
+        if any(total[i] ** 2 != self.world * total[k + i] for i in range(k)):
+            raise ValueError(
+                f"{owner}: distributed=True needs the same data on every rank (each takes its "
+                f"rows of every batch); the {self.world} ranks' X have different shapes (rank "
+                f"{self.rank}'s is {tuple(shape)})"
+            )
 
     def sum_gradients(self, params: list[Parameter]) -> None:
         """Every parameter's ``grad`` ← its sum over the ranks, in one float64 allreduce (a
