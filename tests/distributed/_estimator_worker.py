@@ -11,7 +11,10 @@ Nesterov momentum, 'invscaling', dropout), ``early`` (classifier, early stopping
 validation score that stops improving before ``max_iter``), ``lbfgs`` (classifier, sample
 weights, 25 L-BFGS-B iterations), ``tiny`` (regressor, batch 10 on
 11 rows: the last batch of one row leaves ranks with empty shards). Last, ``mismatch``: each
-rank fits X of another length, which must be a ValueError on every rank (its message, or None).
+rank fits X of another length, which must be a ValueError on every rank (its message, or None);
+``nan``: ``tiny`` with an overflowing row in the last rank's shard of the first batch and a
+``TerminateOnNaNCallback`` (the ``NonFiniteLossError``'s message on each rank). ``sparse``: a
+CSR X.
 """
 
 from __future__ import annotations
@@ -22,9 +25,24 @@ import sys
 import warnings
 
 import numpy as np
+from scipy import sparse
 
 from chainrule import distributed
 from chainrule.estimators import MLPClassifier, MLPRegressor
+from chainrule.train import Callback, TerminateOnNaNCallback
+
+
+class _Rows(Callback):
+    """Records the rows of each training batch this rank computed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[int] = []
+
+    def before_batch(self) -> None:
+        learner = self.require_learner()
+        if learner.training:
+            self.rows.append(int(learner.xb[0].shape[0]))
 
 
 def _cases() -> dict:
@@ -76,9 +94,20 @@ def _cases() -> dict:
             labels,
             weights,
         ),
+        "sparse": (
+            MLPClassifier(solver="adam", max_iter=3, **common),
+            sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0)),
+            labels,
+            None,
+        ),
         "tiny": (
             MLPRegressor(
-                solver="sgd", max_iter=3, hidden_layer_sizes=(4,), batch_size=10, random_state=0
+                solver="sgd",
+                max_iter=3,
+                hidden_layer_sizes=(4,),
+                batch_size=10,
+                random_state=0,
+                callbacks=[_Rows()],
             ),
             X[:11],
             targets[:11, 0],
@@ -96,6 +125,7 @@ def _record(est, X) -> dict:
         "t": est.t_,
         "validation_scores": getattr(est, "validation_scores_", None),
         "predictions": np.asarray(est.predict(X), dtype=float).tolist(),
+        "shard_rows": [cb.rows for cb in est.callbacks or () if isinstance(cb, _Rows)],
     }
 
 
@@ -119,6 +149,14 @@ def main() -> None:
         result["mismatch"] = None
     except ValueError as err:
         result["mismatch"] = str(err)
+    X = X.copy()
+    X[9, 0] = 1e300  # the first batch's last row: in the last rank's shard
+    nan = TerminateOnNaNCallback()
+    try:
+        est.set_params(callbacks=[nan], shuffle=False).fit(X, y)
+        result["nan"] = None
+    except ValueError as err:
+        result["nan"] = str(err.__cause__)
     with open(f"{args.out}/rank{distributed.rank()}.json", "w") as f:
         json.dump(result, f)
 

@@ -22,7 +22,7 @@ from chainrule.estimators import MLPRegressor
 from .test_data_parallel import MPIEXEC, TIMEOUT, _env, _ok
 
 WORKER = Path(__file__).with_name("_estimator_worker.py")
-CASES = ("adam", "sgd", "early", "lbfgs", "tiny")
+CASES = ("adam", "sgd", "early", "lbfgs", "sparse", "tiny")
 
 
 def _run(n: int, out: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
@@ -111,3 +111,19 @@ def test_ranks_with_different_data_all_refuse_it(n, runs):
     messages = [r["mismatch"] for r in runs[n][1]]
     assert all(m and "distributed=True needs the same data on every rank" in m for m in messages)
     assert f"the {n} ranks' X have different shapes (rank 1's is (9, 5))" in messages[1]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_nan_in_one_shard_stops_every_rank_at_the_same_batch(n, runs):
+    alone = runs[1][1][0]["nan"]
+    assert "the training loss is inf at iteration 0 (epoch 0, batch 1 of 2)" in alone
+    assert [r["nan"] for r in runs[n][1]] == [alone] * n
+
+
+def test_uneven_and_empty_shards_were_cut(runs):
+    # tiny: 11 rows in batches of 10 and 1, 3 epochs; the last batch's row is rank 0's
+    # alone the callback saw both fits (distributed=True, then False)
+    assert runs[1][1][0]["tiny"]["shard_rows"] == [[10, 1] * 6]
+    assert [r["tiny"]["shard_rows"] for r in runs[2][1]] == [[[5, 1] * 3], [[5, 0] * 3]]
+    expected = [[[4, 1] * 3], [[3, 0] * 3], [[3, 0] * 3]]
+    assert [r["tiny"]["shard_rows"] for r in runs[3][1]] == expected
