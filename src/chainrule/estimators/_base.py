@@ -33,6 +33,7 @@ from ._network import (
     linear_layers,
 )
 from ._objectives import Objective
+from ._sharding import Shard
 from ._validation import (
     clipped_batch_size,
     dense_rows,
@@ -77,6 +78,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
     early_stopping_monitor: str
     callbacks: list | None
     dtype: Any
+    distributed: bool
     # what fit sets
     model_: nn.MLP
     learner_: Loop
@@ -138,6 +140,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             StrOptions({"float32", "float64"}),
             None,
         ],
+        "distributed": ["boolean"],
     }
 
     # -- fitting ------------------------------------------------------------------------------
@@ -151,6 +154,9 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         X, Y, w = self._checked_data(X, y, sample_weight, incremental, first_pass, dtype)
         layer_units = [X.shape[1], *sizes, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
+        shard = Shard.of_job() if self.distributed else Shard()
+        shard.check_same_shape(type(self).__name__, X.shape)
+        shard.broadcast_random_state(self._random_state)  # the same weights, batches, split
         if first_pass:
             self._initialize(Y, layer_units, dtype)
         elif self._layer_units() != layer_units:
@@ -161,12 +167,12 @@ class BaseMLP(NetworkArrays, BaseEstimator):
             )
         if self.solver == "lbfgs":
             self._optimizer = None  # a later stochastic warm start begins a new one
-            _scipy_lbfgs.fit_lbfgs(self, X, Y, w)
+            _scipy_lbfgs.fit_lbfgs(self, X, Y, w, shard)
         else:
             if not hasattr(self, "loss_curve_"):  # warm start after lbfgs (scikit-learn fails)
                 self._start_records()
             self._prepare_optimizer(incremental)
-            _training.train(self, X, Y, w, incremental, callbacks, fresh=first_pass)
+            _training.train(self, X, Y, w, incremental, callbacks, first_pass, shard)
         if not all(np.isfinite(p.data).all() for p in self.model_.parameters()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large "
@@ -268,9 +274,12 @@ class BaseMLP(NetworkArrays, BaseEstimator):
     def _predict_from_output(self, out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _full_objective(self, X: Any, targets: np.ndarray, w: np.ndarray | None) -> float:
-        """The training objective over all of X, its gradient into ``.grad`` (``_scipy_lbfgs``)."""
-        return _scipy_lbfgs.full_objective(self, X, targets, w)
+    def _full_objective(
+        self, X: Any, targets: np.ndarray, w: np.ndarray | None, shard: Shard | None = None
+    ) -> float:
+        """The training objective over all of X, its gradient into ``.grad`` (``_scipy_lbfgs``);
+        summed over the ranks' shards of X with a parallel ``shard``."""
+        return _scipy_lbfgs.full_objective(self, X, targets, w, shard)
 
     def _batch_size(self, n_samples: int) -> int:
         return clipped_batch_size(self.batch_size, n_samples)

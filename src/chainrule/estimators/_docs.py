@@ -76,6 +76,23 @@ SHARED_PARAMETERS = textwrap.dedent("""\
         instances to record a fit apart.
     dtype : {'float32', 'float64'}, numpy float type or None, default=None
         The network's dtype. None: float64 input is kept in float64, anything else in float32.
+    distributed : bool, default=False
+        True: the fit runs data-parallel over the processes of ``mpiexec``
+        (``chainrule.distributed``, the ``[mpi]`` extra). Every rank calls ``fit`` with the
+        same data (X of another shape on some rank is a ValueError on all); the ranks take
+        rank 0's random state and weights, draw the same global batches of ``batch_size``
+        rows, and each computes the loss and gradients of its shard of every batch (uneven
+        shards are fine); one allreduce per batch sums the gradients, so the fit equals the
+        single-process one (to rounding: 1e-12 in float64). The validation set of
+        ``early_stopping`` is evaluated whole on each rank and rank 0's score decides for all,
+        so every rank stops at the same epoch with the same weights; only rank 0 prints
+        (``verbose``, ``progress_bar``). Callbacks run on every rank: ``learner_.xb`` is this
+        rank's shard, ``learner_.loss`` the whole batch's loss. ``solver='lbfgs'``: each rank
+        computes the objective and gradient of its shard of the whole data set, one allreduce
+        sums them, and every rank's L-BFGS-B takes the same iterates. Without ``mpiexec`` the
+        job is one process and the fit is the ordinary one. Opt-in, never automatic under
+        ``mpiexec``: ranks that fit different estimators (a search split by rank) must not
+        wait for each other.
 """)
 
 SHARED_ATTRIBUTES = textwrap.dedent("""\

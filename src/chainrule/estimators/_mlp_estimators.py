@@ -75,6 +75,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         early_stopping_monitor="score",
         callbacks=None,
         dtype=None,
+        distributed=False,
     ):
         _mlp_init(self, locals())
 
@@ -217,6 +218,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         early_stopping_monitor="score",
         callbacks=None,
         dtype=None,
+        distributed=False,
     ):
         _mlp_init(self, locals())
 

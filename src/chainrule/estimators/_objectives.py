@@ -183,10 +183,17 @@ def sample_coefficients(w: np.ndarray | None, n: int, total_weight: float, dtype
 
 
 def batch_loss(
-    objective: Objective, z: Tensor, y: np.ndarray, w: np.ndarray | None, total_weight: float
+    objective: Objective,
+    z: Tensor,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    total_weight: float,
+    n: int,
 ) -> tuple[Tensor, float]:
-    """The data loss of a batch as a graph node, and its value as scikit-learn reports it."""
-    c = sample_coefficients(w, z.shape[0], total_weight, z.dtype)
+    """The data loss of a batch of ``n`` rows and weight ``total_weight`` as a graph node, and
+    its value as scikit-learn reports it, from the rows of ``z`` (all of the batch, or one
+    process's shard of it: then the shards' losses and values sum to the batch's)."""
+    c = sample_coefficients(w, n, total_weight, z.dtype)
     loss, terms = objective.loss(z, y, c)
     return loss, objective.reported(terms, z.data, y, w, total_weight)
 

@@ -25,6 +25,9 @@ What a cancelled stage leaves:
   ``early_stopping``), and ``fit`` returns normally.
 
 ``solver='lbfgs'`` has no batches and no events (``_scipy_lbfgs``).
+
+With ``distributed=True`` under ``mpiexec`` each rank computes its shard of every global
+batch and the step sums the shards' losses and gradients (``_sharding``); only rank 0 prints.
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from .._random import set_shard_rows
 from .._tensor import Tensor
 from ..train import Callback, Loop, NonFiniteLossError, TrainingStep, progress_bar
 from . import _no_improvement, _solver
 from ._batches import IndexBatches, ValidationSet
 from ._objectives import L2Penalty, batch_loss
+from ._sharding import Shard
 
 if TYPE_CHECKING:
     from ._base import BaseMLP
@@ -50,40 +55,62 @@ if TYPE_CHECKING:
 class MLPStep(TrainingStep):
     """scikit-learn's batch and epoch on the ``Loop``, for the estimator ``est``.
 
-    ``bar`` is the optional progress bar over the epochs.
+    ``bar`` is the optional progress bar over the epochs; ``shard`` this process's part of
+    each training batch (the whole batch by default).
     """
 
-    def __init__(self, est: BaseMLP, bar: Any = None) -> None:
-        self.est, self.bar = est, bar
+    def __init__(self, est: BaseMLP, bar: Any = None, shard: Shard | None = None) -> None:
+        self.est, self.bar, self.shard = est, bar, shard or Shard()
         self.penalty = L2Penalty(est.alpha, est._linear)
-        self.total_weight = 0.0  # Σw of the current batch
+        self.total_weight = 0.0  # Σw of the current (global) batch
         self.reported = np.nan  # its loss as scikit-learn reports it, with the L2 term
         self.seen = 0  # samples of this epoch's training batches whose loss was computed
+        self.loss_sum = 0.0  # Σ reported·rows over them: the epoch's loss, as the loop sums it
         self.score = np.nan  # the validation score of this epoch
 
     def forward(self, loop: Loop) -> Tensor:
         x = loop.xb[0]
-        if isinstance(x, Tensor):
+        if not isinstance(x, Tensor):  # a sparse validation set, in blocks of rows
+            return Tensor._wrap(self.est._logits(x))
+        if not (loop.training and self.shard.parallel):
             return loop.model(x)
-        return Tensor._wrap(self.est._logits(x))  # a sparse validation set, in blocks of rows
+        set_shard_rows(loop.dataloader.shard_rows)  # dropout: the global batch's masks
+        try:
+            return loop.model(x)
+        finally:
+            set_shard_rows(None)
 
     def loss(self, loop: Loop) -> Tensor:
-        pred, w = loop.pred, loop.dataloader.weights
-        self.total_weight = float(pred.shape[0] if w is None else w.sum())
-        loss, value = batch_loss(self.est._objective, pred, loop.yb[0].data, w, self.total_weight)
+        """The batch's loss node; in a parallel training pass, its ``data`` is set to the sum
+        of the ranks' parts (the global batch's loss), its graph stays this rank's part."""
+        data, pred = loop.dataloader, loop.pred
+        self.total_weight = data.total_weight
+        loss, value = batch_loss(
+            self.est._objective,
+            pred,
+            loop.yb[0].data,
+            data.weights,
+            self.total_weight,
+            data.batch_rows,
+        )
+        if loop.training and self.shard.parallel:
+            total, value = self.shard.sum([float(loss.data), value])
+            loss.data = np.asarray(total, dtype=loss.data.dtype)
         self.reported = value + self.penalty.value(self.total_weight)
         return loss
 
     def value(self, loop: Loop) -> float:
+        data = loop.dataloader
         if loop.training:
-            self.seen += loop.pred.shape[0]
+            self.seen += data.batch_rows
+            self.loss_sum += self.reported * data.batch_rows
         else:
-            data = loop.dataloader
             self.score = self.est._score_logits(loop.pred.data, data.labels, data.weights)
         return self.reported
 
     def backward(self, loop: Loop) -> None:
         super().backward(loop)
+        self.shard.sum_gradients([p for g in loop.optimizer.param_groups for p in g["params"]])
         self.penalty.add_gradient(self.total_weight)
 
     def update(self, loop: Loop) -> None:
@@ -93,30 +120,36 @@ class MLPStep(TrainingStep):
             loop.optimizer.step()
 
     def end_pass(self, loop: Loop) -> None:
-        if not loop.training:  # the score next to the validation loss, NaN if not computed
-            loop.epoch_log[self.est._score_name], self.score = self.score, np.nan
+        log = loop.epoch_log
+        if loop.training:  # the mean over the global batches' rows (the loop counts the shard's)
+            log["train_loss"] = self.loss_sum / self.seen if self.seen else np.nan
+            return
+        if self.shard.parallel:  # rank 0's record on every rank: the same decisions
+            log["valid_loss"], self.score = self.shard.of_rank_0([log["valid_loss"], self.score])
+        # the score next to the validation loss, NaN if not computed
+        log[self.est._score_name], self.score = self.score, np.nan
 
     def end_epoch(self, loop: Loop) -> bool:
         """scikit-learn's records, schedule and stopping rule, for an epoch that trained at
         least one batch; then the progress bar."""
         est, log = self.est, loop.epoch_log
-        seen, self.seen, stop = self.seen, 0, False
+        seen, self.seen, self.loss_sum, stop = self.seen, 0, 0.0, False
         if seen:
             est.n_iter_ += 1
             est.loss_ = log["train_loss"]
             est.t_ += seen
             est.loss_curve_.append(est.loss_)
-            _say(est, f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+            self._say(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
             scores, losses = est.validation_scores_, est.validation_loss_curve_
             if scores is not None and losses is not None:  # early_stopping
                 losses.append(log.get("valid_loss", np.nan))
                 scores.append(log.get(est._score_name, np.nan))
-                _say(est, f"Validation score: {scores[-1]:f}")
+                self._say(f"Validation score: {scores[-1]:f}")
             _no_improvement.update_no_improvement_count(est)
             _solver.end_of_epoch(loop.optimizer, est, est.t_)
             stop, message = _no_improvement.on_plateau(est)
             if message:
-                _say(est, message)
+                self._say(message)
         if self.bar is not None and est.n_iter_:
             self._show_progress()
         return stop
@@ -124,6 +157,11 @@ class MLPStep(TrainingStep):
     def end_fit(self, loop: Loop) -> None:
         if self.est.early_stopping:
             _no_improvement.restore_best(self.est)
+
+    def _say(self, message: str) -> None:
+        """scikit-learn's verbose output: a line on stdout (rank 0's alone in a parallel job)."""
+        if self.est.verbose and self.shard.primary:
+            print(message)
 
     def _show_progress(self) -> None:
         """One more epoch on the bar, with the loss (and the validation score and loss)."""
@@ -135,12 +173,6 @@ class MLPStep(TrainingStep):
             shown["val_loss"] = f"{losses[-1]:.6g}"
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
-
-
-def _say(est: BaseMLP, message: str) -> None:
-    """scikit-learn's verbose output: a line on stdout."""
-    if est.verbose:
-        print(message)
 
 
 def check_callbacks(owner: str, callbacks: Sequence[Any] | None) -> list[Callback]:
@@ -186,21 +218,25 @@ def train(
     incremental: bool,
     callbacks: list[Callback],
     fresh: bool,
+    shard: Shard | None = None,
 ) -> None:
     """One fit or partial_fit: epochs until convergence, ``max_iter``, ``CancelFitException``
     or Ctrl-C (which keeps the best weights). A non-finite loss goes on as in scikit-learn
     (NaN losses count as no worse, ``fit`` checks the weights at the end), unless a
     ``TerminateOnNaNCallback`` stops it at once, with scikit-learn's ValueError. A ``fresh``
     fit starts a new loop (counters from 0); ``warm_start`` and ``partial_fit`` go on with
-    ``learner_``."""
+    ``learner_``. With a parallel ``shard`` every rank starts from rank 0's weights and trains
+    on its shard of each batch."""
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     if est._optimizer is None:
         raise RuntimeError(f"{type(est).__name__}: no optimiser was made before training")
     _no_improvement.check_records(est)
-    batches, validation = split_data(est, X, Y, w)
+    shard = shard or Shard()
+    shard.broadcast_parameters(list(est.model_.parameters()))
+    batches, validation = split_data(est, X, Y, w, shard)
     est.n_iter_ = 0
-    step = MLPStep(est, _progress_bar(est, incremental))
+    step = MLPStep(est, _progress_bar(est, incremental) if shard.primary else None, shard)
     loop = None if fresh else getattr(est, "learner_", None)
     if loop is None:
         loop = est.learner_ = Loop(est.model_, est._optimizer, step)
@@ -238,10 +274,11 @@ def train(
 
 
 def split_data(
-    est: BaseMLP, X: Any, Y: np.ndarray, w: np.ndarray | None
+    est: BaseMLP, X: Any, Y: np.ndarray, w: np.ndarray | None, shard: Shard | None = None
 ) -> tuple[IndexBatches, ValidationSet | None]:
-    """The training batches and, with ``early_stopping``, the validation set:
-    scikit-learn's split (stratified for single-output classifiers, the same draws)."""
+    """The training batches (this ``shard``'s rows of each) and, with ``early_stopping``, the
+    validation set: scikit-learn's split (stratified for single-output classifiers, the same
+    draws)."""
     dtype, validation = est._dtype(), None
     if est.early_stopping:
         stratify = Y if est._stratify_validation() else None
@@ -264,7 +301,7 @@ def split_data(
     batch_size = est._batch_size(X.shape[0])
     order = est._random_state if est.shuffle else None
     targets = est._objective.targets(Y, dtype)
-    return IndexBatches(X, targets, w, batch_size, order), validation
+    return IndexBatches(X, targets, w, batch_size, order, shard), validation
 
 
 def _progress_bar(est: BaseMLP, incremental: bool) -> Any:
