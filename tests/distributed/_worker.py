@@ -7,7 +7,9 @@ and a dropout layer), ``nan`` (rank 1's shard
 holds a NaN at iteration 4), ``early`` (early stopping on a validation loss that stops
 improving), ``stop`` (rank 1 alone raises ``CancelFitException`` after epoch 0), ``raise``
 (rank 1 raises at iteration 2), ``lbfgs`` (``optim.LBFGS`` with a strong-Wolfe line search,
-whose closure re-evaluates the batch).
+whose closure re-evaluates the batch), ``cancel`` (rank 1 alone cancels batch 2, rank 2 alone
+the fit at iteration 6), ``cancels`` (every cancel kind, each on one rank, the step's on all),
+``desync`` (rank 1 alone cancels the step of iteration 2, past the gradients' allreduce).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from chainrule import distributed, nn, optim
 from chainrule.data import ArrayDataset, DataLoader
 from chainrule.train import (
     Callback,
+    CancelBackwardException,
+    CancelBatchException,
+    CancelEpochException,
     CancelFitException,
+    CancelStepException,
+    CancelTrainException,
+    CancelValidateException,
     CheckpointCallback,
     CSVLogger,
     EarlyStoppingCallback,
@@ -49,6 +57,10 @@ class _Inject(Callback):
 
     def before_batch(self) -> None:
         learner = self.require_learner()
+        if self.kind == "cancel" and self._on(1, "before_batch", 2):
+            raise CancelBatchException()
+        if self.kind == "cancels" and self._on(2, "before_batch", 9):
+            raise CancelEpochException()
         if not learner.training or distributed.rank() != min(1, distributed.world_size() - 1):
             return
         if self.kind == "nan" and learner.iteration == 4:
@@ -57,6 +69,37 @@ class _Inject(Callback):
             learner.xb = (cr.tensor(x),)
         if self.kind == "raise" and learner.iteration == 2:
             raise RuntimeError(f"injected failure on rank {distributed.rank()}")
+
+    def _on(self, rank: int, event: str, iteration: int, training: bool = True) -> bool:
+        """Whether rank ``rank`` (the last one with fewer ranks) is at ``event`` of training
+        iteration ``iteration`` (of validation batch ``iteration`` of epoch 1)."""
+        learner = self.require_learner()
+        if distributed.rank() != min(rank, distributed.world_size() - 1):
+            return False
+        if learner.training != training or learner.event != event:
+            return False
+        return learner.iteration == iteration if training else learner.batch_index == iteration
+
+    def after_pred(self) -> None:
+        if self.kind == "cancel" and self._on(2, "after_pred", 6):
+            raise CancelFitException()  # mid-epoch 1, on one rank
+        if self.kind == "cancels" and self._on(2, "after_pred", 5):
+            raise CancelTrainException()
+        learner = self.require_learner()
+        if self.kind == "cancels" and self._on(1, "after_pred", 1, training=False):
+            if learner.epoch == 1:
+                raise CancelValidateException()
+
+    def before_backward(self) -> None:
+        if self.kind == "cancels" and self._on(1, "before_backward", 1):
+            raise CancelBackwardException()
+
+    def before_step(self) -> None:
+        learner = self.require_learner()
+        if self.kind == "cancels" and learner.iteration == 3:  # every rank alike
+            raise CancelStepException()
+        if self.kind == "desync" and self._on(1, "before_step", 2):
+            raise CancelStepException()  # one rank alone, past the gradients' allreduce
 
     def after_epoch(self) -> None:
         if self.kind == "stop" and distributed.rank() == min(1, distributed.world_size() - 1):
@@ -92,7 +135,7 @@ def main() -> None:
         steps = -(-N_TRAIN // BATCH)
         sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, epochs=EPOCHS, steps_per_epoch=steps)
         callbacks.append(EveryBatchSchedulerCallback(sched))
-    if args.case in ("nan", "raise", "stop"):
+    if args.case in ("nan", "raise", "stop", "cancel", "cancels", "desync"):
         callbacks.append(_Inject(args.case))
     if args.case == "early":
         # a validation loss that rises from the first epoch on (lr too high)
@@ -134,7 +177,7 @@ def main() -> None:
     learner.add_callback(_Record())
     try:
         learner.fit(train, epochs, valid)
-    except NonFiniteLossError as err:
+    except (NonFiniteLossError, distributed.DesyncError) as err:
         result["nan_iteration"] = learner.iteration
         result["error"] = str(err)
     result["iteration"] = learner.iteration

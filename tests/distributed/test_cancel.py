@@ -1,0 +1,56 @@
+"""Cancel exceptions raised on one rank alone, made collective by ``DataParallel``.
+
+A cancel raised by a callback on some ranks takes effect on every rank at the next buffer
+they all reduce (the batch's first allreduce, in ``after_loss``; the gradients', in
+``after_backward``; the epoch's end). Raised before that point, as here, the run equals the
+single-process run with the cancel raised at the same event.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ._mpi import _ok, _run
+
+
+def _same_history(alone: list[dict], ranks: list[dict]) -> None:
+    for r in ranks:
+        assert len(r["history"]) == len(alone), r["history"]
+        for h1, h2 in zip(alone, r["history"]):
+            assert h2.keys() == h1.keys(), (h1, h2)
+            for key, value in h1.items():
+                other = h2[key]
+                assert (math.isnan(value) and math.isnan(other)) or abs(other - value) <= 1e-12
+
+
+@pytest.mark.parametrize("case", ["cancel", "cancels"])
+def test_one_ranks_cancel_is_every_ranks(case, tmp_path):
+    """``cancel``: rank 1 alone cancels batch 2 (``before_batch``) and rank 2 alone the fit in
+    epoch 1 (``after_pred`` of iteration 6). ``cancels``: rank 1 the backward pass of iteration
+    1 and the validation of epoch 1 (its second batch), rank 2 the training pass at iteration
+    5 and the epoch at iteration 9, every rank the step of iteration 3."""
+    proc, (alone,) = _run(case, 1, tmp_path / "alone")
+    _ok(proc)
+    proc, ranks = _run(case, 3, tmp_path / "parallel")
+    _ok(proc)
+    expected = {"cancel": (1, 7, 1), "cancels": (3, 10, 3)}[case]  # epoch, iteration, epochs
+    assert (alone["epoch"], alone["iteration"], len(alone["history"])) == expected
+    for r in ranks:
+        assert (r["epoch"], r["iteration"]) == expected[:2], f"rank {r['rank']}"
+        for k, (a, b) in enumerate(zip(alone["weights"], r["weights"])):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=f"rank {r['rank']} {k}")
+    _same_history(alone["history"], ranks)
+    if case == "cancels":  # the cancelled epoch 2 logs no losses, as alone
+        assert set(alone["history"][2]) == {"epoch", "lr"}
+
+
+def test_a_step_skipped_on_one_rank_alone_stops_every_rank(tmp_path):
+    """Past the gradients' allreduce no rank waits for another: a step cancelled on rank 1
+    alone runs there alone, and the next vote stops every rank with ``DesyncError``."""
+    proc, ranks = _run("desync", 3, tmp_path)
+    _ok(proc)
+    assert [r["iteration"] for r in ranks] == [4, 4, 4]  # iteration 3's first allreduce
+    assert all("1 of 3 ranks skipped the last optimiser step" in r["error"] for r in ranks)
