@@ -136,6 +136,7 @@ class DataParallel(Callback):
     """
 
     order = -100  # before the NaN guard (-50) and the metrics (-10)
+    runs_in_lr_finder = True  # the finder's curve is the global batches' on every rank
 
     def __init__(
         self, split_threads: bool = True, primary_only: tuple[type[Callback], ...] = ()

@@ -1,4 +1,5 @@
-"""Cancel exceptions raised on one rank alone, made collective by ``DataParallel``.
+"""Decisions made collectively by ``DataParallel``: cancel exceptions raised on one rank
+alone, the LR finder, and a resumed run.
 
 A cancel raised by a callback on some ranks takes effect on every rank at the next buffer
 they all reduce (the batch's first allreduce, in ``after_loss``; the gradients', in
@@ -54,3 +55,20 @@ def test_a_step_skipped_on_one_rank_alone_stops_every_rank(tmp_path):
     _ok(proc)
     assert [r["iteration"] for r in ranks] == [4, 4, 4]  # iteration 3's first allreduce
     assert all("1 of 3 ranks skipped the last optimiser step" in r["error"] for r in ranks)
+
+
+def test_the_lr_finder_gives_every_rank_the_single_process_curve(tmp_path):
+    """Ranks seeded apart search from rank 0's broadcast state on the global batches' losses."""
+    proc, (alone,) = _run("lrfind", 1, tmp_path / "alone")
+    _ok(proc)
+    proc, ranks = _run("lrfind", 2, tmp_path / "parallel")
+    _ok(proc)
+    assert len(alone["lrs"]) == 20 and alone["stopped_by"].startswith("the loss exceeding")
+    for r in ranks:
+        assert r["lrs"] == alone["lrs"] and r["stopped_by"] == alone["stopped_by"]
+        np.testing.assert_allclose(r["losses"], alone["losses"], rtol=1e-12, atol=0)
+        assert r["suggestion"] == pytest.approx(alone["suggestion"], rel=1e-12)
+        # the weights are put back: rank 0's, the broadcast ones, on every rank
+        for a, b in zip(alone["initial"], r["weights"]):
+            assert np.array_equal(a, b)
+    assert ranks[0]["losses"] == ranks[1]["losses"]  # bit for bit
