@@ -54,11 +54,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(case: str, n: int, out: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def _run(
+    case: str, n: int, out: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess, list[dict]]:
     """``_worker.py case`` alone (``n = 1``: no mpiexec) or under ``mpiexec -n n``; the
     finished process and each rank's result, by rank."""
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(WORKER), case, "--out", str(out)]
+    command = [sys.executable, str(WORKER), case, "--out", str(out), *extra]
     if n > 1:
         command = [MPIEXEC, "-n", str(n), *command]
     proc = subprocess.run(

@@ -9,8 +9,10 @@ improving), ``stop`` (rank 1 alone raises ``CancelFitException`` after epoch 0),
 (rank 1 raises at iteration 2), ``lbfgs`` (``optim.LBFGS`` with a strong-Wolfe line search,
 whose closure re-evaluates the batch), ``cancel`` (rank 1 alone cancels batch 2, rank 2 alone
 the fit at iteration 6), ``cancels`` (every cancel kind, each on one rank, the step's on all),
-``lrfind`` (``Learner.find_learning_rate`` and no fit), ``desync`` (rank 1 alone cancels
-the step of iteration 2, past the gradients' allreduce).
+``lrfind`` (``Learner.find_learning_rate`` and no fit), ``resume`` (SGD with
+momentum and a checkpoint each epoch; ``--load FILE`` resumes, ``--epochs`` in all),
+``interrupt`` (``resume`` whose rank 1 alone cancels the fit after epoch 1), ``desync``
+(rank 1 alone cancels the step of iteration 2, past the gradients' allreduce).
 """
 
 from __future__ import annotations
@@ -106,12 +108,17 @@ class _Inject(Callback):
     def after_epoch(self) -> None:
         if self.kind == "stop" and distributed.rank() == min(1, distributed.world_size() - 1):
             raise CancelFitException()  # this rank alone ends the fit after epoch 0
+        one = distributed.rank() == min(1, distributed.world_size() - 1)
+        if self.kind == "interrupt" and one and self.require_learner().epoch == 1:
+            raise CancelFitException()  # rank 1 alone stops the run after 2 epochs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("case")
     parser.add_argument("--out", required=True, help="folder for rank<r>.json")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs in all (resume)")
+    parser.add_argument("--load", help="a checkpoint every rank loads before the fit")
     args = parser.parse_args()
     distributed.init()
     rng = np.random.default_rng(0)  # the data: the same on every rank
@@ -137,13 +144,15 @@ def main() -> None:
         steps = -(-N_TRAIN // BATCH)
         sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, epochs=EPOCHS, steps_per_epoch=steps)
         callbacks.append(EveryBatchSchedulerCallback(sched))
-    if args.case in ("nan", "raise", "stop", "cancel", "cancels", "desync"):
+    if args.case in ("nan", "raise", "stop", "cancel", "cancels", "desync", "interrupt"):
         callbacks.append(_Inject(args.case))
     if args.case == "early":
         # a validation loss that rises from the first epoch on (lr too high)
         opt.param_groups[0]["lr"] = 3.0
         callbacks.append(EarlyStoppingCallback("valid_loss", patience=1, restore_best=False))
     save_dir = Path(args.out) / f"save{distributed.rank()}"
+    if args.case in ("interrupt", "resume"):  # rank 0 writes each epoch's checkpoint
+        callbacks.append(CheckpointCallback(keep_last=None))
     if args.case == "sgd":  # only rank 0 writes them
         callbacks += [CheckpointCallback(save_best_on="valid_loss"), CSVLogger()]
     learner = Learner(
@@ -180,7 +189,10 @@ def main() -> None:
     # LBFGS's curvature pairs amplify the rounding of a sum taken in another order about 50x
     # per epoch here (valid loss apart by 1e-15, 9e-14, 6e-12 after epochs 1-3): two epochs
     # stay within the tests' 1e-12.
-    epochs = 2 if args.case == "lbfgs" else EPOCHS
+    epochs = 2 if args.case == "lbfgs" else args.epochs
+    if args.load:  # resuming: the epochs left
+        learner.load(args.load)
+        epochs -= learner.epoch
 
     class _Record(Callback):
         order = 50_000

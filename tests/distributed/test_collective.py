@@ -72,3 +72,27 @@ def test_the_lr_finder_gives_every_rank_the_single_process_curve(tmp_path):
         for a, b in zip(alone["initial"], r["weights"]):
             assert np.array_equal(a, b)
     assert ranks[0]["losses"] == ranks[1]["losses"]  # bit for bit
+
+
+def test_an_interrupted_run_resumed_under_mpiexec_equals_the_uninterrupted_one(tmp_path):
+    """Rank 1 alone cancels the fit after epoch 2 of 4; rank 0 alone wrote the checkpoints;
+    every rank loads epoch 2's and fits the 2 epochs left."""
+    proc, full = _run("resume", 2, tmp_path / "full", "--epochs", "4")
+    _ok(proc)
+    proc, part = _run("interrupt", 2, tmp_path / "part", "--epochs", "4")
+    _ok(proc)
+    assert [(r["epoch"], r["files"]) for r in part] == [
+        (2, ["epoch_0001.safetensors", "epoch_0002.safetensors"]),
+        (2, []),
+    ]
+    checkpoint = tmp_path / "part" / "save0" / "epoch_0002.safetensors"
+    proc, resumed = _run(
+        "resume", 2, tmp_path / "resumed", "--epochs", "4", "--load", str(checkpoint)
+    )
+    _ok(proc)
+    for r in resumed:
+        assert (r["epoch"], r["iteration"]) == (full[0]["epoch"], full[0]["iteration"]) == (4, 16)
+        for k, (a, b) in enumerate(zip(full[0]["weights"], r["weights"])):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=f"rank {r['rank']} {k}")
+        _same_history(full[0]["history"][2:], [r])
+    assert resumed[0]["files"] == ["epoch_0003.safetensors", "epoch_0004.safetensors"]
