@@ -9,12 +9,20 @@ single-process run with the cancel raised at the same event.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ._mpi import _ok, _run
+from chainrule.train import read_checkpoint
+
+from ._mpi import MPIEXEC, TIMEOUT, _env, _ok, _run
+
+INTERRUPT = Path(__file__).with_name("_interrupt.py")
 
 
 def _same_history(alone: list[dict], ranks: list[dict]) -> None:
@@ -96,3 +104,48 @@ def test_an_interrupted_run_resumed_under_mpiexec_equals_the_uninterrupted_one(t
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=f"rank {r['rank']} {k}")
         _same_history(full[0]["history"][2:], [r])
     assert resumed[0]["files"] == ["epoch_0003.safetensors", "epoch_0004.safetensors"]
+
+
+def test_the_train_command_interrupted_under_mpiexec_resumes_exactly(tmp_path):
+    """``mpiexec -n 2 chainrule train --epochs 4`` interrupted in epoch 2 (the job aborts;
+    rank 0 had written epoch 1's checkpoint), then the same command with ``--resume``, ends
+    with the weights and test metrics of the uninterrupted data-parallel run."""
+
+    def train(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [MPIEXEC, "-n", "2", sys.executable, *command, "--epochs", "4", "--seed", "1"],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=_env(),
+            cwd=tmp_path,
+        )
+
+    part, full = tmp_path / "part", tmp_path / "full"
+    checkpoint = part / "checkpoint.safetensors"
+    # 40 steps an epoch: the 50th is in epoch 2
+    interrupted = train(str(INTERRUPT), "50", "train", "--out", str(part))
+    assert interrupted.returncode != 0 and "KeyboardInterrupt" in interrupted.stderr
+    assert read_checkpoint(checkpoint)[0]["counters"]["epoch"] == 1
+    assert not (part / "metrics.json").exists()
+    resumed = train("-m", "chainrule", "train", "--out", str(part), "--resume", str(checkpoint))
+    _ok(resumed)
+    assert f"resumed from {checkpoint} after epoch 1" in resumed.stdout
+    _ok(train("-m", "chainrule", "train", "--out", str(full)))
+    ours, theirs = read_checkpoint(checkpoint), read_checkpoint(full / "checkpoint.safetensors")
+    assert (
+        ours[0]["counters"]
+        == theirs[0]["counters"]
+        == {
+            "epoch": 4,
+            "iteration": 160,
+            "event": None,
+        }
+    )
+    for name, value in theirs[1].items():
+        if name.startswith("model/"):
+            np.testing.assert_array_equal(ours[1][name], value, err_msg=name)
+    test = [json.loads((p / "metrics.json").read_text())["test"]["chainrule"] for p in (part, full)]
+    assert [{k: v for k, v in t.items() if k != "fit_seconds"} for t in test] == [
+        {k: v for k, v in test[1].items() if k != "fit_seconds"}
+    ] * 2
