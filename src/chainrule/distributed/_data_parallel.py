@@ -14,7 +14,6 @@ divides by N: the average is exact for uneven shards (averaging the ḡ_r would 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import tempfile
 import time
@@ -56,6 +55,7 @@ from ._comm import (
     shard_sizes,
     world_size,
 )
+from ._shards import ReducedLossStep, _array, _cpu_count, _rows, _rows_of
 
 _WRITERS = (CheckpointCallback, CSVLogger, ProgressCallback)
 
@@ -153,7 +153,7 @@ class DataParallel(Callback):
         self._vote: StopVote | None = None
         self._cancels = CancelVote(self, (LRFinderCallback, StopVote))
         self._stepped = self._nan_guard = False
-        self._batch_loss = math.nan  # the global batch's mean training loss
+        self.batch_loss = math.nan  # the global batch's mean training loss
         self._loss = np.zeros(2)
         self._batch_start = 0.0
         self._active = False  # in a fit: Learner.validate and predict outside one stay local
@@ -171,7 +171,7 @@ class DataParallel(Callback):
         if self.world_size > 1 and type(learner.step) is LossStep:
             # optimisers that need a closure (LBFGS) re-evaluate the batch without events
             self._own_step = learner.step
-            learner.step = _ReducedLossStep(learner.step.loss_func, self)
+            learner.step = ReducedLossStep(learner.step.loss_func, self)
         if self.split_threads and self.world_size > 1:
             from threadpoolctl import threadpool_limits  # optional: only under mpiexec
 
@@ -264,7 +264,7 @@ class DataParallel(Callback):
             buf = self._reduce_votes(np.array([local_mean * n, n]))
             self._cancels.raise_agreed(IN_TRAINING)
             self._loss += buf[:2]
-            self._batch_loss = float(buf[0] / buf[1])
+            self.batch_loss = float(buf[0] / buf[1])
             if not math.isfinite(buf[0]) and self._nan_guard:
                 raise _CollectiveError(
                     f"DataParallel: the training loss is {buf[0] / buf[1]} at iteration "
@@ -383,43 +383,3 @@ class DataParallel(Callback):
             "allreduce_seconds": self.allreduce_seconds,
             "compute_seconds": self.compute_seconds - self.allreduce_seconds,
         }
-
-
-class _ReducedLossStep(LossStep):
-    """The Learner's step whose closure (``optim.LBFGS``) returns the loss and gradients of
-    the whole global batch, so every rank's line search takes the same decisions."""
-
-    def __init__(self, loss_func: Any, reducer: DataParallel) -> None:
-        super().__init__(loss_func)
-        self.reducer = reducer
-
-    def value(self, loop: Loop) -> float:
-        """The global batch's mean loss in training (callbacks such as the LR finder read
-        it): every rank decides from the same number."""
-        return self.reducer._batch_loss if loop.training else super().value(loop)
-
-    def closure(self, loop: Loop) -> Any:
-        local = super().closure(loop)
-
-        def closure() -> Tensor:
-            loss = local()
-            n = float(_rows(loop.xb[0]))
-            return Tensor(np.asarray(self.reducer.reduce(loop, n, float(np.mean(loss.data)))))
-
-        return closure
-
-
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _array(x: Any) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
-
-
-def _rows(x: Any) -> int:
-    return len(x) if getattr(x, "ndim", 0) else 1
-
-
-def _rows_of(x: Any, start: int, stop: int) -> Any:
-    return Tensor(_array(x)[start:stop]) if isinstance(x, Tensor) else x[start:stop]
