@@ -12,7 +12,8 @@ the fit at iteration 6), ``cancels`` (every cancel kind, each on one rank, the s
 ``lrfind`` (``Learner.find_learning_rate`` and no fit), ``resume`` (SGD with
 momentum and a checkpoint each epoch; ``--load FILE`` resumes, ``--epochs`` in all),
 ``interrupt`` (``resume`` whose rank 1 alone cancels the fit after epoch 1), ``desync``
-(rank 1 alone cancels the step of iteration 2, past the gradients' allreduce).
+(rank 1 alone cancels the step of iteration 2, past the gradients' allreduce),
+``lbfgs-cancel`` (``lbfgs`` and ``desync``'s cancel).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class _Inject(Callback):
         learner = self.require_learner()
         if self.kind == "cancels" and learner.iteration == 3:  # every rank alike
             raise CancelStepException()
+        if self.kind == "lbfgs-cancel" and self._on(1, "before_step", 2):
+            raise CancelStepException()  # one rank alone: the others wait in the closure
         if self.kind == "desync" and self._on(1, "before_step", 2):
             raise CancelStepException()  # one rank alone, past the gradients' allreduce
 
@@ -136,7 +139,7 @@ def main() -> None:
     callbacks: list[Callback] = [distributed.DataParallel()]
     if args.case == "adam":
         opt: optim.Optimizer = optim.Adam(model.parameters(), lr=0.01)
-    elif args.case == "lbfgs":
+    elif args.case.startswith("lbfgs"):
         opt = optim.LBFGS(model.parameters(), lr=0.5, max_iter=5, line_search_fn="strong_wolfe")
     else:
         opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -144,7 +147,16 @@ def main() -> None:
         steps = -(-N_TRAIN // BATCH)
         sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, epochs=EPOCHS, steps_per_epoch=steps)
         callbacks.append(EveryBatchSchedulerCallback(sched))
-    if args.case in ("nan", "raise", "stop", "cancel", "cancels", "desync", "interrupt"):
+    if args.case in (
+        "nan",
+        "raise",
+        "stop",
+        "cancel",
+        "cancels",
+        "desync",
+        "interrupt",
+        "lbfgs-cancel",
+    ):
         callbacks.append(_Inject(args.case))
     if args.case == "early":
         # a validation loss that rises from the first epoch on (lr too high)
@@ -189,7 +201,7 @@ def main() -> None:
     # LBFGS's curvature pairs amplify the rounding of a sum taken in another order about 50x
     # per epoch here (valid loss apart by 1e-15, 9e-14, 6e-12 after epochs 1-3): two epochs
     # stay within the tests' 1e-12.
-    epochs = 2 if args.case == "lbfgs" else args.epochs
+    epochs = 2 if args.case.startswith("lbfgs") else args.epochs
     if args.load:  # resuming: the epochs left
         learner.load(args.load)
         epochs -= learner.epoch

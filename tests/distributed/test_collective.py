@@ -65,6 +65,25 @@ def test_a_step_skipped_on_one_rank_alone_stops_every_rank(tmp_path):
     assert all("1 of 3 ranks skipped the last optimiser step" in r["error"] for r in ranks)
 
 
+def test_a_step_skipped_on_one_rank_alone_with_lbfgs_is_skipped_on_all(tmp_path):
+    """With an optimiser that needs a closure the other ranks wait in its first allreduce:
+    rank 1, which skipped the step of iteration 2 alone, joins it with its vote, and every
+    rank skips that step (before any update), as one process does."""
+    proc, (alone,) = _run("lbfgs-cancel", 1, tmp_path / "alone")
+    _ok(proc)
+    proc, ranks = _run("lbfgs-cancel", 2, tmp_path / "parallel")
+    _ok(proc)
+    lbfgs, _ = _run("lbfgs", 1, tmp_path / "uncancelled")
+    _ok(lbfgs)
+    uncancelled = json.loads((tmp_path / "uncancelled" / "rank0.json").read_text())
+    assert not np.allclose(uncancelled["weights"][0], alone["weights"][0])  # the cancel counts
+    for r in ranks:
+        assert "error" not in r and r["iteration"] == alone["iteration"] == 8
+        for k, (a, b) in enumerate(zip(alone["weights"], r["weights"])):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=f"rank {r['rank']} {k}")
+    _same_history(alone["history"], ranks)
+
+
 def test_the_lr_finder_gives_every_rank_the_single_process_curve(tmp_path):
     """Ranks seeded apart search from rank 0's broadcast state on the global batches' losses."""
     proc, (alone,) = _run("lrfind", 1, tmp_path / "alone")

@@ -47,6 +47,7 @@ class CancelVote:
         self.pending = np.zeros(N_VOTES)
         self.agreed: set[type[Exception]] = set()
         self.after_gradients = False  # in a training batch, past the gradients' allreduce
+        self.raised = False  # this batch's cancel was agreed on (raised on every rank)
 
     def hook(self, cb: Callback, exc: Exception) -> bool:
         """``Loop.cancel_hook``: True keeps ``exc`` for the next vote (the rank goes on)."""
@@ -64,8 +65,11 @@ class CancelVote:
                 stacklevel=2,
             )
             return True
-        self.pending[CANCELS.index(type(exc))] = 1.0
+        self.vote(type(exc))
         return True
+
+    def vote(self, kind: type[Exception]) -> None:
+        self.pending[CANCELS.index(kind)] = 1.0
 
     def skipped_step(self) -> None:
         self.pending[_SKIPPED] = 1.0
@@ -94,6 +98,7 @@ class CancelVote:
         """Raises ``kind`` (the backward pass's or the step's) if agreed on."""
         if kind in self.agreed:
             self.agreed.discard(kind)
+            self.raised = True
             raise kind()
 
     def raise_agreed(self, allowed: tuple[type[Exception], ...]) -> None:
@@ -101,6 +106,7 @@ class CancelVote:
         for kind in allowed:
             if kind in self.agreed:
                 self.agreed.clear()  # the batch is over: its backward and step with it
+                self.raised = True
                 raise kind()
 
 
@@ -111,6 +117,7 @@ IN_TRAINING = (
     CancelValidateException,  # outside its pass, as alone: it ends the fit with an error
     CancelBatchException,
 )
+IN_STEP = (*IN_TRAINING, CancelStepException)  # in a closure (optim.LBFGS)
 IN_VALIDATION = (
     CancelFitException,
     CancelEpochException,

@@ -28,6 +28,7 @@ from .._tensor import Tensor
 from ..train import (
     Callback,
     CancelBackwardException,
+    CancelBatchException,
     CancelFitException,
     CancelStepException,
     CheckpointCallback,
@@ -43,7 +44,7 @@ from ..train import (
 from ..train._checkpoint import checkpoint_bytes
 from ..train._loading import apply_pending_generators
 from ..train._stopping import WritesCheckpoints
-from ._cancel import IN_TRAINING, IN_VALIDATION, N_VOTES, CancelVote, DesyncError, StopVote
+from ._cancel import IN_STEP, IN_TRAINING, IN_VALIDATION, N_VOTES, CancelVote, DesyncError, StopVote
 from ._comm import (
     abort,
     allgather_rows,
@@ -124,10 +125,12 @@ class DataParallel(Callback):
     (that of the next batch or epoch). ``CancelBackwardException`` agreed on at the
     gradients' allreduce drops the batch's gradients on every rank. Past the gradients'
     allreduce (``before_step`` to ``after_batch``) a ``CancelBatchException`` or
-    ``CancelStepException`` runs on its rank alone (no rank waits for it): if some ranks, not
-    all, skipped the optimiser step, the next vote raises :class:`DesyncError` on every rank.
-    Raise a step's cancel on every rank (from the reduced gradients), or before the
-    gradients' allreduce; with ``optim.LBFGS`` only on every rank. What callbacks read of a
+    ``CancelStepException`` runs on its rank alone. With an optimiser that needs a closure
+    (``optim.LBFGS``) a rank that skipped the step alone joins the others' first allreduce in
+    the closure with its vote, and every rank skips the step. With any other optimiser no rank
+    waits for it: if some ranks, not all, skipped the step, the next vote raises
+    :class:`DesyncError` on every rank; raise a step's cancel on every rank (from the reduced
+    gradients), or before the gradients' allreduce. What callbacks read of a
     training batch before the step is this rank's shard: the per-batch loss that
     ``TrainLossCallback`` records and the activations of telemetry (the epoch's
     ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
@@ -234,7 +237,7 @@ class DataParallel(Callback):
             return
         if learner.training:
             self._batch_start = time.perf_counter()
-        self._cancels.after_gradients, self._stepped = False, False
+        self._cancels.after_gradients = self._cancels.raised = self._stepped = False
         if self.world_size == 1:
             return
         n = _rows(learner.xb[0])
@@ -314,6 +317,10 @@ class DataParallel(Callback):
     def before_step(self) -> None:
         self._cancels.raise_inner(CancelStepException)
 
+    def raise_in_step(self) -> None:
+        """After an allreduce in the step's closure: the cancels agreed on."""
+        self._cancels.raise_agreed(IN_STEP)
+
     def after_step(self) -> None:
         self._stepped = True
 
@@ -342,6 +349,8 @@ class DataParallel(Callback):
         self.allreduce_seconds += time.perf_counter() - start
         if votes:
             self._cancels.read(buf, self.world_size)
+        if not buf[end - 1]:  # every rank skipped the step and joined (see _skipped)
+            return 0.0
         buf[: end - 1] /= buf[end - 1]
         offset = 0
         for p in params:
@@ -351,11 +360,29 @@ class DataParallel(Callback):
         return float(buf[end - 2])
 
     def after_cancel_step(self) -> None:
-        self._cancels.skipped_step()
+        self._skipped(CancelStepException)
 
     def after_cancel_batch(self) -> None:
         if self._cancels.after_gradients and not self._stepped:
-            self._cancels.skipped_step()
+            self._skipped(CancelBatchException)
+
+    def _skipped(self, kind: type[Exception]) -> None:
+        """This rank skipped the step. With an optimiser that needs a closure, the ranks that
+        did not are waiting in its first allreduce: this rank joins it with its vote, and
+        they raise ``kind`` from the closure (before any update)."""
+        learner = self.learner
+        if (
+            not self._cancels.raised  # agreed on: every rank skipped it
+            and learner is not None
+            and self.world_size > 1
+            and getattr(learner.optimizer, "needs_closure", False)
+        ):
+            self._cancels.vote(kind)
+            for p in (p for g in learner.optimizer.param_groups for p in g["params"]):
+                p.grad = None  # this rank adds no rows
+            self.reduce(learner, 0.0, votes=True)
+            self._cancels.agreed.clear()
+        self._cancels.skipped_step()
 
     def after_batch(self) -> None:
         set_shard_rows(None)

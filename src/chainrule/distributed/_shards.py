@@ -34,7 +34,9 @@ class ReducedLossStep(LossStep):
         def closure() -> Tensor:
             loss = local()
             n = float(_rows(loop.xb[0]))
-            return Tensor(np.asarray(self.reducer.reduce(loop, n, float(np.mean(loss.data)))))
+            mean = self.reducer.reduce(loop, n, float(np.mean(loss.data)), votes=True)
+            self.reducer.raise_in_step()  # a rank that skipped the step alone joined this one
+            return Tensor(np.asarray(mean))
 
         return closure
 
