@@ -214,3 +214,22 @@ def test_add_callback_errors():
         learner.remove_callback(rec)
     with pytest.raises(RuntimeError, match="not attached to a Learner"):
         rec.require_learner()
+
+
+def test_a_cancel_hook_can_take_a_callbacks_cancel():
+    """``Loop.cancel_hook`` sees each handler's cancel with its callback; True takes it (the
+    stage goes on: DataParallel defers it to a vote), False lets it end the stage."""
+    dl_train, _ = loaders()
+    raiser = RaiseAt("after_pred", CancelBatchException, lambda lr: lr.training)
+    rec = EventRecorder()
+    learner = tiny_learner([raiser, rec])
+    seen = []
+    learner.cancel_hook = lambda cb, exc: seen.append((cb, type(exc))) or True
+    before = params(learner)
+    learner.fit(dl_train, 1)
+    assert seen == [(raiser, CancelBatchException)] * 2
+    assert "after_cancel_batch" not in rec.events and rec.events.count("after_step") == 2
+    assert any(not np.array_equal(before[k], v) for k, v in params(learner).items())
+    learner.cancel_hook = lambda cb, exc: False
+    learner.fit(dl_train, 1)
+    assert rec.events.count("after_cancel_batch") == 2 and rec.events.count("after_step") == 2

@@ -1,10 +1,9 @@
 """``chainrule train`` under ``mpiexec``: every rank runs the command; rank 0 owns the output.
 
-Each rank prepares the same data, model and learner (the same seed), runs the same
-learning-rate search (no communication: it is the same computation on every rank) and fits
-with a ``DataParallel`` callback. Rank 0 alone prints, writes the run folder, evaluates and
-writes the report; the other ranks write their checkpoints into a scratch folder of their
-own, removed when they exit.
+Each rank prepares the same data, model and learner (the same seed) with a ``DataParallel``
+callback, which shards the learning-rate search (the same curve on every rank) and the fit.
+Rank 0 alone prints, writes the run folder, evaluates and writes the report; the other ranks
+write their checkpoints into a scratch folder of their own, removed when they exit.
 """
 
 from __future__ import annotations

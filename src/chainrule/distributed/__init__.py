@@ -10,6 +10,7 @@ of 1) and everything here works without MPI.
 >>> learner.fit(dl_train, n_epochs=3, dataloader_valid=dl_valid)   # mpiexec -n 2 python ...
 """
 
+from ._cancel import DesyncError
 from ._comm import (
     abort,
     allgather_rows,
@@ -27,6 +28,7 @@ from ._data_parallel import DataParallel
 
 __all__ = [
     "DataParallel",
+    "DesyncError",
     "abort",
     "allgather_rows",
     "allreduce_",

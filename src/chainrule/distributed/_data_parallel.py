@@ -14,7 +14,6 @@ divides by N: the average is exact for uneven shards (averaging the ḡ_r would 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import tempfile
 import time
@@ -28,18 +27,24 @@ from .._random import set_shard_rows
 from .._tensor import Tensor
 from ..train import (
     Callback,
+    CancelBackwardException,
+    CancelBatchException,
     CancelFitException,
+    CancelStepException,
     CheckpointCallback,
     CSVLogger,
     Learner,
     Loop,
     LossStep,
+    LRFinderCallback,
     NonFiniteLossError,
     ProgressCallback,
+    TerminateOnNaNCallback,
 )
 from ..train._checkpoint import checkpoint_bytes
 from ..train._loading import apply_pending_generators
 from ..train._stopping import WritesCheckpoints
+from ._cancel import IN_STEP, IN_TRAINING, IN_VALIDATION, N_VOTES, CancelVote, DesyncError, StopVote
 from ._comm import (
     abort,
     allgather_rows,
@@ -51,6 +56,7 @@ from ._comm import (
     shard_sizes,
     world_size,
 )
+from ._shards import ReducedLossStep, _array, _cpu_count, _rows, _rows_of
 
 _WRITERS = (CheckpointCallback, CSVLogger, ProgressCallback)
 
@@ -74,8 +80,10 @@ class DataParallel(Callback):
       every rank at the same step (``NonFiniteLossError`` on each);
     - gathers validation predictions and targets, so the validation loss and metrics, and the
       decisions made from them (early stopping, plateau schedules, best checkpoints), are the
-      same on every rank; a ``CancelFitException`` raised at the end of an epoch on any rank
-      ends the fit on all;
+      same on every rank;
+    - makes cancel exceptions collective: one raised by a callback on some ranks only is
+      kept, the rank goes on, and every rank raises it at the next buffer they all reduce,
+      where it votes with one float per kind (see Notes);
     - detaches checkpoint, CSV and progress callbacks on ranks other than 0 (only rank 0
       writes);
     - aborts the whole job (``MPI.COMM_WORLD.Abort``) when a rank raises any other exception,
@@ -107,9 +115,22 @@ class DataParallel(Callback):
     -----
     The loss must be a mean over the batch (PyTorch's default ``reduction="mean"``). Each
     global batch needs at least one row per rank. Optimisers that need a closure
-    (``optim.LBFGS``) get the whole batch's loss and gradients from it. Cancel exceptions
-    raised by a callback on one rank only, other than at the end of an epoch, are not made
-    collective. What callbacks read of a
+    (``optim.LBFGS``) get the whole batch's loss and gradients from it.
+
+    A ``Cancel*Exception`` raised by a callback (other than the LR finder, which decides from
+    the global loss on every rank alike) takes effect on every rank at the next vote: the
+    batch's first allreduce (``after_loss``, training and validation), the gradients'
+    (``after_backward``) or the epoch's end. Raised before the vote of its batch it ends
+    the same stage as alone; raised later in the batch, it ends its stage at the next vote
+    (that of the next batch or epoch). ``CancelBackwardException`` agreed on at the
+    gradients' allreduce drops the batch's gradients on every rank. Past the gradients'
+    allreduce (``before_step`` to ``after_batch``) a ``CancelBatchException`` or
+    ``CancelStepException`` runs on its rank alone. With an optimiser that needs a closure
+    (``optim.LBFGS``) a rank that skipped the step alone joins the others' first allreduce in
+    the closure with its vote, and every rank skips the step. With any other optimiser no rank
+    waits for it: if some ranks, not all, skipped the step, the next vote raises
+    :class:`DesyncError` on every rank; raise a step's cancel on every rank (from the reduced
+    gradients), or before the gradients' allreduce. What callbacks read of a
     training batch before the step is this rank's shard: the per-batch loss that
     ``TrainLossCallback`` records and the activations of telemetry (the epoch's
     ``train_loss`` and the gradients after ``after_backward`` are the whole batch's). Dropout
@@ -118,6 +139,7 @@ class DataParallel(Callback):
     """
 
     order = -100  # before the NaN guard (-50) and the metrics (-10)
+    runs_in_lr_finder = True  # the finder's curve is the global batches' on every rank
 
     def __init__(
         self, split_threads: bool = True, primary_only: tuple[type[Callback], ...] = ()
@@ -131,7 +153,10 @@ class DataParallel(Callback):
         self.n_steps = 0
         self._limits: Any = None
         self._detached: list[Callback] = []
-        self._vote: _StopVote | None = None
+        self._vote: StopVote | None = None
+        self._cancels = CancelVote(self, (LRFinderCallback, StopVote))
+        self._stepped = self._nan_guard = False
+        self.batch_loss = math.nan  # the global batch's mean training loss
         self._loss = np.zeros(2)
         self._batch_start = 0.0
         self._active = False  # in a fit: Learner.validate and predict outside one stay local
@@ -149,7 +174,7 @@ class DataParallel(Callback):
         if self.world_size > 1 and type(learner.step) is LossStep:
             # optimisers that need a closure (LBFGS) re-evaluate the batch without events
             self._own_step = learner.step
-            learner.step = _ReducedLossStep(learner.step.loss_func, self)
+            learner.step = ReducedLossStep(learner.step.loss_func, self)
         if self.split_threads and self.world_size > 1:
             from threadpoolctl import threadpool_limits  # optional: only under mpiexec
 
@@ -159,8 +184,12 @@ class DataParallel(Callback):
             self._detached = [cb for cb in learner.callbacks if isinstance(cb, self.primary_only)]
             for cb in self._detached:
                 learner.remove_callback(cb)
-        self._vote = _StopVote()
-        learner.add_callback(self._vote)
+        self._cancels = CancelVote(self, (LRFinderCallback, StopVote))
+        self._nan_guard = learner.get_callback(TerminateOnNaNCallback) is not None
+        if self.world_size > 1:
+            self._vote = StopVote(self._cancels, self.world_size)
+            learner.add_callback(self._vote)
+            learner.cancel_hook = self._cancels.hook
         self._active = True
 
     def _broadcast_state(self, learner: Learner) -> None:
@@ -186,6 +215,7 @@ class DataParallel(Callback):
                 learner.remove_callback(self._vote)
             for cb in self._detached:
                 learner.add_callback(cb)
+            learner.cancel_hook = None
         if learner is not None and self._own_step is not None:
             learner.step = self._own_step
         self._vote, self._detached, self._active, self._own_step = None, [], False, None
@@ -196,7 +226,7 @@ class DataParallel(Callback):
         if (
             error is not None
             and self.world_size > 1
-            and not isinstance(error, (_CollectiveError, CancelFitException))
+            and not isinstance(error, (_CollectiveError, DesyncError, CancelFitException))
         ):
             abort(error)  # the other ranks would wait for this one forever
 
@@ -207,6 +237,7 @@ class DataParallel(Callback):
             return
         if learner.training:
             self._batch_start = time.perf_counter()
+        self._cancels.after_gradients = self._cancels.raised = self._stepped = False
         if self.world_size == 1:
             return
         n = _rows(learner.xb[0])
@@ -233,9 +264,11 @@ class DataParallel(Callback):
         n = _rows(learner.pred)
         local_mean = float(np.mean(learner.loss.data))
         if learner.training:
-            buf = allreduce_(np.array([local_mean * n, n], dtype=np.float64))
-            self._loss += buf
-            if not math.isfinite(buf[0]):
+            buf = self._reduce_votes(np.array([local_mean * n, n]))
+            self._cancels.raise_agreed(IN_TRAINING)
+            self._loss += buf[:2]
+            self.batch_loss = float(buf[0] / buf[1])
+            if not math.isfinite(buf[0]) and self._nan_guard:
                 raise _CollectiveError(
                     f"DataParallel: the training loss is {buf[0] / buf[1]} at iteration "
                     f"{learner.iteration} (epoch {learner.epoch}, batch "
@@ -248,7 +281,9 @@ class DataParallel(Callback):
     def _gather_validation(self, learner: Loop, local_mean: float, n: int) -> None:
         """The whole batch's predictions, targets and mean loss on every rank, so that the
         loop's loss sum and the metrics see the global batch."""
-        buf = allreduce_(np.array([local_mean * n, n], dtype=np.float64))
+        buf = self._reduce_votes(np.array([local_mean * n, n]))
+        self._cancels.raise_agreed(IN_VALIDATION)
+        self._cancels.agreed.clear()  # a training pass's, backward's or step's: over
         counts = shard_sizes(int(buf[1]), self.world_size)
         learner.pred = Tensor(allgather_rows(_array(learner.pred), counts))
         learner.yb = tuple(Tensor(allgather_rows(_array(t), counts)) for t in learner.yb)
@@ -259,15 +294,44 @@ class DataParallel(Callback):
         learner = self.learner
         if learner is None or self.world_size == 1 or not self._active:
             return
-        self.reduce(learner, float(_rows(learner.pred)))
+        self.reduce(learner, float(_rows(learner.pred)), votes=True)
         self.n_steps += 1
+        self._cancels.after_gradients = True
+        if CancelBackwardException in self._cancels.agreed:  # as if no backward had run
+            self._cancels.agreed.discard(CancelBackwardException)
+            learner.optimizer.zero_grad()
+        self._cancels.raise_agreed(IN_TRAINING)
 
-    def reduce(self, learner: Loop, n: float, loss: float = 0.0) -> float:
+    def _reduce_votes(self, head: np.ndarray) -> np.ndarray:
+        """``head`` summed over ranks, with every rank's cancel votes read from the sum."""
+        buf = np.zeros(len(head) + N_VOTES)
+        buf[: len(head)] = head
+        self._cancels.fill(buf)
+        allreduce_(buf)
+        self._cancels.read(buf, self.world_size)
+        return buf
+
+    def before_backward(self) -> None:
+        self._cancels.raise_inner(CancelBackwardException)
+
+    def before_step(self) -> None:
+        self._cancels.raise_inner(CancelStepException)
+
+    def raise_in_step(self) -> None:
+        """After an allreduce in the step's closure: the cancels agreed on."""
+        self._cancels.raise_agreed(IN_STEP)
+
+    def after_step(self) -> None:
+        self._stepped = True
+
+    def reduce(self, learner: Loop, n: float, loss: float = 0.0, votes: bool = False) -> float:
         """Replaces each parameter's gradient, this rank's mean over its ``n`` rows, by the
         mean over all ranks' rows, and returns the global mean of ``loss`` (a mean over the
-        same rows): one allreduce of ``[n·grads..., n·loss, n]``."""
+        same rows): one allreduce of ``[n·grads..., n·loss, n]`` (and the cancel votes after them
+        when ``votes``)."""
         params = [p for g in learner.optimizer.param_groups for p in g["params"]]
-        buf = np.empty(sum(p.data.size for p in params) + 2, dtype=np.float64)
+        extra = N_VOTES if votes else 0
+        buf = np.empty(sum(p.data.size for p in params) + 2 + extra, dtype=np.float64)
         offset = 0
         for p in params:
             seg = buf[offset : offset + p.data.size]
@@ -276,17 +340,49 @@ class DataParallel(Callback):
             else:
                 np.multiply(p.grad.data.reshape(-1), n, out=seg)
             offset += p.data.size
-        buf[-2:] = loss * n, n
+        end = len(buf) - extra
+        buf[end - 2 : end] = loss * n, n
+        if votes:
+            self._cancels.fill(buf)
         start = time.perf_counter()
         allreduce_(buf)
         self.allreduce_seconds += time.perf_counter() - start
-        buf[:-1] /= buf[-1]
+        if votes:
+            self._cancels.read(buf, self.world_size)
+        if not buf[end - 1]:  # every rank skipped the step and joined (see _skipped)
+            return 0.0
+        buf[: end - 1] /= buf[end - 1]
         offset = 0
         for p in params:
             size = p.data.size
             p.grad = Tensor(buf[offset : offset + size].reshape(p.data.shape).astype(p.data.dtype))
             offset += size
-        return float(buf[-2])
+        return float(buf[end - 2])
+
+    def after_cancel_step(self) -> None:
+        self._skipped(CancelStepException)
+
+    def after_cancel_batch(self) -> None:
+        if self._cancels.after_gradients and not self._stepped:
+            self._skipped(CancelBatchException)
+
+    def _skipped(self, kind: type[Exception]) -> None:
+        """This rank skipped the step. With an optimiser that needs a closure, the ranks that
+        did not are waiting in its first allreduce: this rank joins it with its vote, and
+        they raise ``kind`` from the closure (before any update)."""
+        learner = self.learner
+        if (
+            not self._cancels.raised  # agreed on: every rank skipped it
+            and learner is not None
+            and self.world_size > 1
+            and getattr(learner.optimizer, "needs_closure", False)
+        ):
+            self._cancels.vote(kind)
+            for p in (p for g in learner.optimizer.param_groups for p in g["params"]):
+                p.grad = None  # this rank adds no rows
+            self.reduce(learner, 0.0, votes=True)
+            self._cancels.agreed.clear()
+        self._cancels.skipped_step()
 
     def after_batch(self) -> None:
         set_shard_rows(None)
@@ -304,10 +400,6 @@ class DataParallel(Callback):
         if learner is not None and self._active and self.world_size > 1 and self._loss[1]:
             learner.epoch_log["train_loss"] = float(self._loss[0] / self._loss[1])
 
-    def after_cancel_fit(self) -> None:
-        if self._vote is not None:
-            self._vote.vote(stop=True)
-
     def report(self) -> dict[str, Any]:
         """What a run report says of the parallel training: ranks, shard sizes, time in
         communication and in the rest of the training steps (this rank's)."""
@@ -318,64 +410,3 @@ class DataParallel(Callback):
             "allreduce_seconds": self.allreduce_seconds,
             "compute_seconds": self.compute_seconds - self.allreduce_seconds,
         }
-
-
-class _ReducedLossStep(LossStep):
-    """The Learner's step whose closure (``optim.LBFGS``) returns the loss and gradients of
-    the whole global batch, so every rank's line search takes the same decisions."""
-
-    def __init__(self, loss_func: Any, reducer: DataParallel) -> None:
-        super().__init__(loss_func)
-        self.reducer = reducer
-
-    def closure(self, loop: Loop) -> Any:
-        local = super().closure(loop)
-
-        def closure() -> Tensor:
-            loss = local()
-            n = float(_rows(loop.xb[0]))
-            return Tensor(np.asarray(self.reducer.reduce(loop, n, float(np.mean(loss.data)))))
-
-        return closure
-
-
-class _StopVote(Callback):
-    """The end-of-epoch vote: runs after every other callback's ``after_epoch``; a rank whose
-    callback ended the fit there votes from ``after_cancel_fit`` instead. One small allreduce
-    per epoch on every rank either way."""
-
-    order = 10_000
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._voted = False
-
-    def before_epoch(self) -> None:
-        self._voted = False
-
-    def vote(self, stop: bool) -> bool:
-        """Whether any rank stops; each rank votes once per epoch."""
-        if self._voted:
-            return stop
-        self._voted = True
-        return bool(allreduce_(np.array([1.0 if stop else 0.0]))[0] > 0)
-
-    def after_epoch(self) -> None:
-        if self.vote(stop=False):
-            raise CancelFitException()
-
-
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _array(x: Any) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
-
-
-def _rows(x: Any) -> int:
-    return len(x) if getattr(x, "ndim", 0) else 1
-
-
-def _rows_of(x: Any, start: int, stop: int) -> Any:
-    return Tensor(_array(x)[start:stop]) if isinstance(x, Tensor) else x[start:stop]

@@ -89,3 +89,16 @@ CancelTrain = CancelTrainException
 CancelValidate = CancelValidateException
 CancelEpoch = CancelEpochException
 CancelFit = CancelFitException
+
+
+CANCELS: tuple[type[Exception], ...] = (
+    CancelBatchException,
+    CancelBackwardException,
+    CancelStepException,
+    CancelTrainException,
+    CancelValidateException,
+    CancelEpochException,
+    CancelFitException,
+)
+"""Every cancel exception, in the order of ``Cancel*`` above (batch, backward, step, train,
+validate, epoch, fit)."""

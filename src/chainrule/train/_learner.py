@@ -258,7 +258,8 @@ class Learner(Loop):
     ) -> LRFinderCallback:
         """Runs the LR range test and returns the finder (``.plot()``, ``.suggestion()``).
 
-        Only the finder (and the progress bar) runs: the other callbacks are set aside, so that
+        Only the finder (and the progress bar, and callbacks that set ``runs_in_lr_finder``:
+        ``DataParallel``, so every rank gets the same curve) runs; the others are set aside, so
         schedules, telemetry and checkpoints see nothing. The model, the optimiser, the
         counters and the random generators (the default one, the loader's) are restored
         afterwards, so a later ``fit`` is the same as without the search.

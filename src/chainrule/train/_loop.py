@@ -22,6 +22,7 @@ from ..nn import Module
 from ..optim import Optimizer
 from ._callback import Callback
 from ._events import (
+    CANCELS,
     EVENTS,
     CancelBackwardException,
     CancelBatchException,
@@ -191,6 +192,9 @@ class Loop:
         self.dataloader_valid: Any = None
         self._epoch_done = self._stop = self._completed = False
         self._loss_sum, self._loss_count = 0.0, 0
+        # Called with (callback, exception) when a handler raises a Cancel*Exception; True
+        # takes it (the loop goes on). DataParallel defers one rank's cancels to a vote.
+        self.cancel_hook: Callable[[Callback, Exception], bool] | None = None
         self._sort_callbacks()
         for cb in callbacks or ():
             self.add_callback(cb)
@@ -247,7 +251,11 @@ class Loop:
         self.event = name
         for cb, handler in self._handlers[name]:
             if cb.learner is self:  # skip callbacks removed during this event
-                handler()
+                try:
+                    handler()
+                except CANCELS as exc:
+                    if self.cancel_hook is None or not self.cancel_hook(cb, exc):
+                        raise
 
     def _with_events(
         self,

@@ -153,7 +153,7 @@ class LRFinderCallback(Callback):
         learner = self.require_learner()
         if not learner.training or learner.loss is None:
             return
-        raw = float(np.mean(learner.loss.data))
+        raw = learner.step.value(learner)  # under DataParallel: the global batch's
         k = len(self._lrs) + 1
         self._lrs.append(float(learner.optimizer.param_groups[0]["lr"]))
         self._raw.append(raw)
@@ -237,7 +237,9 @@ def find_learning_rate(
     saved_rng = [g.get_state() for g in generators]
     saved = (learner.callbacks, learner.epoch, learner.iteration, learner.dataloader_train)
     saved_valid, saved_pending = learner.dataloader_valid, learner._pending_generators
-    learner.callbacks, learner._pending_generators = [], {}
+    # callbacks that make the search itself collective (DataParallel) stay
+    kept = [c for c in learner.callbacks if getattr(c, "runs_in_lr_finder", False)]
+    learner.callbacks, learner._pending_generators = list(kept), {}
     learner._sort_callbacks()
     try:
         learner.add_callback(cb)
@@ -246,7 +248,8 @@ def find_learning_rate(
         learner.fit(dataloader, n_epochs)
     finally:
         for c in learner.callbacks:
-            c.learner = None
+            if c not in kept:
+                c.learner = None
         learner.callbacks, learner.epoch, learner.iteration, learner.dataloader_train = saved
         learner.dataloader_valid, learner._pending_generators = saved_valid, saved_pending
         learner._sort_callbacks()
