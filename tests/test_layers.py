@@ -205,3 +205,13 @@ def test_the_checks_find_an_upward_import_and_a_circle():
     a, b, c = (ROOT / n for n in ("a.py", "b.py", "c.py"))
     assert find_circle({a: {b}, b: {c}, c: {a}}) == [a, b, c, a]
     assert find_circle({a: {b, c}, b: {c}, c: set()}) == []
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in SOURCES if unit_of(p) != "train"], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_no_module_outside_train_imports_its_private_modules(path):
+    private = sorted(m for m in imported_modules(path) if m.startswith("chainrule.train._"))
+    assert not private, (
+        f"{path.relative_to(ROOT)} imports {private}: use what chainrule.train exports"
+    )

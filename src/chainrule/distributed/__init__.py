@@ -20,7 +20,9 @@ from ._comm import (
     is_initialized,
     launched_by_mpiexec,
     local_size,
+    pack_gradients,
     rank,
+    set_gradients,
     shard_sizes,
     world_size,
 )
@@ -37,7 +39,9 @@ __all__ = [
     "is_initialized",
     "launched_by_mpiexec",
     "local_size",
+    "pack_gradients",
     "rank",
+    "set_gradients",
     "shard_sizes",
     "world_size",
 ]

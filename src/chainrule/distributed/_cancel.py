@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..train import (
+    CANCELS,
     Callback,
     CancelBackwardException,
     CancelBatchException,
@@ -26,7 +27,6 @@ from ..train import (
     CancelTrainException,
     CancelValidateException,
 )
-from ..train._events import CANCELS
 from ._comm import allreduce_
 
 N_VOTES = len(CANCELS) + 1  # one per kind, and the count of ranks that skipped a step alone

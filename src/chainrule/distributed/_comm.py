@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 import numpy as np
+
+from .._tensor import Tensor
 
 # Set by mpiexec (MPICH/Hydra: PMI_*, Open MPI: OMPI_*, PMIx launchers: PMIX_RANK).
 _LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE")
@@ -113,6 +116,35 @@ def allreduce_(buffer: np.ndarray) -> np.ndarray:
     if _World.size > 1:
         _World.comm.Allreduce(_World.mpi.IN_PLACE, buffer, op=_World.mpi.SUM)
     return buffer
+
+
+def pack_gradients(params: Sequence[Tensor], scale: float = 1.0, tail: int = 0) -> np.ndarray:
+    """One float64 buffer for an allreduce: ``scale``·gradient of every parameter, in order,
+    raveled (zeros for a parameter without one), then ``tail`` slots for the caller's numbers."""
+    buf = np.empty(sum(p.data.size for p in params) + tail, dtype=np.float64)
+    offset = 0
+    for p in params:
+        seg = buf[offset : offset + p.data.size]
+        if p.grad is None:
+            seg[:] = 0.0
+        else:
+            np.multiply(p.grad.data.reshape(-1), scale, out=seg)
+        offset += p.data.size
+    return buf
+
+
+def set_gradients(params: Sequence[Tensor], buf: np.ndarray) -> None:
+    """Every parameter's gradient ← its segment of ``buf`` (laid out by
+    :func:`pack_gradients`), in the parameter's dtype: written into the gradient it has, or a
+    new one."""
+    offset = 0
+    for p in params:
+        seg = buf[offset : offset + p.data.size].reshape(p.data.shape)
+        if p.grad is None:
+            p.grad = Tensor(seg.astype(p.data.dtype))
+        else:
+            p.grad.data[...] = seg
+        offset += p.data.size
 
 
 def broadcast_bytes(data: bytes | None, root: int = 0) -> bytes:

@@ -40,10 +40,10 @@ from ..train import (
     NonFiniteLossError,
     ProgressCallback,
     TerminateOnNaNCallback,
+    WritesCheckpoints,
+    apply_pending_generators,
+    checkpoint_bytes,
 )
-from ..train._checkpoint import checkpoint_bytes
-from ..train._loading import apply_pending_generators
-from ..train._stopping import WritesCheckpoints
 from ._cancel import IN_STEP, IN_TRAINING, IN_VALIDATION, N_VOTES, CancelVote, DesyncError, StopVote
 from ._comm import (
     abort,
@@ -52,7 +52,9 @@ from ._comm import (
     broadcast_bytes,
     init,
     local_size,
+    pack_gradients,
     rank,
+    set_gradients,
     shard_sizes,
     world_size,
 )
@@ -331,15 +333,7 @@ class DataParallel(Callback):
         when ``votes``)."""
         params = [p for g in learner.optimizer.param_groups for p in g["params"]]
         extra = N_VOTES if votes else 0
-        buf = np.empty(sum(p.data.size for p in params) + 2 + extra, dtype=np.float64)
-        offset = 0
-        for p in params:
-            seg = buf[offset : offset + p.data.size]
-            if p.grad is None:
-                seg[:] = 0.0
-            else:
-                np.multiply(p.grad.data.reshape(-1), n, out=seg)
-            offset += p.data.size
+        buf = pack_gradients(params, scale=n, tail=2 + extra)
         end = len(buf) - extra
         buf[end - 2 : end] = loss * n, n
         if votes:
@@ -352,11 +346,7 @@ class DataParallel(Callback):
         if not buf[end - 1]:  # every rank skipped the step and joined (see _skipped)
             return 0.0
         buf[: end - 1] /= buf[end - 1]
-        offset = 0
-        for p in params:
-            size = p.data.size
-            p.grad = Tensor(buf[offset : offset + size].reshape(p.data.shape).astype(p.data.dtype))
-            offset += size
+        set_gradients(params, buf)
         return float(buf[end - 2])
 
     def after_cancel_step(self) -> None:

@@ -22,8 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from ..distributed import allreduce_, broadcast_bytes, init, rank, shard_sizes, world_size
+from ..distributed import (
+    allreduce_,
+    broadcast_bytes,
+    init,
+    pack_gradients,
+    rank,
+    set_gradients,
+    shard_sizes,
+    world_size,
+)
 from ..nn import Parameter
 
 
@@ -86,23 +94,7 @@ class Shard:
     def sum_gradients(self, params: list[Parameter]) -> None:
         """Every parameter's ``grad`` ← its sum over the ranks, in one float64 allreduce (a
         missing gradient counts as zeros)."""
-        if not self.parallel:
-            return
-        buf = np.empty(sum(p.data.size for p in params), dtype=np.float64)
-        offset = 0
-        for p in params:
-            seg = buf[offset : offset + p.data.size]
-            seg[:] = 0.0 if p.grad is None else p.grad.data.reshape(-1)
-            offset += p.data.size
-        allreduce_(buf)
-        offset = 0
-        for p in params:
-            seg = buf[offset : offset + p.data.size].reshape(p.data.shape)
-            if p.grad is None:
-                p.grad = Tensor(seg.astype(p.data.dtype))
-            else:
-                p.grad.data[...] = seg
-            offset += p.data.size
+        set_gradients(params, allreduce_(pack_gradients(params)))
 
     def broadcast_parameters(self, params: list[Parameter]) -> None:
         """Every rank takes rank 0's parameter values (in place)."""

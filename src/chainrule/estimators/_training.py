@@ -110,7 +110,8 @@ class MLPStep(TrainingStep):
 
     def backward(self, loop: Loop) -> None:
         super().backward(loop)
-        self.shard.sum_gradients([p for g in loop.optimizer.param_groups for p in g["params"]])
+        if self.shard.parallel:
+            self.shard.sum_gradients([p for g in loop.optimizer.param_groups for p in g["params"]])
         self.penalty.add_gradient(self.total_weight)
 
     def update(self, loop: Loop) -> None:

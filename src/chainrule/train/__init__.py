@@ -15,6 +15,7 @@ from ._callback import Callback
 from ._checkpoint import (
     CheckpointError,
     CheckpointFile,
+    checkpoint_bytes,
     non_finite,
     open_checkpoint,
     read_checkpoint,
@@ -22,6 +23,7 @@ from ._checkpoint import (
 )
 from ._diagnostics import Finding, diagnose
 from ._events import (
+    CANCELS,
     EVENTS,
     CancelBackward,
     CancelBackwardException,
@@ -39,6 +41,7 @@ from ._events import (
     CancelValidateException,
 )
 from ._learner import Learner
+from ._loading import apply_pending_generators
 from ._loop import Loop, LossStep, TrainingStep
 from ._loss_history import TrainLossCallback
 from ._lr_finder import LRFinderCallback, LRSuggestion
@@ -56,7 +59,12 @@ from ._outcome import outcome_findings
 from ._progress import ProgressCallback, progress_bar
 from ._saving import CheckpointCallback, CSVLogger
 from ._schedules import EveryBatchSchedulerCallback, ReduceLROnPlateauCallback
-from ._stopping import EarlyStoppingCallback, NonFiniteLossError, TerminateOnNaNCallback
+from ._stopping import (
+    EarlyStoppingCallback,
+    NonFiniteLossError,
+    TerminateOnNaNCallback,
+    WritesCheckpoints,
+)
 from ._summary import STATS
 from ._telemetry import (
     TelemetryCallback,
@@ -66,6 +74,7 @@ from ._telemetry import (
 )
 
 __all__ = [
+    "CANCELS",
     "EVENTS",
     "METRICS",
     "STATS",
@@ -107,7 +116,10 @@ __all__ = [
     "TrainLossCallback",
     "TrainParametersCallback",
     "TrainingStep",
+    "WritesCheckpoints",
     "accuracy",
+    "apply_pending_generators",
+    "checkpoint_bytes",
     "diagnose",
     "outcome_findings",
     "f1_score",
