@@ -223,3 +223,31 @@ def test_a_shards_random_rows_are_those_of_the_global_batch():
     finally:
         set_shard_rows(None)
     np.testing.assert_array_equal(random_rows(Generator(7), (8, 4)), whole)
+
+
+def test_a_model_with_batch_norm_is_refused_under_mpiexec(monkeypatch, capsys):
+    """BatchNorm's training statistics would be each shard's, not the global batch's: the
+    job ends (alone here, ``SystemExit``; under mpiexec, ``Abort``) naming the layer."""
+    from chainrule import nn, optim
+    from chainrule.data import ArrayDataset, DataLoader
+    from chainrule.distributed import _data_parallel
+    from chainrule.train import Learner
+
+    monkeypatch.setattr(_data_parallel, "init", lambda: None)
+    monkeypatch.setattr(_data_parallel, "rank", lambda: 0)
+    monkeypatch.setattr(_data_parallel, "world_size", lambda: 2)  # as under mpiexec -n 2
+    monkeypatch.setattr(_comm._World, "aborting", False)  # restored afterwards
+    rng = np.random.default_rng(0)
+    data = DataLoader(ArrayDataset(rng.standard_normal((8, 3)), rng.standard_normal((8, 1))), 4)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+    learner = Learner(
+        model, optim.SGD(model.parameters(), lr=0.1), nn.MSELoss(),
+        callbacks=[distributed.DataParallel()],
+    )  # fmt: skip
+    weights = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(SystemExit):
+        learner.fit(data, n_epochs=1)
+    assert "ValueError: DataParallel: the model's BatchNorm1d ('1')" in capsys.readouterr().err
+    assert all(np.array_equal(w, p.data) for w, p in zip(weights, model.parameters()))
+    # a model without it passes the check
+    _data_parallel.check_batch_independent(nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4)))

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._random import set_shard_rows
 from .._tensor import Tensor
+from ..nn import BatchNorm1d, Module
 from ..train import (
     Callback,
     CancelBackwardException,
@@ -65,6 +66,19 @@ _WRITERS = (CheckpointCallback, CSVLogger, ProgressCallback)
 
 class _CollectiveError(NonFiniteLossError):
     """A NaN guard's error raised on every rank at the same step (no abort needed)."""
+
+
+def check_batch_independent(model: Module) -> None:
+    """Raises unless every row's output depends on that row alone: a layer that normalises by
+    the batch's statistics (``BatchNorm1d`` in training) would see each rank's shard instead of
+    the global batch, and the run could not equal one process's."""
+    for name, module in model.named_modules():
+        if isinstance(module, BatchNorm1d):
+            raise ValueError(
+                f"DataParallel: the model's BatchNorm1d ({name or 'the model'!r}) normalises "
+                f"each rank's shard by the shard's own mean and variance, so a data-parallel "
+                f"run cannot equal one process's; use nn.LayerNorm, or train on one process"
+            )
 
 
 class DataParallel(Callback):
@@ -173,6 +187,8 @@ class DataParallel(Callback):
     # -- fit ------------------------------------------------------------------------------------
     def before_fit(self) -> None:
         learner = self._setup()
+        if self.world_size > 1:
+            check_batch_independent(learner.model)
         if self.world_size > 1 and type(learner.step) is LossStep:
             # optimisers that need a closure (LBFGS) re-evaluate the batch without events
             self._own_step = learner.step
