@@ -11,7 +11,8 @@ Nesterov momentum, 'invscaling', dropout), ``early`` (classifier, early stopping
 validation score that stops improving before ``max_iter``), ``lbfgs`` (classifier, sample
 weights, 25 L-BFGS-B iterations), ``tiny`` (regressor, batch 10 on
 11 rows: the last batch of one row leaves ranks with empty shards). Last, ``mismatch``: each
-rank fits X of another length, which must be a ValueError on every rank (its message, or None);
+rank fits X of another length, which must be a ValueError on every rank (its message, or None),
+and ``mismatch_values`` the same for X of the same shape but one value apart;
 ``nan``: ``tiny`` with an overflowing row in the last rank's shard of the first batch and a
 ``TerminateOnNaNCallback`` (the ``NonFiniteLossError``'s message on each rank). ``sparse``: a
 CSR X.
@@ -149,6 +150,13 @@ def main() -> None:
         result["mismatch"] = None
     except ValueError as err:
         result["mismatch"] = str(err)
+    X_other = X.copy()
+    X_other[3, 1] += distributed.rank()  # the same shape, one value apart on ranks 1, 2...
+    try:
+        est.set_params(distributed=True).fit(X_other, y)
+        result["mismatch_values"] = None
+    except ValueError as err:
+        result["mismatch_values"] = str(err)
     X = X.copy()
     X[9, 0] = 1e300  # the first batch's last row: in the last rank's shard
     nan = TerminateOnNaNCallback()

@@ -111,6 +111,9 @@ def test_ranks_with_different_data_all_refuse_it(n, runs):
     messages = [r["mismatch"] for r in runs[n][1]]
     assert all(m and "distributed=True needs the same data on every rank" in m for m in messages)
     assert f"the {n} ranks' X have different shapes (rank 1's is (9, 5))" in messages[1]
+    assert runs[1][1][0]["mismatch_values"] is None
+    values = [r["mismatch_values"] for r in runs[n][1]]
+    assert all(m and "have the same shapes but different values" in m for m in values), values
 
 
 @pytest.mark.parametrize("n", [2, 3])

@@ -155,7 +155,7 @@ class BaseMLP(NetworkArrays, BaseEstimator):
         layer_units = [X.shape[1], *sizes, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         shard = Shard.of_job() if self.distributed else Shard()
-        shard.check_same_shape(type(self).__name__, X.shape)
+        shard.check_same_data(type(self).__name__, X, Y, w)
         shard.broadcast_random_state(self._random_state)  # the same weights, batches, split
         if first_pass:
             self._initialize(Y, layer_units, dtype)

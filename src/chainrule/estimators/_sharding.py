@@ -20,9 +20,13 @@ the whole data set in the same way (``_scipy_lbfgs``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import scipy.sparse as sp
 
 from ..distributed import (
+    allgather_rows,
     allreduce_,
     broadcast_bytes,
     init,
@@ -76,19 +80,33 @@ class Shard:
         own = np.array(values if self.primary else [0.0] * len(values), dtype=np.float64)
         return allreduce_(own).tolist()
 
-    def check_same_shape(self, owner: str, shape: tuple[int, ...]) -> None:
-        """Raises on every rank, alike, unless every rank's data has this ``shape``:
-        ``(Σn)² = ranks·Σn²`` holds exactly when the ranks' n are equal."""
+    def check_same_data(self, owner: str, X: Any, Y: np.ndarray, w: np.ndarray | None) -> None:
+        """Raises on every rank, alike, unless every rank holds the same data (each computes
+        its rows of every global batch): the shapes, and float64 sums of X, X², y, y² and the
+        weights, gathered from every rank and compared exactly."""
         if not self.parallel:
             return
-        n = np.array(shape, dtype=np.float64)
-        total = self.sum([*n, *(n * n)])
-        k = len(n)
-        if any(total[i] ** 2 != self.world * total[k + i] for i in range(k)):
+        squares = X.multiply(X).sum() if sp.issparse(X) else np.square(X, dtype=np.float64).sum()
+        local = np.array(
+            [[
+                X.shape[0], X.shape[1], X.sum(dtype=np.float64), squares,
+                Y.sum(dtype=np.float64), np.square(Y, dtype=np.float64).sum(),
+                np.nan if w is None else w.sum(dtype=np.float64),
+            ]],
+            dtype=np.float64,
+        )  # fmt: skip
+        every = allgather_rows(local, [1] * self.world)
+        if (every[:, :2] != every[0, :2]).any():
             raise ValueError(
                 f"{owner}: distributed=True needs the same data on every rank (each takes its "
                 f"rows of every batch); the {self.world} ranks' X have different shapes (rank "
-                f"{self.rank}'s is {tuple(shape)})"
+                f"{self.rank}'s is {tuple(X.shape)})"
+            )
+        if not np.array_equal(every, np.broadcast_to(every[0], every.shape), equal_nan=True):
+            raise ValueError(
+                f"{owner}: distributed=True needs the same data on every rank (each takes its "
+                f"rows of every batch); the {self.world} ranks' X, y or sample_weight have the "
+                f"same shapes but different values (their sums differ)"
             )
 
     def sum_gradients(self, params: list[Parameter]) -> None:
