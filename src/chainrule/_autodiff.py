@@ -232,6 +232,26 @@ def gradients(
     return tuple(results)
 
 
+def _record_backward(tensor: Tensor, tape: Any) -> None:
+    """``backward(tensor)`` for a scalar computed by an op (not a leaf), reporting every rule
+    call and gradient to ``tape`` (a ``_replay.Recorder``), so that the pass can be replayed
+    without the graph."""
+    _check_output(tensor, "backward")
+    seed = _seed(tensor, None)
+    tape.seed(tensor, seed)
+    consumers, leaves = _dependencies(tensor)
+    tape.check(consumers, leaves)  # may refuse the graph, before any rule has run
+    grads, _ = _run(tensor, seed, consumers, (), False, True, tape)
+    seen: set[int] = {id(seed)}
+    for leaf, g in _leaf_grads(leaves, grads, False).values():
+        tape.leaf(leaf)
+        g = _own(g, leaf.data.dtype, seen, False)
+        if leaf.grad is None:
+            leaf.grad = Tensor._wrap(g)
+        else:
+            leaf.grad.data += g
+
+
 def _check_output(tensor: Any, where: str) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(tensor).__name__}")
@@ -299,11 +319,13 @@ def _run(
     capture: Collection[int],
     graph: bool,
     free: bool,
+    tape: Any = None,
 ) -> tuple[dict[int, Any], dict[int, Any]]:
     """The backward loop: applies the reverse rules from output to inputs, each once all the
     consumers of its output have passed their gradient down. On arrays, or with ``graph`` on
     tensors (rules see the recorded tensors, so running them records the backward pass).
-    Returns the leaves' gradients by id and the captured non-leaf gradients."""
+    Returns the leaves' gradients by id and the captured non-leaf gradients. A ``tape``
+    (``_replay.Recorder``) is told of every rule call and every gradient added up."""
     checks = graph or _Mode.anomaly or counting()  # one flag for the work the fast path skips
     hooks = _HOOKS
     grads: dict[int, Any] = {id(root): seed}
@@ -326,6 +348,8 @@ def _run(
             out, inputs = t, tuple(p if p is not None else x for p, x in zip(parents, inputs))
         rules = op.vjp
         joint = rules(g, out, parents, *inputs, **kw) if op.joint else None
+        if tape is not None:
+            tape.node(t)
         i = -1
         for p in parents:
             i += 1
@@ -342,19 +366,25 @@ def _run(
             if checks:
                 gi = _checked(op, gi, inputs, out, kw, graph)
             shape = inputs[i].shape
-            if gi.shape != shape:
+            reduced = gi.shape != shape
+            if reduced:
                 gi = unbroadcast(gi, shape)
             k = id(p)
             prev = get(k)
             if prev is None:
                 grads[k] = gi
+                how = 0
             elif k in owned:
                 prev += gi
+                how = 1
             else:
                 acc = prev + gi
                 grads[k] = acc
                 if type(acc) is np.ndarray:
                     owned.add(k)
+                how = 2
+            if tape is not None:
+                tape.part(t, i, p, shape if reduced else None, how)
             n = consumers[k] - 1
             consumers[k] = n
             if not n:

@@ -31,6 +31,8 @@ class EpochCheckpoint(Callback):
     every checkpoint, is the run's settings, its fit time so far, and whether its training
     has ended (the checkpoint saved after the fit)."""
 
+    needs_graph = False  # reads values only
+
     order = 50  # after every callback that updates its state in after_epoch
 
     def __init__(self) -> None:

@@ -364,6 +364,8 @@ def _without_resume(argv: list[str]) -> list[str]:
 class EpochLines(Callback):
     """Prints one line per epoch: losses, the validation metric, the rate and the time."""
 
+    needs_graph = False  # reads values only
+
     order = 90  # after the metrics and the loss history, before the progress bars
 
     def __init__(self, n_epochs: int, metric: str) -> None:

@@ -87,7 +87,7 @@ def huber_loss(
     x = as_tensor(input)
     d = x - _target("huber_loss", x, target)
     ad = ops.abs(d)
-    loss = ops.where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    loss = ops.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce(loss, reduction)
 
 

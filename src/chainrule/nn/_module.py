@@ -25,6 +25,9 @@ from ._state_dict import IncompatibleKeys, load_state_dict, state_tensors
 # assignment, register_*, add_module or del): each module's cached lists of descendants and
 # parameters are rebuilt when it has moved. Editing the private dicts directly bypasses it.
 _STRUCTURE = [0]
+# Bumped by every plain attribute assignment on any module (a loss's ``reduction``, an
+# activation's slope): a recorded training step is replayed only while neither count moved.
+_SETTINGS = [0]
 
 
 def _has_hooks(module: Module) -> bool:
@@ -138,6 +141,7 @@ class Module(HooksMixin):
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)  # plain attributes (and property setters)
+            _SETTINGS[0] += 1
             return
         d[name] = value
 

@@ -21,6 +21,7 @@ from ._checkpoint import (
     read_checkpoint,
     unpack,
 )
+from ._compiled import CompiledStep
 from ._diagnostics import Finding, diagnose
 from ._events import (
     CANCELS,
@@ -95,6 +96,7 @@ __all__ = [
     "CancelValidate",
     "CancelValidateException",
     "CheckpointCallback",
+    "CompiledStep",
     "CheckpointError",
     "CheckpointFile",
     "EarlyStoppingCallback",

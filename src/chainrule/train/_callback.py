@@ -51,6 +51,14 @@ class Callback:
         Sort key among the learner's callbacks (class attribute; 0 by default).
     learner : Loop or None
         The loop (a ``Learner``, or an estimator's ``learner_``) this callback is attached to.
+    needs_graph : bool
+        Whether the callback may use the batch's graph: replace ``pred`` or ``loss``,
+        differentiate them itself or read their graph (class attribute; True by default).
+        While any attached callback needs it, the ``Learner`` runs every training batch
+        eagerly. A callback that only reads values (losses, predictions' values, gradients,
+        parameters) sets it False, so that the Learner can replay its compiled step
+        (``CompiledStep``), whose predictions and loss are the same values without a graph.
+        Module hooks need no flag: a step with hooks always runs eagerly.
 
     Notes
     -----
@@ -61,6 +69,7 @@ class Callback:
     """
 
     order: int = 0
+    needs_graph: bool = True
     learner: Loop | None = None  # also set here, for subclasses that skip __init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -65,6 +65,11 @@ class Learner(Loop):
         ``MetricsCallback``.
     show_progress : bool
         Progress bars (tqdm) over epochs and batches, on standard error.
+    compile : bool
+        Replay recorded training steps where that is valid (``CompiledStep``: the same results
+        bit for bit, without the engine's per-op bookkeeping). A callback with
+        ``needs_graph = True``, module hooks, or a model or loss outside ``nn``'s replay-safe
+        modules make the batches run eagerly. ``learner.step.compiled`` reports what ran.
 
     Attributes
     ----------
@@ -105,9 +110,10 @@ class Learner(Loop):
         save_dir: str | Path | None = None,
         metrics: Sequence[Any] | None = None,
         show_progress: bool = True,
+        compile: bool = True,
     ) -> None:
         self.step: LossStep
-        super().__init__(model, optimizer, LossStep(loss_func))
+        super().__init__(model, optimizer, LossStep(loss_func, compile=compile))
         self.loss_func = loss_func  # checked
         self.save_dir = None if save_dir is None else Path(save_dir)
         self.show_progress = bool(show_progress)

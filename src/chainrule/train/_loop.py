@@ -21,6 +21,7 @@ from .._tensor import Tensor, no_grad
 from ..nn import Module
 from ..optim import Optimizer
 from ._callback import Callback
+from ._compiled import CompiledStep
 from ._events import (
     CANCELS,
     EVENTS,
@@ -81,22 +82,68 @@ class LossStep(TrainingStep):
     """The ``Learner``'s step: ``loss_func(pred, *yb)``, its backward pass and the optimiser's
     step (with a closure recomputing the batch's loss for optimisers that need one, LBFGS).
 
+    Training batches run through a :class:`CompiledStep` (recorded once, then replayed with
+    the same results bit for bit) when ``compile`` is on and every attached callback has
+    ``needs_graph = False``; otherwise, and wherever the compiled step cannot vouch for a
+    replay (see its notes), they run eagerly.
+
     Parameters
     ----------
     loss_func : callable
         ``loss_func(pred, target) -> Tensor`` (a scalar), e.g. ``nn.BCEWithLogitsLoss()``.
+    compile : bool
+        Replay recorded training steps where that is valid (default True).
+
+    Attributes
+    ----------
+    compiled : CompiledStep or None
+        The compiled step of the current model, loss and optimiser, once a batch has used it.
     """
 
-    def __init__(self, loss_func: Callable[..., Tensor]) -> None:
+    def __init__(self, loss_func: Callable[..., Tensor], compile: bool = True) -> None:
         self.loss_func = loss_func
+        self.compile = compile
+        self.compiled: CompiledStep | None = None
+        self._result: tuple[Any, Tensor] | None = None  # the compiled step's pred and loss
+
+    def forward(self, loop: Loop) -> Any:
+        self._result = None
+        if not (loop.training and loop.yb and self.compile) or any(
+            cb.needs_graph for cb in loop.callbacks
+        ):
+            return loop.model(*loop.xb)
+        compiled = self.compiled
+        if compiled is None or not compiled.runs(loop.model, self.loss_func, loop.optimizer):
+            compiled = self.compiled = CompiledStep(loop.model, self.loss_func, loop.optimizer)
+        self._result = compiled.forward(loop.xb, loop.yb)
+        return self._result[0]
 
     def loss(self, loop: Loop) -> Tensor:
+        if self._result is not None and loop.pred is self._result[0]:
+            return self._result[1]
+        self._result = None  # a callback replaced the predictions: the loss is computed again
         if not loop.yb:
             raise ValueError(
                 f"{type(loop).__name__}: a batch must be (inputs, targets) to compute a loss, "
                 "got a single tensor; give the DataLoader an ArrayDataset(X, y)"
             )
         return self.loss_func(loop.pred, *loop.yb)
+
+    def backward(self, loop: Loop) -> None:
+        result, self._result = self._result, None
+        compiled = self.compiled
+        if result is not None and compiled is not None:
+            if loop.loss is result[1]:
+                compiled.backward()
+                return
+            if compiled.replaying:
+                raise RuntimeError(
+                    f"{type(loop).__name__}: a callback replaced the loss of a replayed step, "
+                    "whose predictions have no graph to differentiate; give that callback "
+                    "needs_graph = True"
+                )
+        if loop.loss is not None:
+            loop.loss.backward()
 
     def update(self, loop: Loop) -> None:
         if not getattr(loop.optimizer, "needs_closure", False):

@@ -28,6 +28,8 @@ class TrainLossCallback(Callback):
         over the epoch) and ``"valid_loss"`` (NaN without validation).
     """
 
+    needs_graph = False  # reads values only
+
     def __init__(self) -> None:
         super().__init__()
         self._iters: dict[str, list[float]] = {k: [] for k in _ITER_KEYS}

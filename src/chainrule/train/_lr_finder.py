@@ -88,6 +88,8 @@ class LRFinderCallback(Callback):
         Rate, smoothed loss and batch loss of every batch run.
     """
 
+    needs_graph = False  # reads values only
+
     order = -60  # before TerminateOnNaNCallback: a NaN loss ends the search, not the program
 
     def __init__(

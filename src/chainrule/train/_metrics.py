@@ -153,6 +153,8 @@ class MetricsCallback(Callback):
         Each metric's value per validation pass of a fit, and ``"epoch"``.
     """
 
+    needs_graph = False  # reads values only
+
     order = -10
 
     def __init__(self, metrics: Sequence[Any] = ("accuracy",)) -> None:

@@ -52,6 +52,8 @@ class ProgressCallback(Callback):
         Where the bars are written (standard error by default).
     """
 
+    needs_graph = False  # reads values only
+
     order = 100
 
     def __init__(self, file: Any = None) -> None:

@@ -47,6 +47,8 @@ class CheckpointCallback(Callback):
         The last periodic checkpoint written.
     """
 
+    needs_graph = False  # reads values only
+
     order = 30
 
     def __init__(
@@ -146,6 +148,8 @@ class CSVLogger(Callback):
     append : bool
         Keep existing rows (resuming a run) instead of starting a new file at the first fit.
     """
+
+    needs_graph = False  # reads values only
 
     order = 15
 

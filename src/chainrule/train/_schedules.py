@@ -22,6 +22,8 @@ class EveryBatchSchedulerCallback(Callback):
         A schedule over the learner's optimiser; its state is saved in checkpoints.
     """
 
+    needs_graph = False  # reads values only
+
     def __init__(self, scheduler: Any) -> None:
         super().__init__()
         if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
@@ -72,6 +74,8 @@ class ReduceLROnPlateauCallback(Callback):
         ``factor``, ``patience``, ``threshold``, ``threshold_mode``, ``cooldown``, ``min_lr``,
         ``eps``: as ``ReduceLROnPlateau``.
     """
+
+    needs_graph = False  # reads values only
 
     order = 10
 

@@ -42,6 +42,8 @@ class TerminateOnNaNCallback(Callback):
     callback wrote (a ``CheckpointCallback``, say). A ``Learner`` attaches one by default.
     """
 
+    needs_graph = False  # reads values only
+
     order = -50
 
     def after_loss(self) -> None:
@@ -90,6 +92,8 @@ class EarlyStoppingCallback(Callback):
         the epoch at which the fit was stopped (or None). All are saved in checkpoints, with
         the best weights.
     """
+
+    needs_graph = False  # reads values only
 
     order = 20
 

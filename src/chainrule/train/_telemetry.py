@@ -59,6 +59,8 @@ class TelemetryCallback(Callback):
         One bounded record per module (or parameter), by dotted name (``"model"`` for the root).
     """
 
+    needs_graph = False  # reads values only
+
     what = "tensors"
     default_stats: tuple[str, ...] = ("mean", "std", "frac_near_zero")
     log_histogram = False
