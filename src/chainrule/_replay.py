@@ -20,11 +20,11 @@ computation and drops the bookkeeping:
 The caller decides when a recording stays valid (``train.CompiledStep``: the same shapes,
 dtypes, model structure and modes) and checks the first replay against the eager pass.
 What the recorder cannot replay faithfully it refuses with :class:`NotReplayable`: gradient
-hooks, anomaly detection, operation counting, forward-mode watchers, a graph that reaches
-tensors computed before the recording began, gradients reaching tensors other than the
-parameters, and arrays made during the step outside the ops (a mask computed with NumPy from
-the batch would be replayed unchanged; the recorder finds them as the constants that nothing
-but the recording holds once the graph is freed).
+hooks on the graph's tensors, anomaly detection, operation counting, forward-mode watchers,
+a graph that reaches tensors computed before the recording began, gradients reaching tensors
+other than the parameters, and arrays made during the step outside the ops (a mask computed
+with NumPy from the batch would be replayed unchanged; the recorder finds them as the
+constants that nothing but the recording holds once the graph is freed).
 """
 
 from __future__ import annotations
@@ -226,6 +226,8 @@ class Recorder:
         """Refuses a graph (before the backward pass runs) whose nodes were not all recorded
         or whose leaves are not all parameters."""
         leaf_ids = {id(leaf) for leaf in leaves}
+        if any(_HOOKS.get(k) for k in consumers):
+            raise NotReplayable("a tensor of the graph has gradient hooks")
         if any(k not in self._nodes for k in consumers if k not in leaf_ids):
             raise NotReplayable("the graph reaches a tensor computed before the recording began")
         if not leaf_ids <= self._params:
@@ -304,9 +306,7 @@ class Recorder:
 
 def _check_recordable() -> None:
     why = (
-        "gradient hooks are registered"
-        if any(_HOOKS.values())
-        else "anomaly detection is on"
+        "anomaly detection is on"
         if _Mode.anomaly
         else "operations are being counted"
         if counting()

@@ -255,8 +255,10 @@ class CompiledStep:
                 why = "the batch holds something other than arrays and tensors"
             elif not _Mode.grad_enabled:
                 why = "gradients are disabled"
-            elif _Mode.anomaly or _Mode.watch or counting() or any(_HOOKS.values()):
-                why = "tensor hooks, anomaly detection, a watcher or an operation count is active"
+            elif _Mode.anomaly or _Mode.watch or counting():
+                why = "anomaly detection, a watcher or an operation count is active"
+            elif _HOOKS and any(_HOOKS.get(id(p)) for p in self._params):
+                why = "a parameter has gradient hooks"
             elif any(self._hooks):
                 why = "a module has hooks, which must see every call"
         if why is not None or arrays is None:
