@@ -98,6 +98,7 @@ def test_blocks_cut_views_and_refuse_what_they_cannot_cut(monkeypatch):
     np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), w.ravel())
     assert _blocks.blocks((w, g.T.copy().T)) is None, "non-contiguous gradient"
     assert _blocks.blocks((w, np.ones(10))) is None, "gradient of another shape"
+    assert _blocks.blocks((w, g.astype(np.float32))) is None, "gradient of another dtype"
     monkeypatch.setattr(_blocks, "MIN_BYTES", w.nbytes + 1)
     assert _blocks.blocks((w, g)) is None, "too small to block"
 
@@ -116,6 +117,8 @@ def test_real_thresholds(name, monkeypatch):
         for _ in range(3):
             p.grad = cr.tensor(rng.standard_normal(n, dtype=np.float32))
             opt.step()
-        assert (np.dtype(np.float32) in opt._block_work) == (min_bytes < p.data.nbytes)
+        blocked = min_bytes < p.data.nbytes
+        assert (np.dtype(np.float32) in opt._block_work) == blocked
+        assert (p in opt._work) != blocked, "blocked updates need no work arrays of full size"
         results.append(p.data)
     np.testing.assert_array_equal(results[0], results[1], err_msg=f"{name} blocked vs whole")

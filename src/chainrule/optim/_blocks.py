@@ -29,11 +29,13 @@ Arrays = tuple[Any, ...]
 def blocks(arrays: Arrays) -> list[Arrays] | None:
     """``arrays`` (a parameter's arrays, ``None`` for absent ones) cut into flat blocks of
     ``BLOCK_SIZE`` elements (views), or None when the first is too small to gain from it or
-    the arrays are not all C-contiguous arrays of its shape."""
+    the arrays are not all C-contiguous arrays of its shape and dtype."""
     first = arrays[0]
     assert first is not None, "the first array is the parameter's"
     if first.nbytes < MIN_BYTES or any(
-        a is not None and (a.shape != first.shape or not a.flags.c_contiguous) for a in arrays
+        a is not None
+        and (a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous)
+        for a in arrays
     ):
         return None
     flat = [None if a is None else a.reshape(-1) for a in arrays]

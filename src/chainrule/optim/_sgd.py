@@ -135,10 +135,12 @@ class SGD(Optimizer):
     def _update(
         self, p: Tensor, g: np.ndarray, state: dict[str, Any], scalars: _Scalars, rules: _Rules
     ) -> None:
-        """One parameter's update; a large one block by block once its velocity exists."""
+        """One parameter's update; a large one block by block (with no work arrays its size)."""
         w, buf = p.data, state.get("momentum_buffer")
         n_work = 2 if rules[0] else 1
-        parts = blocks((w, g, buf)) if buf is not None or not scalars[1] else None
+        fresh = buf is None and scalars[1]  # the first step with momentum: v ← g
+        velocity = np.empty_like(w) if fresh else buf
+        parts = blocks((w, g, velocity))
         if parts is None:
             step, buf = _direction(g, w, buf, self._scratch(p, n_work), scalars, rules)
             if buf is not None:
@@ -147,8 +149,14 @@ class SGD(Optimizer):
             return
         for w_part, g_part, buf_part in parts:
             work = block_work(self._block_work, w.dtype, n_work, w_part.size)
-            step, _ = _direction(g_part, w_part, buf_part, work, scalars, rules)
+            step, first = _direction(
+                g_part, w_part, None if fresh else buf_part, work, scalars, rules
+            )
+            if fresh:
+                buf_part[...] = first
             _sub(w_part, step, w_part)
+        if fresh:
+            state["momentum_buffer"] = velocity
 
     def _flat_group(self, group: dict[str, Any]) -> FlatGroup | None:
         """The group's flat buffers, built when first needed (None: not fused)."""
