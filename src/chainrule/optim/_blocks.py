@@ -3,12 +3,13 @@
 An update is a handful of elementwise NumPy calls (four for SGD with momentum, thirteen for
 Adam), each one pass over the parameter's arrays. While those arrays fit in the cache the
 passes run at cache speed, and cutting them into blocks only adds calls: on the 2-core
-development machine (2 x 1 MiB L2, 32 MiB L3) blocks never paid below 4 MiB per array (W3's
-largest weight, 784 x 256 float32, is 0.8 MiB). Beyond that each pass goes out to memory, and
-running all of the update's calls on one block before moving to the next reads and writes
-each array once: SGD with momentum 17-27% faster from 8 MiB per array on (float32 2M-8M
-elements, float64 1M-4M), with blocks of 2^18 elements. The arithmetic is elementwise, so
-every element goes through the same operations in the same order: the same bits.
+development machine (2 x 1 MiB L2, 32 MiB L3) blocks did not pay at 4 MiB per array or less
+(W3's largest weight, 784 x 256 float32, is 0.8 MiB). Beyond that each pass goes out to
+memory, and running all of the update's calls on one block before moving to the next reads
+and writes each array once: with blocks of 2^18 elements, SGD with momentum on one array took
+0.73-0.83x the time from 8 MiB on, and a step of SGD or Adam over 2048 x 2048 and 2048 x 1024
+layers 0.62-0.81x (float32) and 0.49-0.66x (float64). The arithmetic is elementwise, so every
+element goes through the same operations in the same order: the same bits.
 """
 
 from __future__ import annotations
