@@ -96,6 +96,14 @@ CASES = [
     ),
     LossCase("CE", nn.CrossEntropyLoss, torch.nn.CrossEntropyLoss, _indices, diff=(True, False)),
     LossCase(
+        "CE-ignore",  # the fast path for class indices, with ignored targets
+        nn.CrossEntropyLoss,
+        torch.nn.CrossEntropyLoss,
+        lambda rng: _indices(rng, ignore=True),
+        dict(ignore_index=-1),
+        diff=(True, False),
+    ),
+    LossCase(
         "CE-w-ignore-smooth",
         nn.CrossEntropyLoss,
         torch.nn.CrossEntropyLoss,

@@ -12,6 +12,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import optim
+from chainrule.optim import _blocks
 
 torch = pytest.importorskip("torch")
 
@@ -129,6 +130,26 @@ def test_matches_torch(case, dtype, rng):
         )
     moved = [not np.array_equal(a, s) for a, s in zip(ours, problem.start)]
     assert all(moved), f"{name}({kw}): some parameter never moved"
+
+
+BLOCKED = [(name, kw) for name, kw in PARAMS if name in ("SGD", "Adam", "AdamW")]
+
+
+@pytest.mark.parametrize("case", BLOCKED, ids=[_ids(c) for c in BLOCKED])
+def test_blocked_updates_match_torch(case, rng, monkeypatch):
+    """The block-by-block update of large parameters (optim/_blocks.py), made to run here on
+    small ones in blocks of 5 elements, against PyTorch."""
+    monkeypatch.setattr(_blocks, "BLOCK_SIZE", 5)
+    monkeypatch.setattr(_blocks, "MIN_BYTES", 0)
+    name, kw = case
+    problem = Problem(rng, np.float64)
+    kw = {"lr": 0.05, **kw}
+    ours = problem.run_ours(lambda ps: getattr(optim, name)(ps, foreach=False, **kw))
+    theirs = problem.run_torch(lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw))
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(
+            a, b, rtol=1e-10, atol=1e-10, err_msg=f"blocked {name}({kw}) param {i} {a.shape}"
+        )
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -167,7 +167,7 @@ def _check_reduction(op, reduction):
 #   x̄_n = ḡ_n (p_n Σ_c q_nc − q_n),   t̄_nc = −ḡ_n (1 − ε) w_c log p_nc   (probability targets).
 def class_indices(op: str, target: np.ndarray, n_classes: int, ignore_index: int):
     """Checks integer class targets; returns the mask of targets that count and the targets
-    with ignored entries replaced by 0 (safe to index with)."""
+    with ignored entries replaced by 0 (safe to index with; ``target`` itself when all count)."""
     valid = target != ignore_index
     safe = target if valid.all() else np.where(valid, target, 0)
     if safe.size and (
@@ -179,6 +179,12 @@ def class_indices(op: str, target: np.ndarray, n_classes: int, ignore_index: int
             f"in [0, {n_classes}) or ignore_index={ignore_index}"
         )
     return valid, safe
+
+
+def _n_valid(valid, safe, target):
+    """How many targets count (``class_indices`` hands back ``target`` itself when all do,
+    which saves two passes over the mask on the common path)."""
+    return valid.size if safe is target else int(np.sum(valid))
 
 
 def _ce_coefficients(x, target, weight, ignore_index, label_smoothing):
@@ -242,9 +248,9 @@ def _cross_entropy(
     if _ce_indexed(x, target, weight, label_smoothing):
         valid, safe = class_indices("cross_entropy", target, x.shape[1], ignore_index)
         losses = _logsumexp(x, axis=1) - x[np.arange(x.shape[0]), safe]
-        if not valid.all():
+        if safe is not target:  # some targets are ignored
             losses = np.where(valid, losses, 0)
-        denom = int(np.sum(valid))
+        denom = _n_valid(valid, safe, target)
     else:
         x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
         losses = -(q * _log_softmax(x2, axis=1)).sum(axis=1)
@@ -290,9 +296,9 @@ def _ce_dlogits(x, target, weight, ignore_index, label_smoothing):
         valid, safe = class_indices("cross_entropy", target, x.shape[1], ignore_index)
         d = _softmax(x, axis=1)
         d[np.arange(x.shape[0]), safe] -= 1
-        if not valid.all():
+        if safe is not target:  # some targets are ignored
             d[~valid] = 0
-        return d, int(np.sum(valid))
+        return d, _n_valid(valid, safe, target)
     x2, _, q, denom = _ce_prepare(x, target, weight, ignore_index, label_smoothing)
     return either(softmax)(x2, axis=1) * q.sum(axis=1, keepdims=True) - q, denom
 

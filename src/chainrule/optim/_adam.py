@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blocks import block_work, blocks
 from ._foreach import FlatGroup
 from ._optimizer import Optimizer, ParamsT, check_number
 from ._sgd import _penalised
@@ -50,7 +51,8 @@ class Adam(Optimizer):
     -----
     State per parameter: ``"step"`` (int), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v) and, with
     amsgrad, ``"max_exp_avg_sq"``; arrays have the parameter's shape and dtype (on the fused
-    path, views into one flat buffer per group).
+    path, views into one flat buffer per group). A parameter of 8 MiB or more is updated block
+    by block, so that memory is read once per step (same results bit for bit).
     """
 
     _decoupled = False
@@ -133,6 +135,7 @@ class Adam(Optimizer):
         states = [self.state[p] for p in params]
         fresh = [not s for s in states]
         steps = {s.get("step", 0) for s in states}
+        maximize = group["maximize"]
         if (any(fresh) and not all(fresh)) or len(steps) != 1:
             return False
         if not all(fresh) and not (
@@ -146,18 +149,10 @@ class Adam(Optimizer):
         step = steps.pop() + 1
         for s in states:
             s["step"] = step
-        _, _, keep1, beta2, keep2, bc2_sqrt, eps, step_size = self._scalars(group, g.dtype, step)
-        if group["maximize"]:
-            g = np.negative(g, out=g)
-        m, v, tmp = flat.state["exp_avg"], flat.state["exp_avg_sq"], flat.work[0]
-        m += np.multiply(np.subtract(g, m, out=tmp), keep1, out=tmp)
-        v *= beta2
-        v += np.multiply(np.multiply(g, g, out=tmp), keep2, out=tmp)
-        denom = np.sqrt(v, out=tmp)
-        denom /= bc2_sqrt
-        denom += eps
-        update = np.divide(m, denom, out=tmp)
-        update *= step_size
+        scalars = self._scalars(group, g.dtype, step)
+        m, v = flat.state["exp_avg"], flat.state["exp_avg_sq"]
+        # the update goes into flat.work[0], which step_views cut into the parameters' shapes
+        _moments(g, None, m, v, None, [g, flat.work[0]], scalars, (False, maximize))
         for p, part in zip(params, flat.step_views):
             p.data -= part
         return True
@@ -175,26 +170,15 @@ class Adam(Optimizer):
         state["step"] += 1
         key = (w.dtype, state["step"])
         scalars = typed.get(key) or typed.setdefault(key, self._scalars(group, *key))
-        decay, weight_decay, keep1, beta2, keep2, bc2_sqrt, eps, step_size = scalars
-        work, tmp = self._scratch(p, 2)
-        if self._decoupled and weight_decay:
-            w *= decay
-            if group["maximize"]:
-                g = np.negative(g, out=work)
-        elif weight_decay or group["maximize"]:
-            g = _penalised(g, w, weight_decay, group["maximize"], out=work)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += np.multiply(np.subtract(g, m, out=tmp), keep1, out=tmp)  # m.lerp_(g, 1 − β₁)
-        v *= beta2
-        v += np.multiply(np.multiply(g, g, out=tmp), keep2, out=tmp)
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        denom = np.sqrt(v, out=tmp)
-        denom /= bc2_sqrt
-        denom += eps
-        update = np.divide(m, denom, out=tmp)
-        update *= step_size
-        w -= update
+        rules = (self._decoupled, group["maximize"])
+        arrays = (w, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"))
+        parts = blocks(arrays)
+        if parts is None:
+            w -= _moments(g, w, *arrays[2:], self._scratch(p, 2), scalars, rules)
+            return
+        for w_part, g_part, m_part, v_part, v_max_part in parts:
+            work = block_work(self._block_work, w.dtype, 2, w_part.size)
+            w_part -= _moments(g_part, w_part, m_part, v_part, v_max_part, work, scalars, rules)
 
     @staticmethod
     def _scalars(group: dict[str, Any], dtype: np.dtype, step: int) -> tuple:
@@ -212,6 +196,42 @@ class Adam(Optimizer):
             lr / (1 - beta1**step),
         )
         return tuple(map(dtype.type, values))
+
+
+def _moments(
+    g: np.ndarray,
+    w: np.ndarray | None,
+    m: np.ndarray,
+    v: np.ndarray,
+    v_max: np.ndarray | None,
+    work: list[np.ndarray],
+    scalars: tuple,
+    rules: tuple[bool, bool],
+) -> np.ndarray:
+    """Updates the moments m, v (and v_max) in place; returns lr/(1 − β₁ᵗ) · m / (√v̂/√(1 − β₂ᵗ)
+    + eps), written into ``work[1]``. With ``rules = (decoupled, maximize)``, a weight decay
+    shrinks ``w`` in place (decoupled) or is added to the gradient (``w`` is needed then)."""
+    decay, weight_decay, keep1, beta2, keep2, bc2_sqrt, eps, step_size = scalars
+    decoupled, maximize = rules
+    tmp = work[1]
+    if decoupled and weight_decay:
+        assert w is not None
+        w *= decay
+        if maximize:
+            g = np.negative(g, out=work[0])
+    elif weight_decay or maximize:
+        g = _penalised(g, w, weight_decay, maximize, out=work[0])
+    m += np.multiply(np.subtract(g, m, out=tmp), keep1, out=tmp)  # m.lerp_(g, 1 − β₁)
+    v *= beta2
+    v += np.multiply(np.multiply(g, g, out=tmp), keep2, out=tmp)
+    if v_max is not None:  # amsgrad
+        v = np.maximum(v_max, v, out=v_max)
+    denom = np.sqrt(v, out=tmp)
+    denom /= bc2_sqrt
+    denom += eps
+    update = np.divide(m, denom, out=tmp)
+    update *= step_size
+    return update
 
 
 class AdamW(Adam):

@@ -106,6 +106,7 @@ class Optimizer:
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._work: dict[Tensor, list[np.ndarray]] = {}  # scratch arrays by parameter
+        self._block_work: dict[np.dtype, list[np.ndarray]] = {}  # the same, per block (_blocks)
         self._flat: dict[int, Any] = {}  # fused-update buffers by id(group)
         name = type(self).__name__
         if isinstance(params, Tensor) or not isinstance(params, Iterable):

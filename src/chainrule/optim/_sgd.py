@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
+from ._blocks import block_work, blocks
 from ._foreach import FlatGroup
 from ._optimizer import Optimizer, ParamsT, check_number
 
@@ -63,7 +64,8 @@ class SGD(Optimizer):
     -----
     State per parameter: ``"momentum_buffer"`` (the velocity v, same shape and dtype as the
     parameter) when ``momentum != 0``; on the fused path these are views into one flat buffer.
-    Parameters are updated in place (``p.data`` keeps its identity and dtype).
+    Parameters are updated in place (``p.data`` keeps its identity and dtype); one of 8 MiB or
+    more block by block, so that memory is read once per step (same results bit for bit).
     """
 
     def __init__(
@@ -126,15 +128,35 @@ class SGD(Optimizer):
                 if p.grad is not None:
                     w = p.data
                     scalars = typed.get(w.dtype) or typed.setdefault(w.dtype, _cast(w, hyper))
-                    work = self._scratch(p, 2 if rules[0] else 1)
                     state = self.state[p] if group["momentum"] else {}
-                    step, buf = _direction(
-                        p.grad.data, w, state.get("momentum_buffer"), work, scalars, rules
-                    )
-                    if buf is not None:
-                        state["momentum_buffer"] = buf
-                    _sub(w, step, w)
+                    self._update(p, p.grad.data, state, scalars, rules)
         return loss
+
+    def _update(
+        self, p: Tensor, g: np.ndarray, state: dict[str, Any], scalars: _Scalars, rules: _Rules
+    ) -> None:
+        """One parameter's update; a large one block by block (with no work arrays its size)."""
+        w, buf = p.data, state.get("momentum_buffer")
+        n_work = 2 if rules[0] else 1
+        fresh = buf is None and scalars[1]  # the first step with momentum: v ← g
+        velocity = np.empty_like(w) if fresh else buf
+        parts = blocks((w, g, velocity))
+        if parts is None:
+            step, buf = _direction(g, w, buf, self._scratch(p, n_work), scalars, rules)
+            if buf is not None:
+                state["momentum_buffer"] = buf
+            _sub(w, step, w)
+            return
+        for w_part, g_part, buf_part in parts:
+            work = block_work(self._block_work, w.dtype, n_work, w_part.size)
+            step, first = _direction(
+                g_part, w_part, None if fresh else buf_part, work, scalars, rules
+            )
+            if fresh:
+                buf_part[...] = first
+            _sub(w_part, step, w_part)
+        if fresh:
+            state["momentum_buffer"] = velocity
 
     def _flat_group(self, group: dict[str, Any]) -> FlatGroup | None:
         """The group's flat buffers, built when first needed (None: not fused)."""
