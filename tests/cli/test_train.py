@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -65,12 +66,8 @@ def test_moons_report_is_self_contained(moons_run):
     assert page.startswith("<!DOCTYPE html>")
     sources = IMG.findall(page)
     assert len(sources) == 7, "curves, LR finder, confusion, boundary and three telemetry plots"
-    for src in sources:
-        assert src.startswith("data:image/png;base64,")
-        png = base64.b64decode(src.split(",", 1)[1])
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        width = int.from_bytes(png[16:20], "big")
-        assert width <= 1024, f"a {width} px figure is shrunk on the page, its text with it"
+    kinds = [_image_kind(src) for src in sources]
+    assert kinds.count("svg") == 5, "curves, confusion and telemetry are drawn as SVG"
     for forbidden in ("<script", "<link", 'src="http', "url(http", "@import"):
         assert forbidden not in page, f"the report must not load anything ({forbidden})"
     assert page.count("<svg") == 1 and "cross_entropy" in page, "the graph, inline"
@@ -78,6 +75,26 @@ def test_moons_report_is_self_contained(moons_run):
         assert f'id="{section}"' in page, section
     assert "scikit-learn" in page and "decision boundary" in page and "confusion matrix" in page
     assert "No problems found" in page or 'class="findings"' in page
+
+
+def _image_kind(src: str) -> str:
+    """ "png" or "svg" for a figure's data URI, after checking that it is a well-formed image
+    at most 1024 px wide (a wider one is shrunk on the page, its text with it) that fetches
+    nothing."""
+    head, _, body = src.partition(",")
+    data = base64.b64decode(body)
+    if head == "data:image/png;base64":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(data[16:20], "big")
+        assert width <= 1024, f"a {width} px figure is shrunk on the page, its text with it"
+        return "png"
+    assert head == "data:image/svg+xml;base64", head
+    root = ElementTree.fromstring(data)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert float(root.get("width", "inf")) <= 1024, f"a {root.get('width')} px wide figure"
+    links = [el.get("href", "") for el in root.iter() if el.get("href") is not None]
+    assert all(link.startswith("data:image/png;base64,") for link in links), links
+    return "svg"
 
 
 def test_regression_csv_run(regression_run):
@@ -91,7 +108,9 @@ def test_regression_csv_run(regression_run):
     page = (out / "report.html").read_text()
     assert "predicted against true values" in page and "confusion matrix" not in page
     assert "of the standardised target (y − mean) / deviation" in page, "the loss axis' unit"
-    assert len(IMG.findall(page)) == 5, "curves, scatter and three telemetry plots"
+    sources = IMG.findall(page)
+    assert len(sources) == 5, "curves, scatter and three telemetry plots"
+    assert [_image_kind(src) for src in sources] == ["svg"] * 5
 
 
 def test_report_escapes_column_names(regression_run):
