@@ -219,3 +219,50 @@ def test_the_rate_has_one_home_the_optimizers_param_groups(tmp_path):
         assert group["max_lr"] == 0.02 and group["lr"] < 0.02
     finally:
         run.close()
+
+
+DONE = re.compile(r"^done in ([0-9.]+) s \((.*)\)$")
+PHASES = [
+    "importing scikit-learn",
+    "data",
+    "training",
+    "evaluation",
+    "scikit-learn comparison",
+    "report",
+]
+
+
+def _seconds(text: str) -> float:
+    number, unit = text.rsplit(" ", 1)
+    assert unit in ("s", "ms"), text
+    return float(number) / (1000 if unit == "ms" else 1)
+
+
+def test_the_last_line_says_where_the_time_went(moons_run):
+    _, result = moons_run
+    last = result.out.strip().splitlines()[-1]
+    found = DONE.match(last)
+    assert found, f"the last line should be 'done in X s (phase time, ...)', got {last!r}"
+    parts = [p.rsplit(" ", 2) for p in found[2].split(", ")]
+    assert [name for name, *_ in parts] == PHASES, last
+    phases = [_seconds(f"{n} {unit}") for _, n, unit in parts]
+    # the phases are parts of the whole: their sum cannot exceed it (each rounded, by up to
+    # 0.05 s when shown in tenths of a second)
+    assert sum(phases) <= float(found[1]) + 0.05 * (1 + len(phases)), last
+
+
+def test_stopwatch_adds_a_phase_timed_twice_and_keeps_the_order(monkeypatch):
+    from chainrule.app import _train
+
+    ticks = iter([0.0, 1.0, 1.5, 2.0, 2.25, 3.0, 4.5])
+    monkeypatch.setattr(_train.time, "perf_counter", lambda: next(ticks))
+    clock = _train.Stopwatch()  # starts at 0
+    with clock.phase("data"):  # 1.0 to 1.5
+        pass
+    with clock.phase("training"):  # 2.0 to 2.25
+        pass
+    with pytest.raises(KeyError), clock.phase("data"):  # 3.0 to 4.5, timed though it failed
+        raise KeyError("boom")
+    assert clock.phases == {"data": 2.0, "training": 0.25}
+    monkeypatch.setattr(_train.time, "perf_counter", lambda: 5.0)
+    assert clock.summary() == "done in 5.0 s (data 2.0 s, training 250 ms)"
