@@ -21,14 +21,30 @@ from ._html import e as esc
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 INK, MUTED, GRID = "#1f2933", "#52606d", "#d9dee3"
 # matplotlib's default colour cycle (tab10)
-TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+TAB10: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 TAB10 += ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 # colour maps as evenly spaced anchors, interpolated linearly: matplotlib's viridis (17, within
 # 5 levels of its 256 colours) and Blues (ColorBrewer's 9, matplotlib's own anchors)
-VIRIDIS = ("#440154", "#48186a", "#472d7b", "#424086", "#3b528b", "#33638d", "#2c728e")
+VIRIDIS: tuple[str, ...] = (
+    "#440154",
+    "#48186a",
+    "#472d7b",
+    "#424086",
+    "#3b528b",
+    "#33638d",
+    "#2c728e",
+)
 VIRIDIS += ("#26828e", "#21918c", "#1fa088", "#28ae80", "#3fbc73", "#5ec962", "#84d44b")
 VIRIDIS += ("#addc30", "#d8e219", "#fde725")
-BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5")
+BLUES: tuple[str, ...] = (
+    "#f7fbff",
+    "#deebf7",
+    "#c6dbef",
+    "#9ecae1",
+    "#6baed6",
+    "#4292c6",
+    "#2171b5",
+)
 BLUES += ("#08519c", "#08306b")
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -112,15 +128,16 @@ def _log_label(v: float) -> str:
 def _limits(values: list[np.ndarray], log: bool, margin: float) -> tuple[float, float]:
     """The data's extent (finite values; positive ones on a log axis) widened by ``margin``
     of it on each side; (0, 1) or (1, 10) when there are none."""
-    data = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in values] or [[]])
+    data = np.concatenate([np.zeros(0)] + [np.asarray(v, np.float64).ravel() for v in values])
     data = data[np.isfinite(data) & ((data > 0) if log else True)]
     if not data.size:
         return (1.0, 10.0) if log else (0.0, 1.0)
     low, high = float(data.min()), float(data.max())
     if log:
         low, high = math.log10(low), math.log10(high)
-    if high - low < 1e-12 * max(1.0, abs(high)):
-        low, high = low - max(0.5, abs(low) * 0.05), high + max(0.5, abs(high) * 0.05)
+    if high - low <= 1e-12 * max(1.0, abs(high)):  # one value: 5% of it on each side
+        delta = abs(low) * 0.05 or 0.5
+        low, high = low - delta, high + delta
     pad = (high - low) * margin
     low, high = low - pad, high + pad
     return (10.0**low, 10.0**high) if log else (low, high)
