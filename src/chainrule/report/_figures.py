@@ -19,7 +19,7 @@ from chainrule.plot import TelemetryData
 
 from ._html import METRIC_LABELS, e
 from ._record import Boundary, RunRecord
-from ._svg import BLUES, MUTED, TAB10, VIRIDIS, Figure, colormap, num, png, text_width
+from ._svg import BLUES, MUTED, TAB10, VIRIDIS, Figure, Panel, colormap, num, png, text_width
 
 DPI = 80
 PAGE_WIDTH = 1000  # px: the report's figure column (1024 px) less its frame, text at 100%
@@ -46,12 +46,21 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) 
     left = 24 + max(text_width(n, 11) for n in names)
     below = 52 + (max(text_width(n, 11) for n in names) * 0.71 if rotate else 0)
     fig = Figure(left + side + 110, 40 + side + below)
-    ax = fig.panel(left, 32, side, side, grid=False, xlabel="predicted class")
-    ax.ylabel, ax.xlim, ax.ylim = "true class", (-0.5, k - 0.5), (k - 0.5, -0.5)
-    ax.title = f"confusion matrix (test set, {len(y_true)} samples)"
+    ax = fig.panel(
+        left,
+        32,
+        side,
+        side,
+        title=f"confusion matrix (test set, {len(y_true)} samples)",
+        xlabel="" if rotate else "predicted class",
+        ylabel="true class",
+        grid=False,
+        xlim=(-0.5, k - 0.5),
+        ylim=(k - 0.5, -0.5),  # the first class at the top
+        xticks=[] if rotate else list(enumerate(names)),
+        yticks=list(enumerate(names)),
+    )
     ax.image(colormap(BLUES, share), (-0.5, k - 0.5, k - 0.5, -0.5))
-    ax.yticks = list(enumerate(names))
-    ax.xticks = [] if rotate else list(enumerate(names))
     for i, j in zip(*np.nonzero(counts)):
         ax.text(j, i, str(counts[i, j]), "white" if share[i, j] > 0.6 else "black")
     bottom = 32 + side
@@ -62,7 +71,6 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, labels: list[Any]) 
                 f'<text transform="translate({x:.1f},{bottom + 12}) rotate(-45)" '
                 f'text-anchor="end" font-size="11">{e(name)}</text>'
             )
-        ax.xlabel = ""
         fig.text(left + side / 2, fig.height - 8, "predicted class")
     _colorbar(fig, left + side + 22, 32 + side * 0.1, side * 0.8, "share of the true class")
     return fig
@@ -94,13 +102,12 @@ def _colorbar(fig: Figure, x: float, y: float, height: float, label: str) -> Non
 def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, target: str) -> Figure:
     """Scatter of predictions against true values, with the diagonal y = x."""
     fig = Figure(520, 470)
-    ax = fig.panel(78, 32, 420, 340, xlabel=f"true {target}", ylabel=f"predicted {target}")
-    ax.title = f"predicted vs true (test set, {len(y_true)} samples)"
+    title = f"predicted vs true (test set, {len(y_true)} samples)"
+    ax = fig.panel(78, 32, 420, 340, title, f"true {target}", f"predicted {target}")
     low = float(min(np.min(y_true), np.min(y_pred)))
     high = float(max(np.max(y_true), np.max(y_pred)))
     ax.plot(y_true, y_pred, TAB10[0], width=0, marker="o", size=5, opacity=0.7, label="test rows")
-    diagonal = ax.plot([low, high], [low, high], "black", width=1, dash="5 3")
-    diagonal.label = "y = x (perfect)"
+    ax.plot([low, high], [low, high], "black", width=1, dash="5 3", label="y = x (perfect)")
     fig.legend(ax.series, 78 + 210, 32 + 340 + 46, n_cols=2)
     return fig
 
@@ -110,28 +117,30 @@ def curves(run: RunRecord) -> Figure:
     batch (right)."""
     column = PAGE_WIDTH / 3
     fig = Figure(PAGE_WIDTH, 350)
-    panels = [
-        fig.panel(i * column + 66, 30, column - 82, 230, xlabel="iteration") for i in range(3)
-    ]
-    loss, left, right = panels
-    loss.title, loss.ylabel = "loss", "loss"
+    ylabel = "loss"
     if run.task == "regression":  # the model is trained on (y − mean) / deviation
-        loss.ylabel = f"{run.loss} loss (target standardised)"
+        ylabel = f"{run.loss} loss (target standardised)"
+    label = METRIC_LABELS[run.metric]
+    titles = [
+        ("loss", "iteration", ylabel),
+        (f"validation {label}", "epoch", f"validation {label}"),
+        (f"learning rate ({run.schedule})", "iteration", "learning rate"),
+    ]
+    loss, left, right = (
+        fig.panel(i * column + 66, 30, column - 82, 230, *text) for i, text in enumerate(titles)
+    )
     _losses(loss, run.losses.history, run.best_epoch)
     fig.legend(loss.series, loss.x + loss.w / 2, 306, n_cols=2)
-    label = METRIC_LABELS[run.metric]
     history = run.metric_history
-    left.title = left.ylabel = f"validation {label}"
-    left.xlabel, left.xinteger = "epoch", True
+    left.xinteger = True
     epochs = np.asarray(history["epoch"]) + 1
     left.plot(epochs, history[run.metric], TAB10[2], width=1.8, marker="o", size=6)
     h = run.losses.history
-    right.title, right.ylabel = f"learning rate ({run.schedule})", "learning rate"
     right.plot(h["iteration"], h["lr"], TAB10[4], width=1.5)
     return fig
 
 
-def _losses(ax: Any, h: dict[str, Any], best_epoch: int | None) -> None:
+def _losses(ax: Panel, h: dict[str, Any], best_epoch: int | None) -> None:
     """Training loss per batch, raw and smoothed as ``plot.loss_curves`` draws it, and the
     validation loss per epoch; the best epoch marked."""
     it, values = np.asarray(h["iteration"]), np.asarray(h["train_loss"], dtype=np.float64)
@@ -165,20 +174,18 @@ def telemetry(data: TelemetryData) -> Figure:
     row = 250
     fig = Figure(PAGE_WIDTH, top + row * (1 + -(-len(names) // n_cols)) - 30)
     fig.text(PAGE_WIDTH / 2, 22, data.what, size=15)
-    series = []
     for i, stat in enumerate(stats):
-        ax = fig.panel(i * column + 66, top, column - 82, 170, title=stat, xlabel="iteration")
+        ax = fig.panel(i * column + 66, top, column - 82, 170, stat, "iteration")
         ax.ylog = data.log_scale(stat, names)
         for j, name in enumerate(names):
-            s = data.stats[name]
-            series.append(ax.plot(s["iteration"], s[stat], TAB10[j % 10], width=1.2))
-            series[-1].label = _label(data, name) if i == 0 else ""
-    fig.legend(series, PAGE_WIDTH / 2, 36, n_cols)
+            s, label = data.stats[name], _label(data, name) if i == 0 else ""
+            ax.plot(s["iteration"], s[stat], TAB10[j % 10], width=1.2, label=label)
+    fig.legend(fig.panels[0].series, PAGE_WIDTH / 2, 36, n_cols)
     ylabel = "log10 |value|" if data.log_histogram else "value"
     for i, name in enumerate(names):
         x, y = (i % n_cols) * column + 66, top + row * (1 + i // n_cols)
-        ax = fig.panel(x, y, column - 82, 170, title=_label(data, name), grid=False)
-        ax.xlabel, ax.ylabel = "iteration", ylabel
+        ax = fig.panel(x, y, column - 82, 170, _label(data, name), "iteration", ylabel)
+        ax.grid = False
         _histogram(ax, *data.histograms[name])
     return fig
 
@@ -188,7 +195,7 @@ def _label(data: TelemetryData, name: str) -> str:
     return f"{name} ({kind})" if kind else name
 
 
-def _histogram(ax: Any, iters: np.ndarray, edges: np.ndarray, counts: np.ndarray) -> None:
+def _histogram(ax: Panel, iters: np.ndarray, edges: np.ndarray, counts: np.ndarray) -> None:
     """Each recorded step's histogram as one column of the image, as the share of that step's
     values in each bin, so that steps over more or fewer values look alike."""
     if len(iters) == 0:
@@ -211,7 +218,8 @@ def decision_boundary(boundary: Boundary) -> Any:
 
 
 def figures(run: RunRecord) -> dict[str, str | Exception]:
-    """Every figure of the report by name: a PNG data URI, or the error that prevented it.
+    """Every figure of the report by name: an SVG or PNG data URI, or the error that
+    prevented it.
     Each is at most ``PAGE_WIDTH`` wide, so the page shows its text at full size."""
     y_true, y_pred, _ = run.results["test_predictions"]
     makers: dict[str, Callable[[], Any]] = {"curves": lambda: curves(run)}

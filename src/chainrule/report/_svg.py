@@ -352,8 +352,19 @@ class Figure:
     panels: list[Panel] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
 
-    def panel(self, x: float, y: float, w: float, h: float, **options: Any) -> Panel:
-        p = Panel(x, y, w, h, **options)
+    def panel(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        title: str = "",
+        xlabel: str = "",
+        ylabel: str = "",
+        **options: Any,
+    ) -> Panel:
+        """A new panel whose plotting area is (x, y, w, h) px; ``options``: ``Panel``'s."""
+        p = Panel(x, y, w, h, title, xlabel, ylabel, **options)
         self.panels.append(p)
         return p
 
