@@ -13,7 +13,8 @@ import pytest
 
 from chainrule.plot import TelemetryData
 from chainrule.report import _figures as figures
-from chainrule.report._svg import BLUES, VIRIDIS, Figure, colormap, png, ticks
+from chainrule.report._scales import BLUES, VIRIDIS, colormap, png, ticks
+from chainrule.report._svg import Figure
 
 SVG = "{http://www.w3.org/2000/svg}"
 

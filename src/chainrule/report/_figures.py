@@ -19,7 +19,8 @@ from chainrule.plot import TelemetryData
 
 from ._html import METRIC_LABELS, e
 from ._record import Boundary, RunRecord
-from ._svg import BLUES, MUTED, TAB10, VIRIDIS, Figure, Panel, colormap, num, png, text_width
+from ._scales import BLUES, TAB10, VIRIDIS, colormap, num, png, text_width
+from ._svg import MUTED, Figure, Panel
 
 DPI = 80
 PAGE_WIDTH = 1000  # px: the report's figure column (1024 px) less its frame, text at 100%
