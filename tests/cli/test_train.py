@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
 from xml.etree import ElementTree
 
 import numpy as np
@@ -266,3 +268,19 @@ def test_stopwatch_adds_a_phase_timed_twice_and_keeps_the_order(monkeypatch):
     assert clock.phases == {"data": 2.0, "training": 0.25}
     monkeypatch.setattr(_train.time, "perf_counter", lambda: 5.0)
     assert clock.summary() == "done in 5.0 s (data 2.0 s, training 250 ms)"
+
+
+def test_the_default_report_is_drawn_without_matplotlib(tmp_path):
+    """The digits run's figures are SVG written directly: matplotlib (about 0.3 s to import
+    and seconds to draw) is left out of the default run."""
+    out = tmp_path / "run"
+    code = (
+        "import sys; from chainrule.cli import main; "
+        f"code = main(['train', '--epochs', '1', '--hidden', '8', '--out', {str(out)!r}]); "
+        "assert code == 0, code; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (out / "report.html").read_text()
+    assert [_image_kind(src) for src in IMG.findall(page)] == ["svg"] * 5
