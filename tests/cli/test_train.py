@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -65,12 +68,8 @@ def test_moons_report_is_self_contained(moons_run):
     assert page.startswith("<!DOCTYPE html>")
     sources = IMG.findall(page)
     assert len(sources) == 7, "curves, LR finder, confusion, boundary and three telemetry plots"
-    for src in sources:
-        assert src.startswith("data:image/png;base64,")
-        png = base64.b64decode(src.split(",", 1)[1])
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-        width = int.from_bytes(png[16:20], "big")
-        assert width <= 1024, f"a {width} px figure is shrunk on the page, its text with it"
+    kinds = [_image_kind(src) for src in sources]
+    assert kinds.count("svg") == 5, "curves, confusion and telemetry are drawn as SVG"
     for forbidden in ("<script", "<link", 'src="http', "url(http", "@import"):
         assert forbidden not in page, f"the report must not load anything ({forbidden})"
     assert page.count("<svg") == 1 and "cross_entropy" in page, "the graph, inline"
@@ -78,6 +77,26 @@ def test_moons_report_is_self_contained(moons_run):
         assert f'id="{section}"' in page, section
     assert "scikit-learn" in page and "decision boundary" in page and "confusion matrix" in page
     assert "No problems found" in page or 'class="findings"' in page
+
+
+def _image_kind(src: str) -> str:
+    """ "png" or "svg" for a figure's data URI, after checking that it is a well-formed image
+    at most 1024 px wide (a wider one is shrunk on the page, its text with it) that fetches
+    nothing."""
+    head, _, body = src.partition(",")
+    data = base64.b64decode(body)
+    if head == "data:image/png;base64":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(data[16:20], "big")
+        assert width <= 1024, f"a {width} px figure is shrunk on the page, its text with it"
+        return "png"
+    assert head == "data:image/svg+xml;base64", head
+    root = ElementTree.fromstring(data)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert float(root.get("width", "inf")) <= 1024, f"a {root.get('width')} px wide figure"
+    links = [el.get("href", "") for el in root.iter() if el.get("href") is not None]
+    assert all(link.startswith("data:image/png;base64,") for link in links), links
+    return "svg"
 
 
 def test_regression_csv_run(regression_run):
@@ -91,7 +110,9 @@ def test_regression_csv_run(regression_run):
     page = (out / "report.html").read_text()
     assert "predicted against true values" in page and "confusion matrix" not in page
     assert "of the standardised target (y − mean) / deviation" in page, "the loss axis' unit"
-    assert len(IMG.findall(page)) == 5, "curves, scatter and three telemetry plots"
+    sources = IMG.findall(page)
+    assert len(sources) == 5, "curves, scatter and three telemetry plots"
+    assert [_image_kind(src) for src in sources] == ["svg"] * 5
 
 
 def test_report_escapes_column_names(regression_run):
@@ -200,3 +221,66 @@ def test_the_rate_has_one_home_the_optimizers_param_groups(tmp_path):
         assert group["max_lr"] == 0.02 and group["lr"] < 0.02
     finally:
         run.close()
+
+
+DONE = re.compile(r"^done in ([0-9.]+) s \((.*)\)$")
+PHASES = [
+    "importing scikit-learn",
+    "data",
+    "training",
+    "evaluation",
+    "scikit-learn comparison",
+    "report",
+]
+
+
+def _seconds(text: str) -> float:
+    number, unit = text.rsplit(" ", 1)
+    assert unit in ("s", "ms"), text
+    return float(number) / (1000 if unit == "ms" else 1)
+
+
+def test_the_last_line_says_where_the_time_went(moons_run):
+    _, result = moons_run
+    last = result.out.strip().splitlines()[-1]
+    found = DONE.match(last)
+    assert found, f"the last line should be 'done in X s (phase time, ...)', got {last!r}"
+    parts = [p.rsplit(" ", 2) for p in found[2].split(", ")]
+    assert [name for name, *_ in parts] == PHASES, last
+    phases = [_seconds(f"{n} {unit}") for _, n, unit in parts]
+    # the phases are parts of the whole: their sum cannot exceed it (each rounded, by up to
+    # 0.05 s when shown in tenths of a second)
+    assert sum(phases) <= float(found[1]) + 0.05 * (1 + len(phases)), last
+
+
+def test_stopwatch_adds_a_phase_timed_twice_and_keeps_the_order(monkeypatch):
+    from chainrule.app import _train
+
+    ticks = iter([0.0, 1.0, 1.5, 2.0, 2.25, 3.0, 4.5])
+    monkeypatch.setattr(_train.time, "perf_counter", lambda: next(ticks))
+    clock = _train.Stopwatch()  # starts at 0
+    with clock.phase("data"):  # 1.0 to 1.5
+        pass
+    with clock.phase("training"):  # 2.0 to 2.25
+        pass
+    with pytest.raises(KeyError), clock.phase("data"):  # 3.0 to 4.5, timed though it failed
+        raise KeyError("boom")
+    assert clock.phases == {"data": 2.0, "training": 0.25}
+    monkeypatch.setattr(_train.time, "perf_counter", lambda: 5.0)
+    assert clock.summary() == "done in 5.0 s (data 2.0 s, training 250 ms)"
+
+
+def test_the_default_report_is_drawn_without_matplotlib(tmp_path):
+    """The digits run's figures are SVG written directly: matplotlib (about 0.3 s to import
+    and seconds to draw) is left out of the default run."""
+    out = tmp_path / "run"
+    code = (
+        "import sys; from chainrule.cli import main; "
+        f"code = main(['train', '--epochs', '1', '--hidden', '8', '--out', {str(out)!r}]); "
+        "assert code == 0, code; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (out / "report.html").read_text()
+    assert [_image_kind(src) for src in IMG.findall(page)] == ["svg"] * 5

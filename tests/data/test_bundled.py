@@ -92,3 +92,42 @@ def test_imports_are_lazy():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("n_class", [10, 3, 1])
+def test_digits_are_scikit_learns_values_without_importing_its_datasets(n_class):
+    from sklearn.datasets import load_digits
+
+    X, y = data.load_digits(n_class=n_class)
+    Xs, ys = load_digits(n_class=n_class, return_X_y=True)
+    np.testing.assert_array_equal(X, Xs.astype(np.float32))
+    np.testing.assert_array_equal(y, ys)
+    assert X.dtype == np.float32 and y.dtype == np.int64
+    code = (
+        "import sys; from chainrule import data; X, y = data.load_digits(); "
+        "assert X.shape == (1797, 64), X.shape; "
+        "assert 'sklearn.datasets' not in sys.modules, 'sklearn.datasets was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_digits_fall_back_to_scikit_learn_where_its_file_is_elsewhere(monkeypatch):
+    from chainrule.data import _bundled
+
+    monkeypatch.setattr(_bundled, "_bundled_file", lambda name: None)
+    X, y = data.load_digits(n_class=4)
+    assert X.shape[1] == 64 and set(y.tolist()) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    "n_class, error, match",
+    [
+        (0, ValueError, r"load_digits: n_class must be in 1..10, got 0"),
+        (11, ValueError, r"load_digits: n_class must be in 1..10, got 11"),
+        (2.0, TypeError, r"load_digits: n_class must be an int, got float"),
+        (True, TypeError, r"load_digits: n_class must be an int, got bool"),
+    ],
+)
+def test_digits_bad_n_class(n_class, error, match):
+    with pytest.raises(error, match=match):
+        data.load_digits(n_class=n_class)

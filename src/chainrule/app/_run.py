@@ -385,12 +385,12 @@ class EpochLines(Callback):
             f"{log.get('train_loss', float('nan')):.4f}  valid loss "
             f"{log.get('valid_loss', float('nan')):.4f}  valid {self.metric} "
             f"{log.get(self.metric, float('nan')):.4f}  lr {log.get('lr', float('nan')):.2e}  "
-            f"({_duration(time.perf_counter() - self._start)})"
+            f"({duration(time.perf_counter() - self._start)})"
         )
         tqdm.write(line, file=sys.stdout)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """'0.42 s' reads as nothing happened; below a second, milliseconds."""
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 

@@ -8,6 +8,9 @@ The generators draw their seed from chainrule's generator when ``random_state`` 
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,12 +42,38 @@ def load_iris(*, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
     return _classification(load(), dtype)
 
 
+def _bundled_file(name: str) -> Path | None:
+    """scikit-learn's bundled copy of a data file (``sklearn/datasets/data/NAME``), found
+    without importing ``sklearn.datasets``; None where scikit-learn keeps it elsewhere."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "datasets" / "data" / name
+    return path if path.is_file() else None
+
+
 def load_digits(*, n_class: int = 10, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Handwritten digits, 8×8: X (n, 64) pixel counts 0–16 (1797 samples for all ten
-    classes); y (n,) int64 digits 0 to ``n_class`` − 1."""
-    from sklearn.datasets import load_digits as load
+    classes); y (n,) int64 digits 0 to ``n_class`` − 1.
 
-    return _classification(load(n_class=n_class), dtype)
+    The values of ``sklearn.datasets.load_digits``, read from scikit-learn's bundled
+    ``digits.csv.gz`` as it reads them, without importing ``sklearn.datasets`` (about 50 ms,
+    a share of ``chainrule train``'s default run).
+    """
+    if isinstance(n_class, bool) or not isinstance(n_class, (int, np.integer)):
+        raise TypeError(f"load_digits: n_class must be an int, got {type(n_class).__name__}")
+    if not 1 <= n_class <= 10:
+        raise ValueError(f"load_digits: n_class must be in 1..10, got {n_class}")
+    path = _bundled_file("digits.csv.gz")
+    if path is None:
+        from sklearn.datasets import load_digits as load
+
+        return _classification(load(n_class=int(n_class)), dtype)
+    with gzip.open(path, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")  # rows of 64 pixels, then the digit
+    y = data[:, -1].astype(np.int64)
+    keep = y < n_class
+    return np.asarray(data[keep, :-1], dtype=dtype), y[keep]
 
 
 def load_breast_cancer(*, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:

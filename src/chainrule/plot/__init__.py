@@ -11,7 +11,7 @@ plots) to draw into an existing figure. matplotlib is imported when a plot is ma
 >>> plot.decision_boundary(model, X, y).savefig("boundary.png")
 """
 
-from ._curves import loss_curves, lr_finder
+from ._curves import ema, loss_curves, lr_finder
 from ._figure import new_figure
 from ._models import decision_boundary, regression_predictions
 from ._telemetry import TelemetryData, telemetry, telemetry_histograms, telemetry_stats
@@ -19,6 +19,7 @@ from ._telemetry import TelemetryData, telemetry, telemetry_histograms, telemetr
 __all__ = [
     "TelemetryData",
     "decision_boundary",
+    "ema",
     "loss_curves",
     "lr_finder",
     "new_figure",

@@ -10,8 +10,9 @@ import numpy as np
 from ._figure import legend_below, single
 
 
-def _ema(values: np.ndarray, beta: float) -> np.ndarray:
-    """Debiased exponential moving average (as the LR finder smooths)."""
+def ema(values: np.ndarray, beta: float) -> np.ndarray:
+    """Debiased exponential moving average of ``values`` (n,) with factor ``beta`` in [0, 1),
+    as the loss curves and the LR finder smooth; returns (n,) float64."""
     out = np.empty(len(values))
     avg = 0.0
     for i, v in enumerate(values):
@@ -65,7 +66,7 @@ def loss_curves(
     if len(loss):
         ax.plot(it, loss, color="tab:blue", alpha=0.3, lw=0.8, label="train (per batch)")
         if smooth:
-            ax.plot(it, _ema(loss, smooth), color="tab:blue", lw=1.8, label="train (smoothed)")
+            ax.plot(it, ema(loss, smooth), color="tab:blue", lw=1.8, label="train (smoothed)")
     epochs = h.get("epochs", {})
     valid = np.asarray(epochs.get("valid_loss", []), dtype=np.float64)
     if valid.size and np.any(np.isfinite(valid)):

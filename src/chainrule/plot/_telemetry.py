@@ -58,6 +58,14 @@ class TelemetryData:
         columns = [list(s) for s in self.stats.values()] or [[]]
         return [k for k in columns[0] if k != "iteration" and all(k in c for c in columns)]
 
+    def log_scale(self, stat: str, names: Sequence[str] | None = None) -> bool:
+        """Whether ``stat`` is drawn on a log axis: a statistic that cannot be negative whose
+        every value over ``names`` (default: all records) is above 0."""
+        names = self.names if names is None else names
+        return stat in _POSITIVE and all(
+            np.nanmin(self.stats[n][stat], initial=1.0) > 0 for n in names
+        )
+
 
 def _check(data: Any, owner: str) -> TelemetryData:
     if not isinstance(data, TelemetryData):
@@ -126,9 +134,7 @@ def telemetry_stats(
         for name in names:
             s = data.stats[name]
             a.plot(s["iteration"], s[stat], lw=1.2, label=_label(data, name))
-        if stat in _POSITIVE and all(
-            np.nanmin(data.stats[n][stat], initial=1.0) > 0 for n in names
-        ):
+        if data.log_scale(stat, names):
             a.set_yscale("log")
         a.set_title(f"{data.what}: {stat}", fontsize="medium")
         a.set_xlabel("iteration")

@@ -1,4 +1,4 @@
-"""The report: one self-contained HTML file (figures as PNG data URIs, the graph as inline
+"""The report: one self-contained HTML file (figures as SVG or PNG data URIs, the graph as inline
 SVG, the style in the page; nothing fetched from anywhere). Every text is escaped."""
 
 from __future__ import annotations
