@@ -25,8 +25,6 @@ import argparse
 import gc
 import importlib.util
 import json
-import os
-import platform
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,10 +38,10 @@ import chainrule as cr
 from .. import nn, optim
 from ..data import load_mnist
 from . import training
-from ._timing import threads
+from ._summary import describe
+from ._timing import this_chainrule
 
 MIB = 2**20
-GOAL = 1.0  # chainrule's added peak / PyTorch's
 
 
 def status() -> dict[str, int]:
@@ -84,7 +82,8 @@ def _epoch(library: str, X: np.ndarray, y: np.ndarray, hidden: int) -> Callable[
         model = training._chainrule_mlp(sizes, nn.ReLU, cr.float32, 0)
         opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         loss_fn, gen = nn.CrossEntropyLoss(), cr.Generator(0)
-        return lambda: training.chainrule_epoch(model, loss_fn, opt, X, y, 128, gen)
+        step = training.eager_step(model, loss_fn, opt)
+        return lambda: training.chainrule_epoch(step, X, y, 128, gen)
     if library == "torch":
         torch = training._torch()
         model = training._torch_mlp(torch, sizes, torch.nn.ReLU, 0)
@@ -153,12 +152,7 @@ def measure(
     cmd = [sys.executable, "-m", "chainrule.bench.memory", "--child", library]
     cmd += ["--hidden", str(hidden)] + ([] if warmup else ["--no-warmup"])
     cmd += ["--mnist", str(path)] if path is not None else ["--samples", str(n_samples)]
-    source = str(Path(__file__).resolve().parents[2])  # the child imports this chainrule
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=this_chainrule())
     if done.returncode != 0:
         raise RuntimeError(
             f"W7: the {library} child exited with {done.returncode}:\n{done.stderr[-2000:]}"
@@ -166,38 +160,41 @@ def measure(
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def w7(path: Path | None = None) -> dict | None:
-    """W7 on MNIST from ``path`` (default :func:`training.default_mnist`); None when absent."""
+def w7(path: Path | None = None) -> dict:
+    """W7 on MNIST from ``path`` (default :func:`training.default_mnist`): the MiB each library's
+    epoch adds (``figures``) and each child's report (``processes``); ``skipped`` says why
+    when MNIST or ``/proc`` is absent."""
     path = Path(path) if path is not None else training.default_mnist()
-    if not path.exists() or not Path("/proc/self/status").exists():
-        return None
-    result: dict[str, Any] = {"workload": "W7", "unit": "MiB"}
-    result["chainrule"] = measure("chainrule", path)
-    if importlib.util.find_spec("torch") is not None:
-        result["torch"] = measure("torch", path)
-        theirs = result["torch"]["added_mib"]
-        result["ratio"] = result["chainrule"]["added_mib"] / theirs if theirs > 0 else None
-    result["goal_ratio"] = GOAL
-    return result
+    result: dict[str, Any] = {"workload": "W7", "name": "peak memory", "unit": "MiB"}
+    if not Path("/proc/self/status").exists():
+        return result | {"skipped": "/proc/self/status not found (Linux only)"}
+    if not path.exists():
+        return result | {"skipped": f"{path} not found"}
+    libraries = ["chainrule"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    processes = {lib: measure(lib, path) for lib in libraries}
+    figures = {lib: p["added_mib"] for lib, p in processes.items()}
+    return result | {"figures": figures, "processes": processes}
 
 
 def _print(r: dict) -> None:
+    if r.get("skipped"):
+        print(describe(r))
+        return
     print("W7 peak memory one W4 epoch adds (MiB, each library in a fresh process)")
-    for lib in ("chainrule", "torch"):
-        if lib in r:
-            m = r[lib]
-            note = "" if m["exact"] else "   (peak not reset: upper bound)"
-            print(
-                f"  {lib:10s}{m['added_mib']:9.1f}   over a baseline of "
-                f"{m['baseline_mib']:.1f} (interpreter, library, data, model){note}"
-            )
-    if r.get("ratio") is not None:
-        print(f"  chainrule/torch = {r['ratio']:.2f}x   goal: <= {GOAL}x")
-    elif "torch" not in r:
+    for lib, m in r["processes"].items():
+        note = "" if m["exact"] else "   (peak not reset: upper bound)"
+        print(
+            f"  {lib:10s}{m['added_mib']:9.1f}   over a baseline of "
+            f"{m['baseline_mib']:.1f} (interpreter, library, data, model){note}"
+        )
+    figures = r["figures"]
+    if "torch" in figures and figures["torch"] > 0:
+        print(f"  chainrule/torch = {figures['chainrule'] / figures['torch']:.2f}x")
+    elif "torch" not in figures:
         print("  PyTorch not installed (no ratio)")
 
 
-def main(argv: list[str] | None = None) -> dict | None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", type=Path, default=None, help="mnist.npz or IDX folder")
     parser.add_argument("--json", action="store_true")
@@ -209,20 +206,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.child:  # the measuring process: one JSON line, read back by measure()
         measured = child(args.child, args.mnist, args.samples, args.hidden, not args.no_warmup)
         print(json.dumps(measured))
-        return measured
+        return [measured]
     result = w7(args.mnist)
-    if result is None:
-        missing = args.mnist or training.default_mnist()
-        if not Path("/proc/self/status").exists():
-            missing = "/proc/self/status (Linux only)"
-        print(f"W7: skipped ({missing} not found)", file=sys.stderr)
-        return None
     if args.json:
-        machine = f"{platform.machine()}, {threads()} threads"
-        print(json.dumps({"machine": machine, "results": [result]}, indent=2))
+        print(json.dumps([result], indent=2))
     else:
         _print(result)
-    return result
+    return [result]
 
 
 if __name__ == "__main__":
