@@ -90,7 +90,7 @@ def w1(number: int = 300, repeat: int = 7) -> dict:
 def w5() -> dict:
     return {
         "workload": "W5",
-        "name": "import",
+        "name": "import chainrule",
         "unit": "s",
         "figures": {"chainrule": import_time()},
     }

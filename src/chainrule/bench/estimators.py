@@ -66,9 +66,8 @@ def _fit_result(case: str, epochs: int, run: dict, X_test, y_test) -> dict:
     return {
         "workload": "W6",
         "name": "fit",
-        "case": case,
+        "case": f"{case}, {epochs} epoch{'s' * (epochs != 1)}",
         "unit": "s/fit",
-        "epochs": epochs,
         "figures": run["seconds"],
         "test_accuracy": accuracy,
     }

@@ -56,7 +56,7 @@ def w8(runs: int = 3, timeout: float = 60.0) -> dict:
     (``last_line``); ``error`` says what went wrong instead."""
     if runs < 1:
         raise ValueError(f"W8: runs must be at least 1, got {runs}")
-    result = {"workload": "W8", "name": "main job", "unit": "s"}
+    result = {"workload": "W8", "name": "chainrule train", "unit": "s"}
     try:
         timed = [wall_time(timeout) for _ in range(runs)]
     except subprocess.TimeoutExpired:

@@ -165,7 +165,7 @@ def w7(path: Path | None = None) -> dict:
     epoch adds (``figures``) and each child's report (``processes``); ``skipped`` says why
     when MNIST or ``/proc`` is absent."""
     path = Path(path) if path is not None else training.default_mnist()
-    result: dict[str, Any] = {"workload": "W7", "name": "peak memory", "unit": "MiB"}
+    result: dict[str, Any] = {"workload": "W7", "name": "peak memory of a W4 epoch", "unit": "MiB"}
     if not Path("/proc/self/status").exists():
         return result | {"skipped": "/proc/self/status not found (Linux only)"}
     if not path.exists():

@@ -222,7 +222,7 @@ def w2(epochs: int = 3, repeats: int = 7) -> dict:
     best = best_of(runs, repeats)
     steps = epochs * 80
     figures = {k: v / steps * 1e6 for k, v in best.items()}
-    return {"workload": "W2", "name": "small-net step", "unit": "us/step", "figures": figures}
+    return {"workload": "W2", "name": "2-10-5-1 step", "unit": "us/step", "figures": figures}
 
 
 # --- W3 -----------------------------------------------------------------------------------------
@@ -246,9 +246,9 @@ def w3(repeats: int = 3, n: int = 60_000) -> dict:
     figures = best_of(runs, repeats)
     return {
         "workload": "W3",
-        "name": "784-256-128-10 epoch",
+        "name": "784-256-128-10",
+        "case": f"{n} samples",
         "unit": "s/epoch",
-        "samples": n,
         "figures": figures,
     }
 
@@ -280,7 +280,12 @@ def w4(epochs: int = 5, path: Path | None = None, sklearn: bool = True) -> dict:
     """Seconds per epoch (the fastest, the libraries' epochs taking turns) and the test error
     after ``epochs`` epochs; ``skipped`` says why when MNIST is not at ``path``."""
     path = Path(path) if path is not None else default_mnist()
-    result: dict[str, Any] = {"workload": "W4", "name": "MNIST 784-800-10 epoch", "unit": "s/epoch"}
+    result: dict[str, Any] = {
+        "workload": "W4",
+        "name": "MNIST 784-800-10",
+        "case": f"{epochs} epoch{'s' * (epochs != 1)}",
+        "unit": "s/epoch",
+    }
     if not path.exists():
         return result | {"skipped": f"{path} not found"}
     (X, y), (Xt, yt) = load_mnist(path)  # float32 in [0, 1], flattened to (n, 784)
@@ -307,7 +312,7 @@ def w4(epochs: int = 5, path: Path | None = None, sklearn: bool = True) -> dict:
     if sklearn:
         figures["sklearn"], clf = _sklearn_epoch_time(X, y, (800,), "relu", 128, epochs, 0.05)
         errors["sklearn"] = float(np.mean(clf.predict(Xt) != yt))
-    return result | {"epochs": epochs, "figures": figures, "test_error": errors}
+    return result | {"figures": figures, "test_error": errors}
 
 
 def _test_error(model, X: np.ndarray, y: np.ndarray, torch) -> float:
