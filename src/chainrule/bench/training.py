@@ -7,9 +7,10 @@ W2  2-10-5-1 sigmoid network, BCE with logits, SGD momentum 0.9, batch 10, 800 m
 W3  784-256-128-10 ReLU network, cross-entropy, SGD momentum 0.9, batch 128, float32,
     ``--w3-samples`` random samples (60,000): seconds per epoch, and the epoch's matrix products
     alone (floor), each the fastest of ``--w3-repeats`` epochs, the libraries taking turns.
-W4  real MNIST 784-800-10 ReLU, batch 128: the fastest epoch of ``--w4-epochs``, chainrule's
-    and PyTorch's epochs taking turns, and each one's test error at the end; scikit-learn's
-    mean epoch (of one fit) unless ``--w4-no-sklearn``. Read from ../shared/data/mnist.npz or
+W4  real MNIST 784-800-10 ReLU, batch 128 (``--w4-samples`` training rows, all 60,000 by
+    default): the fastest of ``--w4-epochs`` (5) epochs after the first, chainrule's and
+    PyTorch's epochs taking turns, and each one's test error at the end; scikit-learn's mean
+    epoch (of one fit) unless ``--w4-no-sklearn``. Read from ../shared/data/mnist.npz or
     ``--mnist PATH`` (skipped when absent).
 
 chainrule runs each of its paths (:func:`chainrule_steps`): eager, and compiled where
@@ -103,18 +104,18 @@ def chainrule_epoch(step: Step, X, y, batch_size: int, generator) -> int:
     return steps
 
 
-def _chainrule_runs(build, X, y, batch_size: int, epochs: int = 1) -> dict[str, Callable]:
+def _chainrule_runs(build, X, y, batch_size: int, epochs: int = 1):
     """For each chainrule path, a function that trains it ``epochs`` epochs (shuffled by a
-    generator of its own, seeded 0)."""
-    runs = {}
-    for name, (_, step) in chainrule_steps(build).items():
+    generator of its own, seeded 0), and its model."""
+    runs, models = {}, {}
+    for name, (model, step) in chainrule_steps(build).items():
 
         def run(step=step, gen=cr.Generator(0)):
             for _ in range(epochs):
                 chainrule_epoch(step, X, y, batch_size, gen)
 
-        runs[name] = run
-    return runs
+        runs[name], models[name] = run, model
+    return runs, models
 
 
 def torch_epoch(torch, model, loss_fn, opt, X, y, batch_size, g):
@@ -209,7 +210,7 @@ def w2(epochs: int = 3, repeats: int = 7) -> dict:
     yf = y.astype(np.float32).reshape(-1, 1)
     sizes = [2, 10, 5, 1]
     build = _chainrule_build(sizes, nn.Sigmoid, nn.BCEWithLogitsLoss, 0.1)
-    runs = _chainrule_runs(build, X, yf, 10, epochs)
+    runs, _ = _chainrule_runs(build, X, yf, 10, epochs)
     loop = HandWrittenLoop(params_of(build()[0]), lr=0.1, momentum=0.9, seed=0)
     runs["numpy"] = lambda: [loop.epoch(X, yf, 10) for _ in range(epochs)]
     torch = _torch()
@@ -234,7 +235,8 @@ def w3(repeats: int = 3, n: int = 60_000) -> dict:
     X = rng.standard_normal((n, 784)).astype(np.float32)
     y = rng.integers(0, 10, n)
     sizes = [784, 256, 128, 10]
-    runs = _chainrule_runs(_chainrule_build(sizes, nn.ReLU, nn.CrossEntropyLoss, 0.01), X, y, 128)
+    build = _chainrule_build(sizes, nn.ReLU, nn.CrossEntropyLoss, 0.01)
+    runs, _ = _chainrule_runs(build, X, y, 128)
     weights = _floor_weights(sizes)
     runs["floor"] = lambda: _gemm_floor(X, sizes, weights=weights)
     torch = _torch()
@@ -276,38 +278,35 @@ def _gemm_floor(X: np.ndarray, sizes: list[int], batch: int = 128, weights=None)
 
 
 # --- W4 -----------------------------------------------------------------------------------------
-def w4(epochs: int = 5, path: Path | None = None, sklearn: bool = True) -> dict:
-    """Seconds per epoch (the fastest, the libraries' epochs taking turns) and the test error
-    after ``epochs`` epochs; ``skipped`` says why when MNIST is not at ``path``."""
+def w4(
+    epochs: int = 5, path: Path | None = None, sklearn: bool = True, n: int | None = None
+) -> dict:
+    """Seconds per epoch: the fastest of ``epochs`` epochs after the first (a warm-up), the
+    libraries' epochs taking turns; the test error after all of them. scikit-learn (unless
+    ``sklearn`` is False): the mean epoch of an ``epochs``-epoch fit. Trained on MNIST's first
+    ``n`` training rows (all by default); ``skipped`` says why when MNIST is not at ``path``."""
+    if epochs < 2:
+        raise ValueError(f"W4: epochs must be at least 2 (a warm-up and one timed), got {epochs}")
     path = Path(path) if path is not None else default_mnist()
     result: dict[str, Any] = {
         "workload": "W4",
         "name": "MNIST 784-800-10",
-        "case": f"{epochs} epoch{'s' * (epochs != 1)}",
+        "case": f"{epochs} epochs" + (f" of {n} samples" if n is not None else ""),
         "unit": "s/epoch",
     }
     if not path.exists():
         return result | {"skipped": f"{path} not found"}
     (X, y), (Xt, yt) = load_mnist(path)  # float32 in [0, 1], flattened to (n, 784)
+    X, y = X[:n], y[:n]
     sizes = [784, 800, 10]
-    models = {}
-    runs = {}
-    for name, (model, step) in chainrule_steps(
-        _chainrule_build(sizes, nn.ReLU, nn.CrossEntropyLoss, 0.05)
-    ).items():
-        models[name] = model
-        runs[name] = lambda step=step, gen=cr.Generator(0): chainrule_epoch(step, X, y, 128, gen)
+    build = _chainrule_build(sizes, nn.ReLU, nn.CrossEntropyLoss, 0.05)
+    runs, models = _chainrule_runs(build, X, y, 128)
     torch = _torch()
     if torch is not None:
         models["torch"], runs["torch"] = _torch_run(
             torch, sizes, torch.nn.ReLU, torch.nn.CrossEntropyLoss, 0.05, X, y.astype(np.int64), 128
         )
-    figures = dict.fromkeys(runs, float("inf"))
-    for _ in range(epochs):
-        for name, run in runs.items():
-            t0 = time.perf_counter()
-            run()
-            figures[name] = min(figures[name], time.perf_counter() - t0)
+    figures = best_of(runs, repeat=epochs - 1)
     errors = {name: _test_error(model, Xt, yt, torch) for name, model in models.items()}
     if sklearn:
         figures["sklearn"], clf = _sklearn_epoch_time(X, y, (800,), "relu", 128, epochs, 0.05)
@@ -333,14 +332,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--w3-repeats", type=int, default=3)
     parser.add_argument("--w3-samples", type=int, default=60_000)
     parser.add_argument("--w4-epochs", type=int, default=5)
+    parser.add_argument("--w4-samples", type=int, default=None, help="MNIST rows (default: all)")
     parser.add_argument("--w4-no-sklearn", action="store_true", help="leave scikit-learn out")
     parser.add_argument("--mnist", type=Path, default=None, help="mnist.npz or IDX folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.w4_epochs < 2:
+        parser.error(
+            f"--w4-epochs must be at least 2 (a warm-up and one timed), got {args.w4_epochs}"
+        )
     runs = {
         "W2": lambda: w2(repeats=args.w2_repeats),
         "W3": lambda: w3(args.w3_repeats, args.w3_samples),
-        "W4": lambda: w4(args.w4_epochs, args.mnist, not args.w4_no_sklearn),
+        "W4": lambda: w4(args.w4_epochs, args.mnist, not args.w4_no_sklearn, args.w4_samples),
     }
     results = []
     for name in args.only:  # each printed as it ends: a full run takes minutes
