@@ -45,7 +45,8 @@ class Goal:
         return f"<= {self.limit:g}x"
 
 
-# Issue 17's table ("Goals"), W5 from the developers' guide, W7 from the memory issue.
+# Issue 17's table ("Goals"); W5 (import chainrule < 0.3 s) from the developers' guide and W7
+# (peak memory at most PyTorch's) as the benchmarks had them before.
 GOALS: dict[str, tuple[Goal, ...]] = {
     "W1": (Goal("torch", 0.5),),
     "W2": (Goal("numpy", 1.2), Goal("sklearn", 0.4)),
@@ -78,6 +79,11 @@ class Line:
     note: str = ""
 
 
+def _title(result: dict) -> str:
+    """The workload, its name and its case, e.g. "W6 fit digits, 50 epochs"."""
+    return " ".join(filter(None, [result["workload"], result.get("name"), result.get("case")]))
+
+
 def _best(values: dict) -> float | None:
     ours = [v for k, v in values.items() if k.startswith(EAGER) and v is not None]
     return min(ours) if ours else None
@@ -85,7 +91,6 @@ def _best(values: dict) -> float | None:
 
 def _judge(result: dict, goal: Goal | None, reference: str | None) -> Line:
     """The line of ``result`` against ``reference``, judged by ``goal`` (None: shown only)."""
-    row = " ".join(filter(None, [result["workload"], result.get("name"), result.get("case")]))
     unit = result.get("unit", "")
     quality = goal.quality if goal is not None else None
     if quality is not None:
@@ -103,7 +108,7 @@ def _judge(result: dict, goal: Goal | None, reference: str | None) -> Line:
         ratio = best / theirs if best is not None and theirs else None
     met, note = _met(result, goal, best, theirs, ratio) if goal is not None else (None, "")
     return Line(
-        row,
+        _title(result),
         QUALITIES[quality] if quality is not None else unit,
         *ours,
         REFERENCES.get(reference, reference) if reference is not None else "",
@@ -199,8 +204,7 @@ def format_summary(lines: list[Line]) -> str:
 
 def describe(result: dict) -> str:
     """A result's figures (and qualities) as a few indented lines, with ratios to chainrule's."""
-    title = " ".join(filter(None, [result["workload"], result.get("name"), result.get("case")]))
-    lines = [f"{title} ({result.get('unit', '')})"]
+    lines = [f"{_title(result)} ({result.get('unit', '')})"]
     for why in ("skipped", "error"):
         if result.get(why):
             return f"{lines[0]}: {why}: {result[why]}"

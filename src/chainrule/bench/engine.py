@@ -1,9 +1,9 @@
 """W1 (autodiff overhead) and W5 (import time), side by side with PyTorch in one process.
 
 W1: a chain of 100 elementwise ops (mul, add, tanh, sigmoid repeated) on a 16-float vector,
-forward and backward, reported in microseconds per op. W5: the wall time of ``import chainrule``
-in a fresh interpreter. Run: ``python benchmarks/bench_engine.py [--only W1 W5] [--json]``; the
-goals are judged in ``chainrule bench``'s summary.
+forward and backward, reported in microseconds per op (PyTorch on one thread). W5: the wall
+time of ``import chainrule`` in a fresh interpreter. Run: ``python benchmarks/bench_engine.py
+[--only W1 W5] [--json]``; the goals are judged in ``chainrule bench``'s summary.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 import chainrule as cr
 
+from ._summary import describe
 from ._timing import best_of, this_chainrule
 
 N_BLOCKS = 25  # 4 ops per block plus the final sum: 101 ops
@@ -96,21 +97,6 @@ def w5() -> dict:
     }
 
 
-def _print(r: dict) -> None:
-    if r["workload"] == "W5":
-        print(f"W5 import chainrule: {r['figures']['chainrule']:.3f} s")
-        return
-    ours, theirs = r["figures"]["chainrule"], r["figures"].get("torch")
-    print(f"W1 chain of {N_OPS} elementwise ops on 16 floats, forward + backward:")
-    print(f"  chainrule {ours:7.2f} us/op")
-    if theirs is None:
-        print("  PyTorch   not installed (no ratio)")
-    else:
-        print(
-            f"  PyTorch   {theirs:7.2f} us/op   (1 thread)   chainrule/torch = {ours / theirs:.2f}x"
-        )
-
-
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=300, help="chains per timing run")
@@ -123,8 +109,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for r in results:
-            _print(r)
+        print("\n".join(describe(r) for r in results))
     return results
 
 
