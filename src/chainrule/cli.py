@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "bench",
         add_help=False,
-        help="run the benchmarks (W1-W7) side by side with PyTorch and scikit-learn "
+        help="run the benchmarks (W1-W8) side by side with PyTorch and scikit-learn "
         "(see 'chainrule bench --help')",
     )
     return parser

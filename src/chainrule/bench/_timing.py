@@ -1,10 +1,11 @@
-"""Timing shared by the benchmarks."""
+"""Timing and child processes shared by the benchmarks."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def threads() -> int:
@@ -29,3 +30,11 @@ def best_of(fns: dict[str, Callable[[], object]], repeat: int, number: int = 1) 
                 fn()
             best[name] = min(best[name], (time.perf_counter() - t0) / number)
     return best
+
+
+def this_chainrule() -> dict[str, str]:
+    """The environment for a child interpreter that imports this chainrule (this source tree
+    first on ``PYTHONPATH``), not whichever one is installed."""
+    source = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}

@@ -1,14 +1,15 @@
 """W1 (autodiff overhead) and W5 (import time), side by side with PyTorch in one process.
 
 W1: a chain of 100 elementwise ops (mul, add, tanh, sigmoid repeated) on a 16-float vector,
-forward and backward, reported in microseconds per op. Run: ``python benchmarks/bench_engine.py``.
+forward and backward, reported in microseconds per op (PyTorch on one thread). W5: the wall
+time of ``import chainrule`` in a fresh interpreter. Run: ``python benchmarks/bench_engine.py
+[--only W1 W5] [--json]``; the goals are judged in ``chainrule bench``'s summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 
@@ -16,7 +17,8 @@ import numpy as np
 
 import chainrule as cr
 
-from ._timing import best_of
+from ._summary import describe
+from ._timing import best_of, this_chainrule
 
 N_BLOCKS = 25  # 4 ops per block plus the final sum: 101 ops
 N_OPS = 4 * N_BLOCKS + 1
@@ -65,7 +67,11 @@ def import_time(repeat: int = 5) -> float:
     runs = [
         float(
             subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=this_chainrule(),
             ).stdout
         )
         for _ in range(repeat)
@@ -73,40 +79,38 @@ def import_time(repeat: int = 5) -> float:
     return min(runs)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def w1(number: int = 300, repeat: int = 7) -> dict:
+    """Microseconds per op of the chain, forward and backward, the fastest of ``repeat`` runs
+    of ``number`` chains for each library, the libraries taking turns."""
+    steps = {"chainrule": w1_chainrule(), "torch": w1_torch()}
+    times = best_of({k: f for k, f in steps.items() if f is not None}, repeat, number)
+    figures = {k: t / N_OPS * 1e6 for k, t in times.items()}
+    return {"workload": "W1", "name": "per-op overhead", "unit": "us/op", "figures": figures}
+
+
+def w5() -> dict:
+    return {
+        "workload": "W5",
+        "name": "import chainrule",
+        "unit": "s",
+        "figures": {"chainrule": import_time()},
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=300, help="chains per timing run")
     parser.add_argument("--repeat", type=int, default=7, help="timing runs (best is kept)")
+    parser.add_argument("--only", nargs="+", choices=["W1", "W5"], default=["W1", "W5"])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
-    steps = {"chainrule": w1_chainrule(), "torch": w1_torch()}
-    times = best_of({k: f for k, f in steps.items() if f is not None}, args.repeat, args.number)
-    ours = times["chainrule"] / N_OPS
-    theirs = times["torch"] / N_OPS if "torch" in times else None
-    imp = import_time()
-    result = {
-        "machine": f"{platform.processor() or platform.machine()}, {platform.system()}, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}",
-        "w1_chainrule_us_per_op": ours * 1e6,
-        "w1_torch_us_per_op": None if theirs is None else theirs * 1e6,
-        "w1_ratio": None if theirs is None else ours / theirs,
-        "w1_goal_ratio": 0.7,
-        "import_s": imp,
-        "import_goal_s": 0.3,
-    }
+    run = {"W1": lambda: w1(args.number, args.repeat), "W5": w5}
+    results = [run[name]() for name in args.only]
     if args.json:
-        print(json.dumps(result, indent=2))
-        return result
-    print(f"machine: {result['machine']}")
-    print(f"W1 chain of {N_OPS} elementwise ops on 16 floats, forward + backward:")
-    print(f"  chainrule {ours * 1e6:7.2f} us/op")
-    if theirs is None:
-        print("  PyTorch   not installed (no ratio)")
+        print(json.dumps(results, indent=2))
     else:
-        print(f"  PyTorch   {theirs * 1e6:7.2f} us/op   (1 thread)")
-        print(f"  ratio     {ours / theirs:7.2f}x   (goal <= 0.70x)")
-    print(f"W5 import chainrule: {imp:.3f} s   (goal <= 0.30 s)")
-    return result
+        print("\n".join(describe(r) for r in results))
+    return results
 
 
 if __name__ == "__main__":
