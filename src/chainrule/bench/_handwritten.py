@@ -38,8 +38,8 @@ def gradients(params: list[np.ndarray], xb: np.ndarray, yb: np.ndarray):
     a1 = sigmoid(xb @ W1 + b1)
     a2 = sigmoid(a1 @ W2 + b2)
     z = a2 @ W3 + b3
-    # BCE with logits: softplus(z) - y z, written not to overflow; ∂/∂z = σ(z) - y
-    loss = np.mean(np.maximum(z, 0) - z * yb + np.log1p(np.exp(-np.abs(z))))
+    # BCE with logits: softplus(z) - y z, softplus(z) = log(e⁰ + eᶻ); ∂/∂z = σ(z) - y
+    loss = (np.logaddexp(0, z) - z * yb).mean()
     d3 = (sigmoid(z) - yb) / len(xb)
     d2 = (d3 @ W3.T) * a2 * (1 - a2)  # σ' = σ (1 - σ)
     d1 = (d2 @ W2.T) * a1 * (1 - a1)

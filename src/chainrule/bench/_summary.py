@@ -137,7 +137,7 @@ def _met(
     return (abs(ratio) if goal.quality is not None else ratio) <= goal.limit, ""
 
 
-def summary_lines(results: Iterable[dict]) -> list[Line]:
+def summary_lines(results: Iterable[object]) -> list[Line]:
     """Every result's lines, in the order of :data:`WORKLOADS`: one per goal (:data:`GOALS`),
     then one per reference without one. Results without a known ``workload`` are left out."""
     known = [r for r in results if isinstance(r, dict) and r.get("workload") in WORKLOADS]
