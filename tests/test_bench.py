@@ -164,32 +164,24 @@ def fake_best_of(fns, repeat, number=1):
 def test_w2_runs_chainrule_the_hand_written_loop_and_the_references(monkeypatch):
     monkeypatch.setattr(training, "best_of", fake_best_of)
     result = training.w2(epochs=1, repeats=1)
-    expected = {"chainrule", "numpy", "sklearn"} | ({"torch"} if training._torch() else set())
+    expected = {"chainrule", "chainrule (compiled)", "numpy", "sklearn"} | (
+        {"torch"} if training._torch() else set()
+    )
     assert set(result["figures"]) == expected
     assert result["figures"]["numpy"] == pytest.approx(1e6 / 80)  # 1 s over one epoch's steps
 
 
-def test_a_compiled_step_is_one_more_chainrule_path(monkeypatch, w2_data):
+def test_the_compiled_step_is_one_more_chainrule_path_with_the_same_weights(w2_data):
     X, y = w2_data
-    assert set(training.chainrule_steps(w2_build())) == {"chainrule"}
-    built = []
-
-    class CompiledStep:  # the lead's API: CompiledStep(model, loss_fn, optimizer)(xb, yb) -> float
-        def __init__(self, model, loss_fn, optimizer):
-            built.append(model)
-            self.step = training.eager_step(model, loss_fn, optimizer)
-
-        def __call__(self, xb, yb):
-            return float(self.step(xb, yb).item())
-
-    monkeypatch.setattr(cr.train, "CompiledStep", CompiledStep, raising=False)
     steps = training.chainrule_steps(w2_build())
     assert list(steps) == ["chainrule", "chainrule (compiled)"]
-    (eager, _), (compiled, step) = steps.values()
-    assert built == [compiled] and compiled is not eager  # each path trains its own model
-    assert training.chainrule_epoch(step, X, y, 10, cr.Generator(0)) == 80
-    monkeypatch.setattr(training, "best_of", fake_best_of)
-    assert "chainrule (compiled)" in training.w2(epochs=1, repeats=1)["figures"]
+    (eager, eager_step), (compiled, step) = steps.values()
+    assert isinstance(step, cr.train.CompiledStep) and compiled is not eager  # models of their own
+    for s in (eager_step, step):
+        assert training.chainrule_epoch(s, X, y, 10, cr.Generator(0)) == 80
+    assert step.counts["replayed"] == 78  # recorded, checked, then replayed
+    for p, q in zip(eager.parameters(), compiled.parameters()):
+        assert np.array_equal(p.data, q.data)
 
 
 def test_w4_needs_a_warm_up_epoch_and_a_timed_one():

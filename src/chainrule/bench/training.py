@@ -13,8 +13,8 @@ W4  real MNIST 784-800-10 ReLU, batch 128 (``--w4-samples`` training rows, all 6
     epoch (of one fit) unless ``--w4-no-sklearn``. Read from ../shared/data/mnist.npz or
     ``--mnist PATH`` (skipped when absent).
 
-chainrule runs each of its paths (:func:`chainrule_steps`): eager, and compiled where
-``chainrule.train.CompiledStep`` exists, each on a model of its own with the same weights.
+chainrule runs each of its paths (:func:`chainrule_steps`): eager, and compiled
+(``chainrule.train.CompiledStep``), each on a model of its own with the same weights.
 
 Run: ``python benchmarks/bench_training.py [--json] [--only W2 W3] [--w4-epochs 5]``;
 ``chainrule bench`` adds the summary that judges the goals.
@@ -81,15 +81,13 @@ def eager_step(model: nn.Module, loss_fn: nn.Module, opt: optim.Optimizer) -> St
 
 
 def chainrule_steps(build: Callable[[], tuple]) -> dict[str, tuple[nn.Module, Step]]:
-    """Each chainrule path's model and step: ``"chainrule"`` (eager) and, where
-    ``chainrule.train`` has it, ``"chainrule (compiled)"`` (``CompiledStep``). ``build()``
-    returns ``(model, loss_fn, optimizer)`` with the same weights at every call."""
+    """Each chainrule path's model and step: ``"chainrule"`` (eager) and ``"chainrule
+    (compiled)"`` (``train.CompiledStep``, what the Learner runs). ``build()`` returns
+    ``(model, loss_fn, optimizer)`` with the same weights at every call."""
     model, loss_fn, opt = build()
     steps = {EAGER: (model, eager_step(model, loss_fn, opt))}
-    compiled = getattr(train, "CompiledStep", None)  # the recorded step, once merged
-    if compiled is not None:
-        model, loss_fn, opt = build()
-        steps[COMPILED] = (model, compiled(model, loss_fn, opt))
+    model, loss_fn, opt = build()
+    steps[COMPILED] = (model, train.CompiledStep(model, loss_fn, opt))
     return steps
 
 
