@@ -133,3 +133,16 @@ def test_import_chainrule_leaves_the_application_and_pandas_out():
 
 def test_the_report_imports_nothing_of_the_application():
     assert _modules_after("import chainrule.report", ("chainrule.app", "chainrule.cli")) == []
+
+
+def test_run_as_the_program_it_spares_the_exit_its_garbage_collection(capsys, monkeypatch):
+    frozen = []
+    monkeypatch.setattr(cli.gc, "freeze", lambda: frozen.append(True))
+    assert main(["gradcheck", "--op", "exp", "--no-torch"]) == 0
+    assert frozen == [], "called with argv (from Python), the caller's objects stay collectable"
+    monkeypatch.setattr(sys, "argv", ["chainrule", "gradcheck", "--op", "exp", "--no-torch"])
+    assert main() == 0
+    assert frozen == [True], "run as the program, the collector's objects are frozen at the end"
+    monkeypatch.setattr(sys, "argv", ["chainrule", "gradcheck", "--op", "nope"])
+    assert main() == 2 and frozen == [True, True], "an error ends the process just the same"
+    capsys.readouterr()

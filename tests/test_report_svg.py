@@ -71,7 +71,22 @@ def test_log_and_integer_ticks():
         "10⁻²",
         "10⁻¹",
     ]
+    assert [label for _, label in ticks(0.9e-5, 0.15, log=True, n=4)] == [
+        "10⁻⁵",
+        "10⁻⁴",
+        "10⁻³",
+        "10⁻²",
+        "10⁻¹",
+    ], "every decade of a few, whatever the number asked for"
+    assert [label for _, label in ticks(1e-7, 5e2, log=True)] == [
+        "10⁻⁶",
+        "10⁻⁴",
+        "10⁻²",
+        "10⁰",
+        "10²",
+    ], "every other decade of many"
     assert [label for _, label in ticks(0.38, 2.6, log=True)] == ["0.5", "1", "2"]
+    assert [v for v, _ in ticks(0.6, 3.0, log=True)] == [1.0, 2.0, 3.0], "within a decade"
     assert [v for v, _ in ticks(0.92, 2.08, integer=True)] == [1.0, 2.0]
     assert [v for v, _ in ticks(0.2, 20.8, integer=True)] == [5.0, 10.0, 15.0, 20.0]
 

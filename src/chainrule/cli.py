@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import sys
 import traceback
 from typing import Any
@@ -161,7 +162,12 @@ def _one_line(err: BaseException) -> str:
 
 
 def _exit_130_on_ctrl_c(main: Any) -> Any:
-    """Ctrl-C anywhere in ``main`` (while starting up, too) is one line and exit 130."""
+    """Ctrl-C anywhere in ``main`` (while starting up, too) is one line and exit 130.
+
+    Run as the program (no ``argv``: the ``chainrule`` script, ``python -m chainrule``), it
+    ends by freezing the garbage collector's objects: the process exits next, and its final
+    collections over every loaded module's objects take about 0.2 s once scikit-learn, SciPy
+    and pandas are loaded (``gc.freeze``; objects are still freed, files still closed)."""
 
     @functools.wraps(main)
     def wrapped(argv: list[str] | None = None) -> int:
@@ -172,6 +178,9 @@ def _exit_130_on_ctrl_c(main: Any) -> Any:
             name = next((f" {a}" for a in words if not str(a).startswith("-")), "")
             print(f"chainrule{name}: interrupted", file=sys.stderr)
             return 130
+        finally:
+            if argv is None:
+                gc.freeze()
 
     return wrapped
 

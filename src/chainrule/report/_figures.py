@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule import plot
 from chainrule.plot import TelemetryData
+from chainrule.train import TelemetryCallback
 
 from ._html import METRIC_LABELS, e
 from ._record import Boundary, RunRecord
@@ -244,7 +245,7 @@ def figures(run: RunRecord) -> dict[str, str | Exception]:
     return out
 
 
-def _telemetry(callback: Any) -> Figure:
+def _telemetry(callback: TelemetryCallback) -> Figure:
     """The telemetry figure of a callback, or why it has none."""
     if not callback.records:
         raise ValueError(

@@ -71,12 +71,13 @@ def ticks(
         return []
     if log:
         first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-        every = max(1, math.ceil((last - first) / n))
+        every = max(1, math.ceil((last - first) / (n + 2)))  # labels of decades are short
         values = [10.0**e for e in range(first, last + 1) if e % every == 0]
         if last - first <= 2:  # few decades: 1, 2 and 5 of each, written out when short
             values = sorted(m * v for v in values for m in (1, 2, 5))
         values = [v for v in values if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
-        if len(values) < 3:  # a narrow range: round steps, placed on the log scale
+        if len(values) < 2 or (len(values) == 2 and last - first <= 2):
+            # a range within a decade or two: round steps, placed on the log scale
             return [(v, label) for v, label in ticks(low, high, n=4) if v > 0]
         plain = last - first <= 2 and all(1e-3 <= v < 1e4 for v in values)
         return [(v, f"{v:g}" if plain else _log_label(v)) for v in values]
