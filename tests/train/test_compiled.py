@@ -370,3 +370,20 @@ def test_warning_free_by_default():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit(True)
+
+
+def test_a_pickled_step_records_again_and_goes_on_alike():
+    import pickle
+
+    (m1, o1), (m2, o2) = twins(mlp(nn.ReLU), lambda p: optim.SGD(p, lr=0.1, momentum=0.9))
+    loss_fn = nn.CrossEntropyLoss()
+    step = CompiledStep(m2, loss_fn, o2)
+    data = batches(Y_CLASS)
+    for xb, yb in data[:6]:
+        assert step(xb, yb) == eager_step(m1, loss_fn, o1, xb, yb)
+    copy = pickle.loads(pickle.dumps(step))
+    assert copy.counts == step.counts and copy.model is not step.model
+    for xb, yb in data[6:]:
+        assert copy(xb, yb) == eager_step(m1, loss_fn, o1, xb, yb)
+    assert_same_weights(m1, copy.model)
+    assert copy.counts["recorded"] == step.counts["recorded"] + 2

@@ -46,12 +46,18 @@ class Objective:
         """What ``loss`` takes as y: the 2-D target array in the network's dtype."""
         return np.ascontiguousarray(Y, dtype=dtype)
 
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
-        """The graph node Σ_n c_n·term_n and the terms (an array, for ``reported``).
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
+        """The graph node Σ_n c_n·term_n and the node the terms are read from (``terms``).
 
         ``c`` is w/Σw as a column (n, 1), or the float 1/n when the samples are unweighted.
+        Everything is computed by ops on ``z``, ``y`` and ``c``, so that a recorded training
+        step (``train.CompiledStep``) can replay it.
         """
         raise NotImplementedError
+
+    def terms(self, source: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The per-sample (or per-element) terms from the values of ``loss``'s second node."""
+        return source
 
     def output(self, z: np.ndarray) -> np.ndarray:
         """The output activation applied to logits (predictions, probabilities)."""
@@ -71,9 +77,15 @@ class Objective:
         return total / sw / (n_outputs if self.mean_over_outputs else 1)
 
 
+def _negative(c: Any) -> Any:
+    """−c: a Python float stays one (NumPy then keeps the targets' dtype), an array is negated
+    by an op (so that a recorded step replays it)."""
+    return -c if isinstance(c, float) else ops.neg(c)
+
+
 def weighted_sum(terms: Tensor, c: Any) -> Tensor:
     """Σ c·terms as a graph node: one multiply by a column, or by the scalar after the sum."""
-    if isinstance(c, np.ndarray):
+    if isinstance(c, (np.ndarray, Tensor)):
         return (terms * c).sum()
     return terms.sum() * c
 
@@ -96,9 +108,9 @@ class BinaryLogLoss(Objective):
     out_activation = "logistic"
     mean_over_outputs = False
 
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         terms = ops.binary_cross_entropy_with_logits(z, y, reduction="none")
-        return weighted_sum(terms, c), terms.data
+        return weighted_sum(terms, c), terms
 
     def output(self, z: np.ndarray) -> np.ndarray:
         return expit(z)
@@ -113,33 +125,39 @@ class LogLoss(BinaryLogLoss):
 
     out_activation = "softmax"
 
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         log_p = ops.log_softmax(z, axis=1)
-        loss = (log_p * (y * -c)).sum()
+        return (log_p * ops.mul(y, _negative(c))).sum(), log_p
+
+    def terms(self, source: np.ndarray, y: np.ndarray) -> np.ndarray:
         # −Σ_k y_nk·log p_nk without the (n, k) product: one-hot rows make it exact in any order
-        return loss, -np.einsum("nk,nk->n", log_p.data, y)
+        return -np.einsum("nk,nk->n", source, y)
 
     def output(self, z: np.ndarray) -> np.ndarray:
         return softmax(z, axis=1)
 
 
 class SquaredError(Objective):
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         d = z - y
         squares = d * d
-        return weighted_sum(squares, c * 0.5), squares.data * 0.5
+        half = c * 0.5 if isinstance(c, float) else ops.mul(c, 0.5)
+        return weighted_sum(squares, half), squares
+
+    def terms(self, source: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return source * 0.5
 
 
 class AbsoluteError(Objective):
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         terms = F.l1_loss(z, y, reduction="none")
-        return weighted_sum(terms, c), terms.data
+        return weighted_sum(terms, c), terms
 
 
 class Huber(Objective):
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         terms = F.huber_loss(z, y, reduction="none", delta=1.0)
-        return weighted_sum(terms, c), terms.data
+        return weighted_sum(terms, c), terms
 
 
 class Poisson(Objective):
@@ -148,9 +166,9 @@ class Poisson(Objective):
     out_activation = "exp"
     mean_over_outputs = False
 
-    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, np.ndarray]:
+    def loss(self, z: Tensor, y: np.ndarray, c: Any) -> tuple[Tensor, Tensor]:
         terms = ops.exp(z) - y * z
-        return weighted_sum(terms, c), terms.data
+        return weighted_sum(terms, c), terms
 
     def output(self, z: np.ndarray) -> np.ndarray:
         return np.exp(z)
@@ -194,8 +212,37 @@ def batch_loss(
     its value as scikit-learn reports it, from the rows of ``z`` (all of the batch, or one
     process's shard of it: then the shards' losses and values sum to the batch's)."""
     c = sample_coefficients(w, n, total_weight, z.dtype)
-    loss, terms = objective.loss(z, y, c)
-    return loss, objective.reported(terms, z.data, y, w, total_weight)
+    loss, source = objective.loss(z, y, c)
+    return loss, batch_value(objective, z.data, source.data, y, w, total_weight)
+
+
+def batch_value(
+    objective: Objective,
+    z: np.ndarray,
+    source: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray | None,
+    total_weight: float,
+) -> float:
+    """The batch's data loss as scikit-learn reports it, from the values of the logits ``z``
+    and of the node ``objective.loss`` read its terms from."""
+    return objective.reported(objective.terms(source, y), z, y, w, total_weight)
+
+
+class BatchObjective:
+    """An objective's data loss on unweighted batches of ``rows`` rows, as a loss function
+    ``(logits, targets) -> (loss, source)`` that a recorded training step
+    (``train.CompiledStep``) replays: ``Objective.loss`` computes with ops alone."""
+
+    replay_safe = True
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self.rows = 0  # the current batch's, set before each call
+
+    def __call__(self, z: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        c = sample_coefficients(None, self.rows, float(self.rows), z.dtype)
+        return self.objective.loss(z, y.data, c)
 
 
 class L2Penalty:

@@ -58,7 +58,8 @@ def full_objective(
         y, wb = targets[rows], None if w is None else w[rows]
         z = est.model_(Tensor._wrap(dense_rows(X, rows)))
         c = sample_coefficients(wb, n, total_weight, z.dtype)
-        loss, terms = est._objective.loss(z, y, c)
+        loss, source = est._objective.loss(z, y, c)
+        terms = est._objective.terms(source.data, y)
         value += est._objective.reported(terms, z.data, y, wb, total_weight)
         loss.backward()
     if shard.parallel:

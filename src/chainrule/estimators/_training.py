@@ -42,10 +42,10 @@ from sklearn.model_selection import train_test_split
 
 from .._random import set_shard_rows
 from .._tensor import Tensor
-from ..train import Callback, Loop, NonFiniteLossError, TrainingStep, progress_bar
+from ..train import Callback, CompiledStep, Loop, NonFiniteLossError, TrainingStep, progress_bar
 from . import _no_improvement, _solver
 from ._batches import IndexBatches, ValidationSet
-from ._objectives import L2Penalty, batch_loss
+from ._objectives import BatchObjective, L2Penalty, batch_loss, batch_value
 from ._sharding import Shard
 
 if TYPE_CHECKING:
@@ -67,11 +67,17 @@ class MLPStep(TrainingStep):
         self.seen = 0  # samples of this epoch's training batches whose loss was computed
         self.loss_sum = 0.0  # Σ reported·rows over them: the epoch's loss, as the loop sums it
         self.score = np.nan  # the validation score of this epoch
+        self.objective = BatchObjective(est._objective)
+        self.compiled: CompiledStep | None = None
+        self._result: tuple[Tensor, Tensor, tuple[Tensor, ...]] | None = None
 
     def forward(self, loop: Loop) -> Tensor:
+        self._result = None
         x = loop.xb[0]
         if not isinstance(x, Tensor):  # a sparse validation set, in blocks of rows
             return Tensor._wrap(self.est._logits(x))
+        if loop.training and self._compiles(loop):
+            return self._compiled_forward(loop, x)
         if not (loop.training and self.shard.parallel):
             return loop.model(x)
         set_shard_rows(loop.dataloader.shard_rows)  # dropout: the global batch's masks
@@ -80,19 +86,42 @@ class MLPStep(TrainingStep):
         finally:
             set_shard_rows(None)
 
+    def _compiles(self, loop: Loop) -> bool:
+        """Whether the batch goes through the compiled step: an unweighted training batch of
+        one process, with no callback that needs the graph (``CompiledStep`` itself decides
+        whether it replays, records or runs eagerly)."""
+        return (
+            not self.shard.parallel
+            and loop.dataloader.weights is None
+            and not any(cb.needs_graph for cb in loop.callbacks)
+        )
+
+    def _compiled_forward(self, loop: Loop, x: Tensor) -> Tensor:
+        compiled = self.compiled
+        if compiled is None or not compiled.runs(loop.model, self.objective, loop.optimizer):
+            compiled = self.compiled = CompiledStep(loop.model, self.objective, loop.optimizer)
+        rows = self.objective.rows = loop.dataloader.batch_rows
+        pred, loss = compiled.forward((x,), loop.yb, key=rows)  # the loss reads 1/rows
+        self._result = (pred, loss, compiled.extras)
+        return pred
+
     def loss(self, loop: Loop) -> Tensor:
         """The batch's loss node; in a parallel training pass, its ``data`` is set to the sum
         of the ranks' parts (the global batch's loss), its graph stays this rank's part."""
         data, pred = loop.dataloader, loop.pred
         self.total_weight = data.total_weight
-        loss, value = batch_loss(
-            self.est._objective,
-            pred,
-            loop.yb[0].data,
-            data.weights,
-            self.total_weight,
-            data.batch_rows,
-        )
+        y = loop.yb[0].data
+        result = self._result
+        if result is not None and pred is result[0]:  # the compiled step's
+            loss, (source,) = result[1], result[2]
+            value = batch_value(
+                self.est._objective, pred.data, source.data, y, data.weights, self.total_weight
+            )
+        else:
+            self._result = None
+            loss, value = batch_loss(
+                self.est._objective, pred, y, data.weights, self.total_weight, data.batch_rows
+            )
         if loop.training and self.shard.parallel:
             total, value = self.shard.sum([float(loss.data), value])
             loss.data = np.asarray(total, dtype=loss.data.dtype)
@@ -109,7 +138,11 @@ class MLPStep(TrainingStep):
         return self.reported
 
     def backward(self, loop: Loop) -> None:
-        super().backward(loop)
+        result, self._result = self._result, None
+        if result is not None and self.compiled is not None:
+            self.compiled.backward_of(loop.loss, type(self.est).__name__)
+        else:
+            super().backward(loop)
         if self.shard.parallel:
             self.shard.sum_gradients([p for g in loop.optimizer.param_groups for p in g["params"]])
         self.penalty.add_gradient(self.total_weight)

@@ -20,7 +20,8 @@ The step runs eagerly, never wrongly, wherever a replay cannot be vouched for:
 
 - a module whose class is not in ``nn``'s replay-safe list (``why_not_replayable``: user
   modules, Dropout and BatchNorm while training), or any module with hooks;
-- a loss function that is not such a module (a plain function may do anything);
+- a loss function that is neither such a module nor marked ``replay_safe`` (a plain
+  function may do anything);
 - gradient hooks, anomaly detection, operation counting, forward-mode watchers, or gradients
   disabled;
 - inputs that are not arrays or tensors.
@@ -56,12 +57,18 @@ class CompiledStep:
     Parameters
     ----------
     model : nn.Module
-    loss_fn : nn.Module
-        A loss module, called as ``loss_fn(model(*xb), *yb)``.
+    loss_fn : nn.Module, or a callable with ``replay_safe = True``
+        Called as ``loss_fn(model(*xb), *yb)``; returns the loss (a scalar tensor), or a
+        tuple of the loss and further tensors (``extras``). A callable that is not an ``nn``
+        loss module is replayed only if it declares ``replay_safe = True``: a promise that it
+        computes with ops alone on its arguments (the recorder's and the check's guards still
+        apply).
     optimizer : optim.Optimizer
 
     Attributes
     ----------
+    extras : tuple of Tensor
+        The loss function's further results for the last batch (replayed or eager).
     counts : dict of str to int
         Steps run by each path: ``"replayed"``, ``"recorded"``, ``"checked"`` (eager, then
         compared with a replay) and ``"eager"`` (no replay possible; see ``reason``).
@@ -81,7 +88,7 @@ class CompiledStep:
     {'replayed': 2, 'recorded': 1, 'checked': 1, 'eager': 0}
     """
 
-    def __init__(self, model: Module, loss_fn: Callable[..., Tensor], optimizer: Optimizer):
+    def __init__(self, model: Module, loss_fn: Callable[..., Any], optimizer: Optimizer):
         if not isinstance(model, Module):
             raise TypeError(f"CompiledStep: model must be an nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, Optimizer):
@@ -105,6 +112,17 @@ class CompiledStep:
         self._why_not: dict[tuple[bool, ...], str | None] = {}  # by the modules' modes
         self._pending: tuple[str, Any] = ("eager", None)
         self._last_loss: Tensor | None = None
+        self._returned: Tensor | None = None  # the loss forward returned last
+        self.extras: tuple[Tensor, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy or a pickle keeps: the model, loss, optimiser and counts; the
+        recordings (function references into this process) are made again when needed."""
+        return {"parts": (self.model, self.loss_fn, self.optimizer), "counts": self.counts}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(*state["parts"])  # type: ignore[misc]
+        self.counts = dict(state["counts"])
 
     @property
     def replaying(self) -> bool:
@@ -125,15 +143,19 @@ class CompiledStep:
         return float(loss.data)
 
     # -- the two halves, with events between them (the Learner's LossStep) --------------------
-    def forward(self, xb: Sequence[Any], yb: Sequence[Any]) -> tuple[Any, Tensor]:
+    def forward(self, xb: Sequence[Any], yb: Sequence[Any], key: Any = None) -> tuple[Any, Tensor]:
         """Predictions and loss of the batch: replayed (constant tensors), or eager (graph
-        tensors). ``backward`` must follow before the next call."""
+        tensors); a loss function's further results are in ``extras``. ``backward`` must follow
+        before the next call. ``key`` (hashable) is what the loss function reads besides its
+        arguments (a batch's weight, say): recordings are kept apart by it."""
+        self.extras = ()
         arrays = _arrays((*xb, *yb))
-        key = self._signature(arrays)
-        if key is None or arrays is None:
+        signature = self._signature(arrays)
+        if signature is None or arrays is None:
             self.counts["eager"] += 1
             self._pending = ("eager", None)
             return self._eager(xb, yb)
+        key = (signature, key)
         entry: tuple[int | None, Any] = self._programs.get(key, (None, None))
         state, program = entry
         if state == _CHECKED:
@@ -141,7 +163,8 @@ class CompiledStep:
             self.counts["replayed"] += 1
             slots = program.run_forward(arrays)
             self._pending = ("replay", (program, slots))
-            pred, loss = (Tensor._wrap(slots[i]) for i in program.outputs)
+            pred, loss, *extras = [Tensor._wrap(slots[i]) for i in program.outputs]
+            self.extras, self._returned = tuple(extras), loss
             return pred, loss
         if state is None:
             return self._record(key, arrays, xb, yb)
@@ -149,12 +172,28 @@ class CompiledStep:
             self.reason = "checking the recording against the eager step"
             self.counts["checked"] += 1
             pred, loss = self._eager(xb, yb)
-            self._pending = ("check", (key, program, arrays, pred, loss))
+            self._pending = ("check", (key, program, arrays, [pred, loss, *self.extras]))
             return pred, loss
         self.reason = program  # why this kind of batch runs eagerly
         self.counts["eager"] += 1
         self._pending = ("eager", None)
         return self._eager(xb, yb)
+
+    def backward_of(self, loss: Tensor | None, owner: str) -> None:
+        """The gradients of ``loss``: ``backward()`` when it is the loss ``forward`` returned;
+        a loss the caller replaced (a callback's) is differentiated eagerly, which a replayed
+        step cannot do (its predictions have no graph): an error naming ``owner``."""
+        if loss is not None and loss is self._returned:
+            self.backward()
+            return
+        if self.replaying:
+            raise RuntimeError(
+                f"{owner}: a callback replaced the loss of a replayed step, whose predictions "
+                "have no graph to differentiate; give that callback needs_graph = True"
+            )
+        self._pending = ("eager", None)
+        if loss is not None:
+            loss.backward()
 
     def backward(self) -> None:
         """The gradients of the batch ``forward`` last computed (into ``.grad``)."""
@@ -178,7 +217,10 @@ class CompiledStep:
     def _eager(self, xb: Sequence[Any], yb: Sequence[Any]) -> tuple[Any, Tensor]:
         pred = self.model(*xb)
         loss = self.loss_fn(pred, *yb)
-        self._last_loss = loss
+        if isinstance(loss, tuple):
+            loss, *extras = loss
+            self.extras = tuple(extras)
+        self._last_loss = self._returned = loss
         return pred, loss
 
     def _record(self, key: tuple, arrays: list[np.ndarray], xb, yb) -> tuple[Any, Tensor]:
@@ -200,7 +242,7 @@ class CompiledStep:
                 raise NotReplayable("the model or the loss did not return a single tensor")
             recorder.backward(loss)  # refuses before running, or runs to the end
             done = True
-            program = recorder.finish([pred, loss])
+            program = recorder.finish([pred, loss, *self.extras])
         except NotReplayable as exc:
             self.reason = str(exc)
             self._programs[key] = (_REFUSED, self.reason)
@@ -209,12 +251,12 @@ class CompiledStep:
             return
         self._programs[key] = (_UNCHECKED, program)
 
-    def _check(self, key, program: Program, arrays, pred: Any, loss: Tensor) -> None:
+    def _check(self, key, program: Program, arrays, outputs: list[Tensor]) -> None:
         """The eager backward pass, then the replay of the same batch, compared exactly."""
-        loss.backward()
+        outputs[1].backward()
         slots = program.run_forward(arrays)
-        same = _equal(slots[program.outputs[0]], pred.data) and _equal(
-            slots[program.outputs[1]], loss.data
+        same = len(outputs) == len(program.outputs) and all(
+            _equal(slots[i], t.data) for i, t in zip(program.outputs, outputs)
         )
         if same:
             grads = program.run_backward(slots)
@@ -294,9 +336,11 @@ class CompiledStep:
         ]
 
     def _modules_why_not(self) -> str | None:
-        if not isinstance(self.loss_fn, Module):
-            return "the loss function is not an nn loss module"
-        return why_not_replayable(self.model) or why_not_replayable(self.loss_fn)
+        if isinstance(self.loss_fn, Module):
+            return why_not_replayable(self.model) or why_not_replayable(self.loss_fn)
+        if getattr(self.loss_fn, "replay_safe", False) is True:
+            return why_not_replayable(self.model)
+        return "the loss function is neither an nn loss module nor marked replay_safe"
 
 
 _SKIP = frozenset({"training", "_cache", "_forward_pre_hooks", "_forward_hooks", "_backward_hooks"})

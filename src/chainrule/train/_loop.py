@@ -131,18 +131,9 @@ class LossStep(TrainingStep):
 
     def backward(self, loop: Loop) -> None:
         result, self._result = self._result, None
-        compiled = self.compiled
-        if result is not None and compiled is not None:
-            if loop.loss is result[1]:
-                compiled.backward()
-                return
-            if compiled.replaying:
-                raise RuntimeError(
-                    f"{type(loop).__name__}: a callback replaced the loss of a replayed step, "
-                    "whose predictions have no graph to differentiate; give that callback "
-                    "needs_graph = True"
-                )
-        if loop.loss is not None:
+        if result is not None and self.compiled is not None:
+            self.compiled.backward_of(loop.loss, type(loop).__name__)
+        elif loop.loss is not None:
             loop.loss.backward()
 
     def update(self, loop: Loop) -> None:
