@@ -82,6 +82,11 @@ class IndexBatches:
         if random_state is not None:
             self.buffers = tuple(batch_buffer(a, batch_size) for a in (X, y, w))
 
+    @property
+    def batch_size(self) -> int:
+        """Rows of a full global batch (the last one may have fewer)."""
+        return self.size
+
     def __len__(self) -> int:
         return -(-self.X.shape[0] // self.size)
 
