@@ -118,7 +118,9 @@ class Program:
             slots[out] = value if type(value) is _ndarray else _asarray(value)
         return slots
 
-    def run_backward(self, slots: list[Any]) -> list[tuple[Tensor, np.ndarray]]:
+    def run_backward(
+        self, slots: list[Any], _ndarray: Any = np.ndarray
+    ) -> list[tuple[Tensor, np.ndarray]]:
         """Replays the backward pass after ``run_forward``; returns each parameter with its
         gradient (arrays that no other parameter's gradient shares, as ``backward`` leaves
         them)."""
@@ -133,7 +135,24 @@ class Program:
                 for i, value in enumerate(fn(*map(get, args)), ~out):
                     slots[i] = value
         seen = {id(seed)}
-        return [(p, _own(slots[i], p.data.dtype, seen, False)) for p, i in self.leaves]
+        grads = []
+        template = self.template
+        for p, i in self.leaves:
+            g: Any = slots[i]
+            # _own's checks, the cheap ones first: a rule's fresh array (no base, the
+            # parameter's dtype, not a constant, which may be read-only) is kept as it is
+            if (
+                type(g) is not _ndarray
+                or g.base is not None
+                or id(g) in seen
+                or g.dtype != p.data.dtype
+                or template[i] is not None
+            ):
+                g = _own(g, p.data.dtype, seen, False)
+            else:
+                seen.add(id(g))
+            grads.append((p, g))
+        return grads
 
 
 def _call_with(fn: Callable, kw: dict) -> Callable:

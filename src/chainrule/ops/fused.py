@@ -109,14 +109,16 @@ def _rows(a):
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
-def _linear_vjp(g, out, needs, x, w, b=None, *, activation=None):
+def _linear_vjp(g, out, needs, x, w, b=None, *, activation=None, _sum=np.add.reduce):
     gz = _through_activation(g, out, activation)
     gx = gz @ w.T if needs[0] is not None else None
     gw = gb = None
+    rows = gz if gz.ndim == 2 else _rows(gz)
     if needs[1] is not None:
-        gw = x[:, None] * gz[None, :] if x.ndim == 1 else _rows(x).T @ _rows(gz)
+        gw = x[:, None] * gz[None, :] if x.ndim == 1 else _rows(x).T @ rows
     if b is not None and needs[2] is not None:
-        gb = _rows(gz).sum(axis=0)
+        # ndarray.sum's own reduction without its Python wrapper (tensors: the sum op)
+        gb = _sum(rows, axis=0) if type(rows) is np.ndarray else rows.sum(axis=0)
     return gx, gw, gb
 
 

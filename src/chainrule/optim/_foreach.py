@@ -31,7 +31,18 @@ class FlatGroup:
         Number of flat work arrays to allocate.
     """
 
-    __slots__ = ("ids", "offsets", "shapes", "grad", "data", "work", "step_views", "state", "first")
+    __slots__ = (
+        "ids",
+        "offsets",
+        "shapes",
+        "grad",
+        "data",
+        "work",
+        "step_views",
+        "state",
+        "first",
+        "scalars",
+    )
 
     def __init__(self, params: list[Tensor], n_work: int) -> None:
         self.ids = tuple(map(id, params))
@@ -46,6 +57,8 @@ class FlatGroup:
         self.step_views = self.views(self.work[0])
         self.state: dict[str, np.ndarray] = {}  # flat state buffers by name
         self.first: dict[str, np.ndarray] = {}  # the first parameter's view of each
+        # the optimiser's hyper-parameters and their values in the group's dtype (cast once)
+        self.scalars: tuple[tuple, tuple] | None = None
 
     @staticmethod
     def usable(params: list[Tensor], foreach: bool | None) -> bool:

@@ -179,7 +179,10 @@ class SGD(Optimizer):
         states = [self.state[p] for p in params]
         if not flat.bind("momentum_buffer", states):
             return False
-        scalars = _cast(flat.grad, hyper)
+        cached = flat.scalars
+        if cached is None or cached[0] != hyper:
+            cached = flat.scalars = (hyper, _cast(flat.grad, hyper))
+        scalars = cached[1]
         g = flat.gather_grads(grads)
         w = flat.gather_data(params) if scalars[3] else None
         buf = flat.state.get("momentum_buffer")
