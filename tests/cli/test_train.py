@@ -334,3 +334,26 @@ def test_a_run_gives_its_frozen_objects_back_to_the_collector(tmp_path):
     train(options, say=lambda line: frozen.append(gc.get_freeze_count()))
     assert frozen and min(frozen) > 0, "the loaded objects are frozen while the run says its lines"
     assert gc.get_freeze_count() == 0 and gc.isenabled(), "and given back when it ends"
+
+
+def test_a_small_network_runs_its_products_on_one_blas_thread():
+    from types import SimpleNamespace
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from chainrule.app._train import ONE_THREAD_WEIGHTS, blas_threads
+
+    def blas() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on the 2-core machine
+        before = blas()
+        assert before, "NumPy's BLAS is found"
+        with blas_threads(SimpleNamespace(sizes=[64, 64, 64, 10])):
+            assert set(blas()) == {1}, "the default digits network: one thread"
+        assert blas() == before, "the threads are given back after the run"
+        edge = SimpleNamespace(sizes=[2, ONE_THREAD_WEIGHTS // 2, 2])
+        with blas_threads(edge):
+            assert set(blas()) == {1}, f"a weight of {ONE_THREAD_WEIGHTS} is still small"
+        with blas_threads(SimpleNamespace(sizes=[784, 800, 10])):
+            assert blas() == before, "a large network keeps BLAS's threads"

@@ -17,7 +17,7 @@ from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
 
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
-from ._model import CARD_NAME, CHECKPOINT_NAME, scores
+from ._model import CARD_NAME, CHECKPOINT_NAME, ModelCard, scores
 from ._parallel import agree, announce, describe, is_primary, parallel_summary, whole_job
 from ._run import Interrupted, Options, Run, Say, duration, fit, prepare
 
@@ -92,6 +92,28 @@ def import_frozen(modules: tuple[str, ...]) -> bool:
     return ours
 
 
+# the largest weight matrix (fan_in * fan_out) of a network whose products run on one BLAS
+# thread: measured on the 2-core machine, 270x64 @ 64x64 (the digits network's validation
+# pass) took 25 us on one thread and 15 us to 6 ms on two (the second thread waits for a
+# core while another process holds it), 32x64 @ 64x64 the same on both; 128x256 @ 256x256
+# took 27% less time on two
+ONE_THREAD_WEIGHTS = 128 * 128
+
+
+@contextmanager
+def blas_threads(card: ModelCard) -> Iterator[None]:
+    """BLAS on one thread while a small network trains and is compared (every weight matrix at
+    most ``ONE_THREAD_WEIGHTS``); a larger one keeps BLAS's own threads."""
+    sizes = card.sizes
+    if max(a * b for a, b in zip(sizes[:-1], sizes[1:])) > ONE_THREAD_WEIGHTS:
+        yield
+        return
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, loaded by it
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _train(options: Options, say: Say) -> Run:
     clock = Stopwatch()
     if not is_primary():
@@ -117,10 +139,19 @@ def _phases(options: Options, say: Say, clock: Stopwatch) -> Run:
             )
             return run
         _introduce(run, say)
-        with clock.phase("training"):
-            fit(run, say)
-        if not is_primary():
-            return run
+        with blas_threads(run.card):
+            _fit_and_finish(run, say, clock)
+    finally:
+        run.close()
+    say(clock.summary())
+    return run
+
+
+def _fit_and_finish(run: Run, say: Say, clock: Stopwatch) -> None:
+    """Trains, then (rank 0) evaluates, compares and writes the report."""
+    with clock.phase("training"):
+        fit(run, say)
+    if is_primary():
         try:
             _finish(run, say, clock)
         except KeyboardInterrupt:
@@ -129,10 +160,6 @@ def _phases(options: Options, say: Say, clock: Stopwatch) -> Run:
                 f"checkpoint {run.checkpoint} holds the finished training; the same command "
                 f"with --resume {run.checkpoint} writes the report without training"
             ) from None
-    finally:
-        run.close()
-    say(clock.summary())
-    return run
 
 
 def _silent(line: str) -> None:
