@@ -56,7 +56,8 @@ class Stopwatch:
 
 
 # the parts of scikit-learn a run uses: its preprocessing and splitting, the MLP it is compared
-# with, the baselines and the metrics (each module imports the others it needs)
+# with, the baselines and the metrics (each module imports the others it needs); one missing
+# here is still imported where it is used, only after the freeze
 SKLEARN_MODULES = (
     "sklearn.compose",
     "sklearn.dummy",
