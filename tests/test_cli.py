@@ -131,6 +131,10 @@ def test_import_chainrule_leaves_the_application_and_pandas_out():
     assert _modules_after("import chainrule", names) == []
 
 
+def test_the_command_leaves_the_onnx_export_out_until_it_exports():
+    assert _modules_after("import chainrule.cli", ("chainrule.export",)) == []
+
+
 def test_the_report_imports_nothing_of_the_application():
     assert _modules_after("import chainrule.report", ("chainrule.app", "chainrule.cli")) == []
 

@@ -284,3 +284,76 @@ def test_the_default_report_is_drawn_without_matplotlib(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     page = (out / "report.html").read_text()
     assert [_image_kind(src) for src in IMG.findall(page)] == ["svg"] * 5
+
+
+def test_scikit_learn_is_imported_without_collections_then_kept_out_of_them(monkeypatch):
+    """The loaded modules' objects are frozen (``gc.freeze``) while the run goes on and given
+    back to the collector (``gc.unfreeze``) when it ends, whatever the caller's state was."""
+    import gc
+
+    from chainrule.app import _train
+
+    if gc.get_freeze_count():  # the test needs a process that froze nothing itself
+        pytest.skip("objects are frozen already")
+    seen: list[tuple[bool, int]] = []
+    monkeypatch.setattr(
+        _train.importlib, "import_module", lambda name: seen.append((gc.isenabled(), 0))
+    )
+    assert _train.import_frozen(("one", "two")) is True
+    try:
+        assert seen == [(False, 0), (False, 0)], "the collector is paused while importing"
+        assert gc.isenabled() and gc.get_freeze_count() > 0, "then running, the objects frozen"
+    finally:
+        gc.unfreeze()
+
+    gc.disable()  # a caller that manages the collector itself: left as it is
+    try:
+        assert _train.import_frozen(("one",)) is False
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+
+    def fail(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(_train.importlib, "import_module", fail)
+    with pytest.raises(ModuleNotFoundError, match="'sklearn.nope'"):
+        _train.import_frozen(("sklearn.nope",))
+    assert gc.isenabled() and gc.get_freeze_count() == 0, "a failed import freezes nothing"
+
+
+def test_a_run_gives_its_frozen_objects_back_to_the_collector(tmp_path):
+    import gc
+
+    from chainrule.app import train
+
+    if gc.get_freeze_count():
+        pytest.skip("objects are frozen already")
+    frozen: list[int] = []
+    options = Options(data="moons", epochs=1, hidden=(4,), out=str(tmp_path / "run"))
+    train(options, say=lambda line: frozen.append(gc.get_freeze_count()))
+    assert frozen and min(frozen) > 0, "the loaded objects are frozen while the run says its lines"
+    assert gc.get_freeze_count() == 0 and gc.isenabled(), "and given back when it ends"
+
+
+def test_a_small_network_runs_its_products_on_one_blas_thread():
+    from types import SimpleNamespace
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from chainrule.app._train import ONE_THREAD_WEIGHTS, blas_threads
+
+    def blas() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on the 2-core machine
+        before = blas()
+        assert before, "NumPy's BLAS is found"
+        with blas_threads(SimpleNamespace(sizes=[64, 64, 64, 10])):
+            assert set(blas()) == {1}, "the default digits network: one thread"
+        assert blas() == before, "the threads are given back after the run"
+        edge = SimpleNamespace(sizes=[2, ONE_THREAD_WEIGHTS // 2, 2])
+        with blas_threads(edge):
+            assert set(blas()) == {1}, f"a weight of {ONE_THREAD_WEIGHTS} is still small"
+        with blas_threads(SimpleNamespace(sizes=[784, 800, 10])):
+            assert blas() == before, "a large network keeps BLAS's threads"

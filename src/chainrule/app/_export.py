@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chainrule.export import to_onnx
-
 from ._files import RunError, write_atomic
 from ._model import check_output, load_model
 from ._options import ExportOptions
@@ -26,6 +24,8 @@ def export(
         import onnx  # noqa: F401  (the [onnx] extra, imported when a model is exported)
     except ImportError:
         raise RunError("chainrule export needs onnx: pip install 'chainrule[onnx]'") from None
+    from chainrule.export import to_onnx  # here: chainrule train and predict do without it
+
     card, net, checkpoint = load_model(model)
     out = check_output(out, checkpoint)
     prep = card.preprocessing
