@@ -341,19 +341,32 @@ def test_a_small_network_runs_its_products_on_one_blas_thread():
 
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from chainrule.app._train import ONE_THREAD_WEIGHTS, blas_threads
+    from chainrule._blas import SMALL_PRODUCT
+    from chainrule.app._train import blas_threads
 
     def blas() -> list[int]:
         return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
 
+    def run(sizes, test_rows=270, batch=32):
+        parts = SimpleNamespace(valid=(np.zeros((270, 1)),), test=(np.zeros((test_rows, 1)),))
+        return SimpleNamespace(
+            card=SimpleNamespace(sizes=sizes),
+            parts=parts,
+            options=SimpleNamespace(batch_size=batch),
+        )
+
     with threadpool_limits(limits=2, user_api="blas"):  # as on the 2-core machine
         before = blas()
         assert before, "NumPy's BLAS is found"
-        with blas_threads(SimpleNamespace(sizes=[64, 64, 64, 10])):
+        with blas_threads(run([64, 64, 64, 10])):
             assert set(blas()) == {1}, "the default digits network: one thread"
         assert blas() == before, "the threads are given back after the run"
-        edge = SimpleNamespace(sizes=[2, ONE_THREAD_WEIGHTS // 2, 2])
-        with blas_threads(edge):
-            assert set(blas()) == {1}, f"a weight of {ONE_THREAD_WEIGHTS} is still small"
-        with blas_threads(SimpleNamespace(sizes=[784, 800, 10])):
-            assert blas() == before, "a large network keeps BLAS's threads"
+        width = -(-SMALL_PRODUCT // (270 * 2))  # 270 rows times 2 x width: at the limit
+        with blas_threads(run([2, width - 1, 2])):
+            assert set(blas()) == {1}, "just below the limit is still small"
+        with blas_threads(run([2, width, 2])):
+            assert blas() == before, "at the limit, BLAS keeps its threads"
+        with blas_threads(run([64, 64, 10], test_rows=100_000)):
+            assert blas() == before, "so does a small network evaluated on many rows at once"
+        with blas_threads(run([784, 800, 10])):
+            assert blas() == before, "and a large network"

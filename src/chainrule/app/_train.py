@@ -3,6 +3,7 @@ terminal, ``metrics.json``, and ``report.html``."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import time
@@ -13,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from chainrule import __version__
+from chainrule._blas import largest_product, threads_for
 from chainrule.report import METRIC_LABELS, Boundary, RunRecord, figures, render
 
 from ._evaluate import baseline, compare_sklearn, diagnostics, evaluate, graph_svg
 from ._files import write_atomic, write_json
-from ._model import CARD_NAME, CHECKPOINT_NAME, ModelCard, scores
+from ._model import CARD_NAME, CHECKPOINT_NAME, scores
 from ._parallel import agree, announce, describe, is_primary, parallel_summary, whole_job
 from ._run import Interrupted, Options, Run, Say, duration, fit, prepare
 
@@ -93,26 +95,14 @@ def import_frozen(modules: tuple[str, ...]) -> bool:
     return ours
 
 
-# the largest weight matrix (fan_in * fan_out) of a network whose products run on one BLAS
-# thread: measured on the 2-core machine, 270x64 @ 64x64 (the digits network's validation
-# pass) took 25 us on one thread and 15 us to 6 ms on two (the second thread waits for a
-# core while another process holds it), 32x64 @ 64x64 the same on both; 128x256 @ 256x256
-# took 27% less time on two
-ONE_THREAD_WEIGHTS = 128 * 128
-
-
-@contextmanager
-def blas_threads(card: ModelCard) -> Iterator[None]:
-    """BLAS on one thread while a small network trains and is compared (every weight matrix at
-    most ``ONE_THREAD_WEIGHTS``); a larger one keeps BLAS's own threads."""
-    sizes = card.sizes
-    if max(a * b for a, b in zip(sizes[:-1], sizes[1:])) > ONE_THREAD_WEIGHTS:
-        yield
-        return
-    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, loaded by it
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+def blas_threads(run: Run) -> contextlib.AbstractContextManager[None]:
+    """BLAS on one thread while a small network trains, is evaluated and is compared
+    (``chainrule._blas``: its largest product, on the most rows any of these multiplies at
+    once, is small); a larger one keeps BLAS's own threads."""
+    parts = run.parts
+    rows = max(run.options.batch_size, 200, *(len(p[0]) for p in (parts.valid, parts.test)))
+    sizes = run.card.sizes
+    return threads_for(largest_product(zip(sizes[:-1], sizes[1:]), rows))  # 200: sklearn's batch
 
 
 def _train(options: Options, say: Say) -> Run:
@@ -140,7 +130,7 @@ def _phases(options: Options, say: Say, clock: Stopwatch) -> Run:
             )
             return run
         _introduce(run, say)
-        with blas_threads(run.card):
+        with blas_threads(run):
             _fit_and_finish(run, say, clock)
     finally:
         run.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._blas import threads_for
+from .. import _blas
 from .._tensor import Tensor, no_grad
 from ..nn import Linear, Module
 from ..optim import Optimizer
@@ -159,9 +159,8 @@ class LossStep(TrainingStep):
 def largest_product(model: Module, dataloader: Any) -> int | None:
     """Multiply-adds of the largest dense-layer product a training batch makes (batch rows ×
     in × out features), None when the loader does not say its ``batch_size``."""
-    rows = getattr(dataloader, "batch_size", None)
-    sizes = [m.in_features * m.out_features for m in model.modules() if isinstance(m, Linear)]
-    return rows * max(sizes) if isinstance(rows, int) and sizes else None
+    weights = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, Linear)]
+    return _blas.largest_product(weights, getattr(dataloader, "batch_size", None))
 
 
 def split_batch(batch: Any) -> tuple[tuple, tuple]:
@@ -340,7 +339,7 @@ class Loop:
         self.n_epochs, self.in_fit = n_epochs, True
         self._stop = self._completed = False
         try:
-            with threads_for(largest_product(self.model, dataloader_train)):
+            with _blas.threads_for(largest_product(self.model, dataloader_train)):
                 self._with_events(self._do_fit, "fit", CancelFitException, self._end_fit)
         finally:
             self.in_fit, self.training, self.event = False, False, None
