@@ -257,15 +257,12 @@ class Recorder:
         op: Any = t._op
         if op.joint:
             out, ins, _ = self._nodes[id(t)]
-            needs = tuple(None if p is None else True for p in t._parents or ())
-            rule = partial(op.vjp, **t._kw) if t._kw else op.vjp
-            first = len(self.program.template)
-            self.program.template.extend([None] * len(needs))
-            self._emit(
-                lambda g, y, *xs, _rule=rule, _needs=needs: _rule(g, y, _needs, *xs),
-                (self._grad[id(t)], out, *ins),
-                ~first,
-            )
+            template = self.program.template
+            needs = len(template)  # a constant slot: which inputs need a gradient
+            template.append(tuple(None if p is None else True for p in t._parents or ()))
+            first = len(template)
+            template.extend([None] * len(template[needs]))
+            self._emit(_call_with(op.vjp, t._kw), (self._grad[id(t)], out, needs, *ins), ~first)
             self._joint = first
 
     def part(self, t: Tensor, i: int, p: Tensor, shape: tuple[int, ...] | None, how: int) -> None:

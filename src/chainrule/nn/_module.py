@@ -28,6 +28,9 @@ _STRUCTURE = [0]
 # Bumped by every plain attribute assignment on any module (a loss's ``reduction``, an
 # activation's slope): a recorded training step is replayed only while neither count moved.
 _SETTINGS = [0]
+# Bumped by ``train`` and ``eval`` whenever they change a module's mode (a recorded step is
+# kept per mode; this count says when to read the modes again).
+_MODES = [0]
 
 
 def _has_hooks(module: Module) -> bool:
@@ -323,7 +326,9 @@ class Module(HooksMixin):
         if not isinstance(mode, bool):
             raise ValueError(f"train: mode is expected to be a bool, got {mode!r}")
         for module in self._module_list():
-            module.__dict__["training"] = mode
+            if module.__dict__.get("training") is not mode:
+                module.__dict__["training"] = mode
+                _MODES[0] += 1
         return self
 
     def eval(self) -> Module:

@@ -44,7 +44,7 @@ from .._counting import counting
 from .._replay import NotReplayable, Program, Recorder
 from .._tensor import Tensor, _Mode
 from ..nn import Module
-from ..nn._module import _SETTINGS, _STRUCTURE
+from ..nn._module import _MODES, _SETTINGS, _STRUCTURE
 from ..nn._replay import why_not_replayable
 from ..optim import Optimizer
 
@@ -110,6 +110,9 @@ class CompiledStep:
         self._fingerprint: tuple = ()
         self._hooks: list[dict] = []
         self._why_not: dict[tuple[bool, ...], str | None] = {}  # by the modules' modes
+        self._modes: tuple[bool, ...] = ()  # the modules' modes, read when _MODES moved
+        self._modes_version = -1
+        self._why: str | None = None  # why the modules in these modes cannot replay
         self._pending: tuple[str, Any] = ("eager", None)
         self._last_loss: Tensor | None = None
         self._returned: Tensor | None = None  # the loss forward returned last
@@ -288,10 +291,13 @@ class CompiledStep:
         versions = (_STRUCTURE[0], _SETTINGS[0])
         if versions != self._versions:
             self._refresh(versions)
-        modes = tuple([m.training for m in self._modules])
-        if modes not in self._why_not:  # Dropout qualifies in eval mode only
-            self._why_not[modes] = self._modules_why_not()
-        why = self._why_not[modes]
+        if _MODES[0] != self._modes_version:  # read the modes again
+            self._modes_version = _MODES[0]
+            modes = self._modes = tuple([m.training for m in self._modules])
+            if modes not in self._why_not:  # Dropout qualifies in eval mode only
+                self._why_not[modes] = self._modules_why_not()
+            self._why = self._why_not[modes]
+        modes, why = self._modes, self._why
         if why is None:
             if arrays is None:
                 why = "the batch holds something other than arrays and tensors"
@@ -329,6 +335,7 @@ class CompiledStep:
         self._params = list(self.model.parameters())
         self._data, self._grads = [], []
         self._why_not = {}
+        self._modes_version = -1  # the modes are read again at once
         # the hooks' dicts, whose emptiness is checked at every step (hooks come and go
         # without changing the counters)
         self._hooks = [
