@@ -12,7 +12,8 @@ computation and drops the bookkeeping:
   gradient a new one, and an array that is none of these (a Python scalar, a fixed array a
   module built) is kept as a constant.
 - **Replaying** calls the same functions on the slots, in the same order: the NumPy calls of
-  the eager pass, without Tensor objects, graph nodes or the topological sort. The results are
+  the eager pass, without Tensor objects, graph nodes or the topological sort, as two
+  straight-line Python functions generated from the recording (one line per call). The results are
   therefore the eager pass's bit for bit, as long as the computation has the structure that
   was recorded. Parameters are read afresh (``p.data``) at every replay, so in-place updates
   and loaded weights are seen.
@@ -80,6 +81,7 @@ class Program:
         "leaves",
         "seed",
         "template",
+        "_passes",
     )
 
     def __init__(self) -> None:
@@ -92,6 +94,7 @@ class Program:
         self.leaves: list[tuple[Tensor, int]] = []
         self.seed: tuple[int, np.ndarray] | None = None  # its slot, and a copy of the seed
         self.template: list[Any] = []  # constants in their slots, None elsewhere
+        self._passes: tuple[Callable, Callable] | None = None  # the passes as straight code
 
     def __repr__(self) -> str:
         return (
@@ -99,23 +102,15 @@ class Program:
             f"{len(self.params)} parameters, {len(self.template)} slots)"
         )
 
-    def run_forward(
-        self,
-        inputs: Sequence[np.ndarray],
-        _ndarray: type = np.ndarray,
-        _asarray: Callable = np.asarray,
-    ) -> list[Any]:
+    def run_forward(self, inputs: Sequence[np.ndarray]) -> list[Any]:
         """Replays the forward pass on ``inputs``; returns the slots (read the outputs with
         ``slots[i] for i in outputs``), which ``run_backward`` continues from."""
         slots = self.template.copy()
         for i, x in zip(self.inputs, inputs):
             slots[i] = x
-        for i, p in zip(self.param_slots, self.params):
-            slots[i] = p.data
-        get = slots.__getitem__
-        for fn, args, out in self.forward:
-            value = fn(*map(get, args))
-            slots[out] = value if type(value) is _ndarray else _asarray(value)
+        if self._passes is None:
+            self._passes = _straight_code(self)
+        self._passes[0](slots)
         return slots
 
     def run_backward(
@@ -124,16 +119,10 @@ class Program:
         """Replays the backward pass after ``run_forward``; returns each parameter with its
         gradient (arrays that no other parameter's gradient shares, as ``backward`` leaves
         them)."""
-        assert self.seed is not None, "a program without a backward pass"
+        assert self.seed is not None and self._passes is not None, "run_forward comes first"
         seed_slot, one = self.seed
         seed = slots[seed_slot] = one.copy()
-        get = slots.__getitem__
-        for fn, args, out in self.backward:
-            if out >= 0:
-                slots[out] = fn(*map(get, args))
-            else:  # a joint rule: its results go to the slots ~out, ~out + 1, ...
-                for i, value in enumerate(fn(*map(get, args)), ~out):
-                    slots[i] = value
+        self._passes[1](slots)
         seen = {id(seed)}
         grads = []
         template = self.template
@@ -153,6 +142,35 @@ class Program:
                 seen.add(id(g))
             grads.append((p, g))
         return grads
+
+
+def _straight_code(program: Program) -> tuple[Callable, Callable]:
+    """The program's two passes as Python functions of the slots, one line per call (no loop
+    over instructions, no lookup of arguments): the same calls in the same order.
+
+    The forward pass reads the parameters' arrays into their slots, then each call stores its
+    result (made an array, as ``_node`` does); the backward pass stores each rule's result, a
+    joint rule's results into consecutive slots."""
+    names: dict[str, Any] = {"N": np.ndarray, "A": np.asarray}
+    forward = ["def forward(s):"]
+    for k, slot in enumerate(program.param_slots):
+        names[f"p{k}"] = program.params[k]
+        forward.append(f"    s[{slot}] = p{k}.data")
+    for k, (fn, args, out) in enumerate(program.forward):
+        names[f"f{k}"] = fn
+        call = f"f{k}({', '.join(f's[{a}]' for a in args)})"
+        forward.append(f"    v = {call}; s[{out}] = v if type(v) is N else A(v)")
+    backward = ["def backward(s):", "    pass"]
+    for k, (fn, args, out) in enumerate(program.backward):
+        names[f"b{k}"] = fn
+        call = f"b{k}({', '.join(f's[{a}]' for a in args)})"
+        if out >= 0:
+            backward.append(f"    s[{out}] = {call}")
+        else:  # a joint rule (g, y, needs, *inputs): one result per input
+            first = ~out
+            backward.append(f"    s[{first}:{first + len(args) - 3}] = {call}")
+    exec("\n".join(forward + [""] + backward), names)  # noqa: S102 - our own calls, by index
+    return names["forward"], names["backward"]
 
 
 def _call_with(fn: Callable, kw: dict) -> Callable:
