@@ -166,8 +166,11 @@ class CompiledStep:
             self.counts["replayed"] += 1
             slots = program.run_forward(arrays)
             self._pending = ("replay", (program, slots))
-            pred, loss, *extras = [Tensor._wrap(slots[i]) for i in program.outputs]
-            self.extras, self._returned = tuple(extras), loss
+            wrap, outputs = Tensor._wrap, program.outputs
+            pred, loss = wrap(slots[outputs[0]]), wrap(slots[outputs[1]])
+            if len(outputs) > 2:
+                self.extras = tuple(wrap(slots[i]) for i in outputs[2:])
+            self._returned = loss
             return pred, loss
         if state is None:
             return self._record(key, arrays, xb, yb)
@@ -204,9 +207,10 @@ class CompiledStep:
         self._pending = ("eager", None)
         if mode == "replay":
             program, slots = data
+            wrap = Tensor._wrap
             for p, g in program.run_backward(slots):
                 if p.grad is None:
-                    p.grad = Tensor._wrap(g)
+                    p.grad = wrap(g)
                 else:
                     p.grad.data += g
         elif mode == "record":
@@ -318,6 +322,9 @@ class CompiledStep:
         if grads != self._grads or not all(map(is_, data, self._data)):
             self._data, self._grads = data, grads
             self._param_key = tuple((a.shape, a.dtype, g) for a, g in zip(data, grads))
+        if len(arrays) == 2:  # the common batch, (x, y)
+            a, b = arrays
+            return (self._param_key, modes, a.shape, a.dtype, b.shape, b.dtype)
         return (self._param_key, modes, *[(a.shape, a.dtype) for a in arrays])
 
     def _refresh(self, versions: tuple[int, int]) -> None:
