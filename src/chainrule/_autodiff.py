@@ -158,11 +158,22 @@ def backward(
     create_graph : bool
         Record the backward pass itself, so that ``.grad`` can be differentiated again.
     """
+    _backward(tensor, grad, retain_graph, create_graph)
+
+
+def _backward(
+    tensor: Tensor, grad: Any, retain_graph: bool, create_graph: bool, tape: Any = None
+) -> None:
+    """``backward``; a ``tape`` (``_replay.Recorder``) is told of the seed, the graph (which
+    it may refuse before any rule runs), every rule call and gradient, and each leaf."""
     _check_output(tensor, "backward")
     seed = _seed(tensor, grad)
-    leaf_grads, _ = _propagate(tensor, seed, retain_graph or create_graph, create_graph, ())
+    retain = retain_graph or create_graph
+    leaf_grads, _ = _propagate(tensor, seed, retain, create_graph, (), tape)
     seen: set[int] = {id(seed)}
     for leaf, g in leaf_grads.values():
+        if tape is not None:
+            tape.leaf(leaf)
         g = _own(g, leaf.data.dtype, seen, create_graph)
         if leaf.grad is None:
             leaf.grad = g if create_graph else Tensor._wrap(g)
@@ -232,26 +243,6 @@ def gradients(
     return tuple(results)
 
 
-def _record_backward(tensor: Tensor, tape: Any) -> None:
-    """``backward(tensor)`` for a scalar computed by an op (not a leaf), reporting every rule
-    call and gradient to ``tape`` (a ``_replay.Recorder``), so that the pass can be replayed
-    without the graph."""
-    _check_output(tensor, "backward")
-    seed = _seed(tensor, None)
-    tape.seed(tensor, seed)
-    consumers, leaves = _dependencies(tensor)
-    tape.check(consumers, leaves)  # may refuse the graph, before any rule has run
-    grads, _ = _run(tensor, seed, consumers, (), False, True, tape)
-    seen: set[int] = {id(seed)}
-    for leaf, g in _leaf_grads(leaves, grads, False).values():
-        tape.leaf(leaf)
-        g = _own(g, leaf.data.dtype, seen, False)
-        if leaf.grad is None:
-            leaf.grad = Tensor._wrap(g)
-        else:
-            leaf.grad.data += g
-
-
 def _check_output(tensor: Any, where: str) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(tensor).__name__}")
@@ -281,22 +272,31 @@ def _own(g: Any, dtype: np.dtype, seen: set[int], graph: bool) -> Any:
 
 
 def _propagate(
-    root: Tensor, seed: np.ndarray, retain_graph: bool, create_graph: bool, capture: Collection[int]
+    root: Tensor,
+    seed: np.ndarray,
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Collection[int],
+    tape: Any = None,
 ) -> tuple[dict[int, tuple[Tensor, Any]], dict[int, Any]]:
     """Runs the reverse rules below ``root``; returns ``{id: (leaf, grad)}`` for the leaves
     reached and the gradients of the non-leaf tensors whose ids are in ``capture``. With
     ``create_graph`` the gradients are tensors and the rules are recorded (higher order)."""
+    if tape is not None:
+        tape.seed(root, seed)
     g = Tensor._wrap(seed) if create_graph else seed
     if root._op is None:
         if _HOOKS and id(root) in _HOOKS:
             g = _run_hooks(root, g, graph=create_graph)
         return {id(root): (root, g)}, {}
     consumers, leaves = _dependencies(root)
+    if tape is not None:
+        tape.check(consumers, leaves)  # may refuse the graph, before any rule has run
     if create_graph:  # the graph stays: the recorded gradients lead back through it
         with enable_grad():
             grads, captured = _run(root, g, consumers, capture, True, False)
     else:
-        grads, captured = _run(root, g, consumers, capture, False, not retain_graph)
+        grads, captured = _run(root, g, consumers, capture, False, not retain_graph, tape)
     return _leaf_grads(leaves, grads, create_graph), captured
 
 

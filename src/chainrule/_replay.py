@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._autodiff import _HOOKS, _own, _record_backward
+from ._autodiff import _HOOKS, _backward, _own
 from ._counting import counting
 from ._tensor import Tensor, _Mode
 from .ops._registry import WATCHERS, add_watcher, remove_watcher, unbroadcast
@@ -252,7 +252,7 @@ class Recorder:
         _check_recordable()
         if id(root) not in self._nodes or root._op is None:
             raise NotReplayable("the output was not computed by an op while recording")
-        _record_backward(root, self)
+        _backward(root, None, False, False, self)
 
     def seed(self, root: Tensor, seed: np.ndarray) -> None:
         slot = self._new(seed)

@@ -22,7 +22,7 @@ def fit_both(monkeypatch, make, y, **fit_kw):
         warnings.simplefilter("ignore")
         compiled = make().fit(X, y, **fit_kw)
         with monkeypatch.context() as m:
-            m.setattr(MLPStep, "_compiles", lambda self, loop: False)
+            m.setattr(MLPStep, "compiled_step", lambda self, loop, loss_fn: None)
             eager = make().fit(X, y, **fit_kw)
     for a, b in zip(compiled.coefs_ + compiled.intercepts_, eager.coefs_ + eager.intercepts_):
         assert np.array_equal(a, b)

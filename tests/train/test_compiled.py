@@ -387,3 +387,56 @@ def test_a_pickled_step_records_again_and_goes_on_alike():
         assert copy(xb, yb) == eager_step(m1, loss_fn, o1, xb, yb)
     assert_same_weights(m1, copy.model)
     assert copy.counts["recorded"] == step.counts["recorded"] + 2
+
+
+def test_bad_arguments_are_named():
+    model = mlp(nn.ReLU)()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="model must be an nn.Module, got function"):
+        CompiledStep(lambda x: x, nn.MSELoss(), opt)
+    with pytest.raises(TypeError, match="optimizer must be an optim.Optimizer, got list"):
+        CompiledStep(model, nn.MSELoss(), [opt])
+    step = CompiledStep(model, nn.CrossEntropyLoss(), opt)
+    with pytest.raises(TypeError, match=r"step\(x, y\), got 1 argument$"):
+        step(X)
+    with pytest.raises(TypeError, match="compile must be True or False, got 'yes'"):
+        Learner(model, opt, nn.CrossEntropyLoss(), compile="yes")
+
+
+def test_nan_huge_and_list_batches_give_the_eager_results():
+    (m1, o1), (m2, o2) = twins(mlp(nn.Tanh), lambda p: optim.SGD(p, lr=0.1))
+    loss_fn = nn.MSELoss()
+    step = CompiledStep(m2, loss_fn, o2)
+    x = X[:16].copy()
+    plain = [(x, Y_REAL[:16])] * 3
+    nan = x.copy()
+    nan[0, 0] = np.nan
+    huge = x * np.float32(1e30)
+    for xb, yb in plain + [(nan, Y_REAL[:16]), (huge, Y_REAL[:16])] + plain:
+        expected = eager_step(m1, loss_fn, o1, xb, yb)
+        got = step(xb, yb)
+        assert got == expected or (np.isnan(got) and np.isnan(expected))
+        assert_same_weights_or_nan(m1, m2)
+    assert step.counts["replayed"] >= 3
+    # a batch of lists is no array: it runs eagerly, as the model takes it
+    lists = (x.tolist(), Y_REAL[:16].tolist())
+    got, expected = step(*lists), eager_step(m1, loss_fn, o1, *lists)
+    assert got == expected or (np.isnan(got) and np.isnan(expected))
+    assert "other than arrays" in step.reason
+    assert_same_weights_or_nan(m1, m2)
+
+
+def assert_same_weights_or_nan(a, b):
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert np.array_equal(p.data, q.data, equal_nan=True)
+
+
+def test_an_empty_batch_gives_the_eager_result():
+    (m1, o1), (m2, o2) = twins(mlp(nn.ReLU), lambda p: optim.SGD(p, lr=0.1))
+    loss_fn = nn.MSELoss(reduction="sum")
+    step = CompiledStep(m2, loss_fn, o2)
+    for rows in (16, 0, 0, 0, 16):
+        xb, yb = X[:rows], Y_REAL[:rows]
+        assert step(xb, yb) == eager_step(m1, loss_fn, o1, xb, yb)
+    assert_same_weights(m1, m2)
+    assert step.counts["replayed"] == 1  # the third empty batch

@@ -68,7 +68,6 @@ class MLPStep(TrainingStep):
         self.loss_sum = 0.0  # Σ reported·rows over them: the epoch's loss, as the loop sums it
         self.score = np.nan  # the validation score of this epoch
         self.objective = BatchObjective(est._objective)
-        self.compiled: CompiledStep | None = None
         self._result: tuple[Tensor, Tensor, tuple[Tensor, ...]] | None = None
 
     def forward(self, loop: Loop) -> Tensor:
@@ -76,8 +75,10 @@ class MLPStep(TrainingStep):
         x = loop.xb[0]
         if not isinstance(x, Tensor):  # a sparse validation set, in blocks of rows
             return Tensor._wrap(self.est._logits(x))
-        if loop.training and self._compiles(loop):
-            return self._compiled_forward(loop, x)
+        if loop.training and not self.shard.parallel and loop.dataloader.weights is None:
+            compiled = self.compiled_step(loop, self.objective)
+            if compiled is not None:
+                return self._compiled_forward(loop, compiled, x)
         if not (loop.training and self.shard.parallel):
             return loop.model(x)
         set_shard_rows(loop.dataloader.shard_rows)  # dropout: the global batch's masks
@@ -86,20 +87,8 @@ class MLPStep(TrainingStep):
         finally:
             set_shard_rows(None)
 
-    def _compiles(self, loop: Loop) -> bool:
-        """Whether the batch goes through the compiled step: an unweighted training batch of
-        one process, with no callback that needs the graph (``CompiledStep`` itself decides
-        whether it replays, records or runs eagerly)."""
-        return (
-            not self.shard.parallel
-            and loop.dataloader.weights is None
-            and not any(cb.needs_graph for cb in loop.callbacks)
-        )
-
-    def _compiled_forward(self, loop: Loop, x: Tensor) -> Tensor:
-        compiled = self.compiled
-        if compiled is None or not compiled.runs(loop.model, self.objective, loop.optimizer):
-            compiled = self.compiled = CompiledStep(loop.model, self.objective, loop.optimizer)
+    def _compiled_forward(self, loop: Loop, compiled: CompiledStep, x: Tensor) -> Tensor:
+        """An unweighted batch of one process through the compiled step."""
         rows = self.objective.rows = loop.dataloader.batch_rows
         pred, loss = compiled.forward((x,), loop.yb, key=rows)  # the loss reads 1/rows
         self._result = (pred, loss, compiled.extras)

@@ -33,8 +33,14 @@ _SETTINGS = [0]
 _MODES = [0]
 
 
+def _hook_tables(module: Module) -> tuple[dict, dict, dict]:
+    """The dicts that hold ``module``'s own forward-pre, forward and backward hooks."""
+    return module._forward_pre_hooks, module._forward_hooks, module._backward_hooks
+
+
 def _has_hooks(module: Module) -> bool:
-    """Whether calling ``module`` runs any forward or backward hook of its own."""
+    """Whether calling ``module`` runs any forward or backward hook of its own (the tables of
+    ``_hook_tables``, read directly: this runs at every call of a Sequential)."""
     return bool(module._forward_pre_hooks or module._forward_hooks or module._backward_hooks)
 
 

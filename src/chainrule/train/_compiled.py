@@ -44,7 +44,7 @@ from .._counting import counting
 from .._replay import NotReplayable, Program, Recorder
 from .._tensor import Tensor, _Mode
 from ..nn import Module
-from ..nn._module import _MODES, _SETTINGS, _STRUCTURE
+from ..nn._module import _MODES, _SETTINGS, _STRUCTURE, _hook_tables
 from ..nn._replay import why_not_replayable
 from ..optim import Optimizer
 
@@ -138,6 +138,11 @@ class CompiledStep:
 
     def __call__(self, *batch: Any) -> float:
         """One step on ``batch`` = ``(*xb, y)``; returns the batch's loss as a float."""
+        if len(batch) < 2:
+            raise TypeError(
+                f"CompiledStep: expected the batch's inputs and its targets, step(x, y), got "
+                f"{len(batch)} argument{'s' if len(batch) != 1 else ''}"
+            )
         xb, yb = batch[:-1], batch[-1:]
         self.optimizer.zero_grad()
         _, loss = self.forward(xb, yb)
@@ -345,9 +350,7 @@ class CompiledStep:
         self._modes_version = -1  # the modes are read again at once
         # the hooks' dicts, whose emptiness is checked at every step (hooks come and go
         # without changing the counters)
-        self._hooks = [
-            d for m in modules for d in (m._forward_pre_hooks, m._forward_hooks, m._backward_hooks)
-        ]
+        self._hooks = [d for m in modules for d in _hook_tables(m)]
 
     def _modules_why_not(self) -> str | None:
         if isinstance(self.loss_fn, Module):

@@ -44,6 +44,20 @@ class TrainingStep:
     ``pred``, ``loss``, ``training``, ``epoch_log``...) it reads and sets.
     """
 
+    #: The compiled step of the loop's model, loss and optimiser, once a batch has used one.
+    compiled: CompiledStep | None = None
+
+    def compiled_step(self, loop: Loop, loss_fn: Callable[..., Any]) -> CompiledStep | None:
+        """The ``CompiledStep`` a training batch goes through, or None when the batch must
+        run eagerly because an attached callback ``needs_graph``; made again when the loop's
+        model or optimiser (or ``loss_fn``) is another one."""
+        if not loop.training or loop.graph_needed:
+            return None
+        compiled = self.compiled
+        if compiled is None or not compiled.runs(loop.model, loss_fn, loop.optimizer):
+            compiled = self.compiled = CompiledStep(loop.model, loss_fn, loop.optimizer)
+        return compiled
+
     def forward(self, loop: Loop) -> Any:
         """The batch's predictions (``loop.pred``): ``model(*xb)``."""
         return loop.model(*loop.xb)
@@ -102,20 +116,17 @@ class LossStep(TrainingStep):
     """
 
     def __init__(self, loss_func: Callable[..., Tensor], compile: bool = True) -> None:
+        if not isinstance(compile, bool):
+            raise TypeError(f"compile must be True or False, got {compile!r}")
         self.loss_func = loss_func
         self.compile = compile
-        self.compiled: CompiledStep | None = None
         self._result: tuple[Any, Tensor] | None = None  # the compiled step's pred and loss
 
     def forward(self, loop: Loop) -> Any:
         self._result = None
-        if not (loop.training and loop.yb and self.compile) or any(
-            cb.needs_graph for cb in loop.callbacks
-        ):
+        compiled = self.compiled_step(loop, self.loss_func) if self.compile and loop.yb else None
+        if compiled is None:
             return loop.model(*loop.xb)
-        compiled = self.compiled
-        if compiled is None or not compiled.runs(loop.model, self.loss_func, loop.optimizer):
-            compiled = self.compiled = CompiledStep(loop.model, self.loss_func, loop.optimizer)
         self._result = compiled.forward(loop.xb, loop.yb)
         return self._result[0]
 
@@ -202,6 +213,8 @@ class Loop:
         The batches of the current pass and those of the current (or last) run.
     event : str or None
         The event being dispatched.
+    graph_needed : bool
+        Whether an attached callback has ``needs_graph`` (training batches then run eagerly).
     """
 
     def __init__(
@@ -241,6 +254,7 @@ class Loop:
         # Called with (callback, exception) when a handler raises a Cancel*Exception; True
         # takes it (the loop goes on). DataParallel defers one rank's cancels to a vote.
         self.cancel_hook: Callable[[Callback, Exception], bool] | None = None
+        self.graph_needed = False  # whether an attached callback needs_graph (kept by _sort)
         self._sort_callbacks()
         for cb in callbacks or ():
             self.add_callback(cb)
@@ -287,6 +301,7 @@ class Loop:
 
     def _sort_callbacks(self) -> None:
         self.callbacks.sort(key=lambda cb: cb.order)  # stable: ties keep insertion order
+        self.graph_needed = any(cb.needs_graph for cb in self.callbacks)
         self._handlers = {
             e: [(cb, getattr(cb, e)) for cb in self.callbacks if callable(getattr(cb, e, None))]
             for e in EVENTS
