@@ -114,7 +114,6 @@ class CompiledStep:
         self._modes_version = -1
         self._why: str | None = None  # why the modules in these modes cannot replay
         self._pending: tuple[str, Any] = ("eager", None)
-        self._last_loss: Tensor | None = None
         self._returned: Tensor | None = None  # the loss forward returned last
         self.extras: tuple[Tensor, ...] = ()
 
@@ -156,13 +155,11 @@ class CompiledStep:
         tensors); a loss function's further results are in ``extras``. ``backward`` must follow
         before the next call. ``key`` (hashable) is what the loss function reads besides its
         arguments (a batch's weight, say): recordings are kept apart by it."""
-        self.extras = ()
+        self.extras, self._returned = (), None
         arrays = _arrays((*xb, *yb))
-        signature = self._signature(arrays)
+        signature = self._signature(arrays)  # None: the reason is set
         if signature is None or arrays is None:
-            self.counts["eager"] += 1
-            self._pending = ("eager", None)
-            return self._eager(xb, yb)
+            return self._eagerly(xb, yb)
         key = (signature, key)
         entry: tuple[int | None, Any] = self._programs.get(key, (None, None))
         state, program = entry
@@ -185,10 +182,7 @@ class CompiledStep:
             pred, loss = self._eager(xb, yb)
             self._pending = ("check", (key, program, arrays, [pred, loss, *self.extras]))
             return pred, loss
-        self.reason = program  # why this kind of batch runs eagerly
-        self.counts["eager"] += 1
-        self._pending = ("eager", None)
-        return self._eager(xb, yb)
+        return self._eagerly(xb, yb, program)  # refused: the entry holds why
 
     def backward_of(self, loss: Tensor | None, owner: str) -> None:
         """The gradients of ``loss``: ``backward()`` when it is the loss ``forward`` returned;
@@ -222,8 +216,8 @@ class CompiledStep:
             self._finish_record(*data)
         elif mode == "check":
             self._check(*data)
-        elif self._last_loss is not None:
-            self._last_loss.backward()
+        elif self._returned is not None:
+            self._returned.backward()
 
     # -- paths -----------------------------------------------------------------------------------
     def _eager(self, xb: Sequence[Any], yb: Sequence[Any]) -> tuple[Any, Tensor]:
@@ -232,14 +226,14 @@ class CompiledStep:
         if isinstance(loss, tuple):
             loss, *extras = loss
             self.extras = tuple(extras)
-        self._last_loss = self._returned = loss
+        self._returned = loss
         return pred, loss
 
     def _record(self, key: tuple, arrays: list[np.ndarray], xb, yb) -> tuple[Any, Tensor]:
         try:
             recorder = Recorder(arrays, self._params)
         except NotReplayable as exc:
-            return self._refuse(str(exc), xb, yb)
+            return self._eagerly(xb, yb, str(exc))
         with recorder:
             pred, loss = self._eager(xb, yb)
         self.reason = "recording"
@@ -287,8 +281,10 @@ class CompiledStep:
             stacklevel=2,
         )
 
-    def _refuse(self, why: str, xb, yb) -> tuple[Any, Tensor]:
-        self.reason = why
+    def _eagerly(self, xb, yb, why: str | None = None) -> tuple[Any, Tensor]:
+        """The batch without a replay, counted as eager (``why``: the reason, if not set)."""
+        if why is not None:
+            self.reason = why
         self.counts["eager"] += 1
         self._pending = ("eager", None)
         return self._eager(xb, yb)
@@ -296,7 +292,6 @@ class CompiledStep:
     # -- when a recording applies ----------------------------------------------------------------
     def _signature(self, arrays: list[np.ndarray] | None) -> tuple | None:
         """The key of the batch's recording, or None (with ``reason``) to run eagerly."""
-        self._last_loss = None
         versions = (_STRUCTURE[0], _SETTINGS[0])
         if versions != self._versions:
             self._refresh(versions)
